@@ -1,0 +1,46 @@
+"""Data import: read files, guess columns, validate, fix, split, and stream documents for prediction.
+
+    read_table(path) -> Table                      csv / tsv / jsonl / xlsx / txt / folder of .txt
+    guess_columns(table) -> ColumnGuess            text and label column, with the reason
+    to_labeled(table, text_col, label_col)         -> LabeledData (unusable rows skipped and counted)
+    load_labeled(path, text_column, label_column)  -> LoadedData (all of the above in one call)
+    validate(labeled, token_lengths, max_length)   -> ValidationReport (findings: severity, where, fix, fix_id)
+    apply_fixes(labeled, fix_ids) -> LabeledData;  require_trainable(report)
+    split(labeled, valid_fraction, seed)           -> (train, valid), stratified
+    fingerprint(labeled) -> str                    sha256 of texts and labels
+    iter_documents(path, text_column, chunk_rows)  -> DocumentChunk stream; describe_documents(path)
+
+Every problem with the input raises ``UserInputError`` naming the file (and row/column) and a fix.
+"""
+
+from __future__ import annotations
+
+from .columns import ColumnGuess, guess_columns
+from .documents import DocumentChunk, describe_documents, iter_documents
+from .fixes import apply_fixes
+from .labeled import LabeledData, LoadedData, load_labeled, to_labeled
+from .reading import read_table
+from .splitting import fingerprint, split
+from .table import Table
+from .validation import Finding, ValidationReport, require_trainable, validate
+
+__all__ = [
+    "ColumnGuess",
+    "DocumentChunk",
+    "Finding",
+    "LabeledData",
+    "LoadedData",
+    "Table",
+    "ValidationReport",
+    "apply_fixes",
+    "describe_documents",
+    "fingerprint",
+    "guess_columns",
+    "iter_documents",
+    "load_labeled",
+    "read_table",
+    "require_trainable",
+    "split",
+    "to_labeled",
+    "validate",
+]

@@ -1,0 +1,117 @@
+"""Labeled examples (text, label, file row) taken from a Table, and the one-call loader."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import UserInputError
+from .columns import ColumnGuess, guess_columns
+from .reading import read_table
+from .table import Table
+
+SKIP_REASONS = ("empty_text", "missing_label")
+
+
+@dataclass
+class LabeledData:
+    """Usable examples in file order. ``skipped`` maps a reason to the file rows left out for it."""
+
+    texts: list[str]
+    labels: list[str]
+    rows: list[int]
+    source: str = ""
+    skipped: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not (len(self.texts) == len(self.labels) == len(self.rows)):
+            raise ValueError("texts, labels and rows must have the same length")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def label_names(self) -> list[str]:
+        return sorted(set(self.labels))
+
+    def class_counts(self) -> dict[str, int]:
+        """Examples per label, in label order."""
+        counts = Counter(self.labels)
+        return {label: counts[label] for label in sorted(counts)}
+
+    def subset(self, indices: Iterable[int]) -> LabeledData:
+        """The examples at ``indices`` (positions, not file rows); ``skipped`` is kept."""
+        idx = list(indices)
+        return LabeledData([self.texts[i] for i in idx], [self.labels[i] for i in idx], [self.rows[i] for i in idx],
+                           self.source, {k: list(v) for k, v in self.skipped.items()})
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(len(v) for v in self.skipped.values())
+
+
+@dataclass
+class LoadedData:
+    """What ``load_labeled`` read and decided: the table, the guess, the columns used and the examples."""
+
+    table: Table
+    guess: ColumnGuess
+    text_column: str
+    label_column: str
+    data: LabeledData
+
+
+def _missing_column_error(table: Table, name: str, role: str) -> UserInputError:
+    shown = ", ".join(f"'{c}'" for c in table.columns[:30]) + (" ..." if len(table.columns) > 30 else "")
+    return UserInputError(
+        f"'{table.path.name}' has no column named '{name}' (asked for as the {role} column).",
+        where=str(table.path),
+        fix=f"Use one of the columns in the file: {shown}. Names must match exactly, including capitals.",
+    )
+
+
+def to_labeled(table: Table, text_column: str, label_column: str) -> LabeledData:
+    """Texts and labels from two columns; rows with empty text or no label are skipped and recorded."""
+    for name, role in ((text_column, "text"), (label_column, "label")):
+        if name not in table.data:
+            raise _missing_column_error(table, name, role)
+    if text_column == label_column:
+        raise UserInputError(f"The text and the label column are both '{text_column}'.", where=str(table.path),
+                             fix="Pick different columns for the text and for the label.")
+    texts: list[str] = []
+    labels: list[str] = []
+    rows: list[int] = []
+    skipped: dict[str, list[int]] = {reason: [] for reason in SKIP_REASONS}
+    for raw_text, raw_label, row in zip(table.data[text_column], table.data[label_column], table.row_numbers):
+        text = (raw_text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+        label = (raw_label or "").strip()
+        if not text:
+            skipped["empty_text"].append(row)
+        elif not label:
+            skipped["missing_label"].append(row)
+        else:
+            texts.append(text)
+            labels.append(label)
+            rows.append(row)
+    return LabeledData(texts, labels, rows, str(table.path), skipped)
+
+
+def load_labeled(path: str | Path, text_column: str | None = None, label_column: str | None = None) -> LoadedData:
+    """Read a labeled file, guessing the columns that are not given. Raises UserInputError."""
+    table = read_table(path)
+    for name, role in ((text_column, "text"), (label_column, "label")):
+        if name is not None and name not in table.data:
+            raise _missing_column_error(table, name, role)
+    guess = guess_columns(table, text_column=text_column, label_column=label_column)
+    text, label = text_column or guess.text, label_column or guess.label
+    available = ", ".join(f"'{c}'" for c in table.columns[:30])
+    if text is None:
+        raise UserInputError(f"No column with the texts could be found in '{table.path.name}'.", where=str(table.path),
+                             fix=f"Name it with --text-column, or pick it in the app. Columns: {available}.")
+    if label is None:
+        raise UserInputError(f"No column with the labels could be found in '{table.path.name}'.", where=str(table.path),
+                             fix=f"Name it with --label-column, or pick it in the app. Columns: {available}."
+                             + (" A labeled file needs a text column and a label column." if len(table.columns) < 2 else ""))
+    return LoadedData(table, guess, text, label, to_labeled(table, text, label))

@@ -1,0 +1,472 @@
+"""Record sources: one streaming reader per format, yielding (row number, {column: value}).
+
+``read_table`` drains a source into a Table; ``iter_documents`` streams it in chunks. With
+``whole=True`` the file is decoded strictly in one go (training data); otherwise it is read
+as a stream with the encoding chosen from its head (prediction on huge files).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, TextIO
+
+from ..errors import UserInputError
+from .encoding import (
+    SAMPLE_BYTES,
+    detect_encoding,
+    empty_file_error,
+    not_text_error,
+    read_head,
+    read_text,
+)
+from .table import cell_to_str, describe_rows, is_number, unique_names
+
+Record = tuple[int, dict[str, "str | None"]]
+
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".txt": "txt",
+    ".text": "txt",
+}
+DELIMITERS = [",", "\t", ";", "|"]
+DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+LOOKAHEAD = 50  # rows looked at to decide whether the first row is a header
+SAMPLE_CHARS = 256 * 1024
+SUPPORTED = "CSV (.csv), TSV (.tsv), JSON Lines (.jsonl), Excel (.xlsx), plain text (.txt, one document per line) or a folder of .txt files"
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass
+class Source:
+    path: Path
+    format: str
+    columns: list[str]
+    records: Iterator[Record]
+    encoding: str | None = None
+    delimiter: str | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in self.closers:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - closing must not hide the real error
+                pass
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def file_format(path: Path) -> str:
+    """The format for ``path`` from its extension (or "folder"); UserInputError if unsupported/missing."""
+    if not path.exists():
+        raise UserInputError(f"File not found: '{path}'.", where=str(path),
+                             fix="Check the spelling and the folder, or pick the file with the file chooser.")
+    if path.is_dir():
+        return "folder"
+    suffix = path.suffix.lower()
+    if suffix in EXTENSIONS:
+        return EXTENSIONS[suffix]
+    if suffix == ".xls":
+        raise UserInputError(f"'{path.name}' is in the old Excel format (.xls), which cannot be read.", where=str(path),
+                             fix="Open it in Excel or LibreOffice and save it as .xlsx (Excel Workbook) or as CSV.")
+    raise UserInputError(f"'{path.name}' has an unsupported file type ('{path.suffix or 'no extension'}').",
+                         where=str(path), fix=f"Use {SUPPORTED}. If the file is a CSV, rename it to end in .csv.")
+
+
+def open_source(path: str | Path, *, whole: bool = True) -> Source:
+    """Open ``path`` as a record source (use as a context manager). Raises UserInputError."""
+    path = Path(path)
+    fmt = file_format(path)
+    if fmt in ("csv", "tsv"):
+        return _csv_source(path, fmt, whole)
+    if fmt == "jsonl":
+        return _jsonl_source(path, whole)
+    if fmt == "xlsx":
+        return _xlsx_source(path)
+    if fmt == "txt":
+        return _txt_source(path, whole)
+    return _folder_source(path)
+
+
+# ----------------------------------------------------------------------------- text streams
+
+def _text_stream(path: Path, whole: bool, newline: str | None) -> tuple[TextIO, str, list[Callable[[], None]]]:
+    """The file as text (BOM removed), its encoding and what closes it."""
+    if whole:
+        text, encoding = read_text(path)
+        return io.StringIO(text, newline=newline), encoding, []
+    head = read_head(path)
+    if not head.strip():
+        raise empty_file_error(path)
+    encoding = detect_encoding(path, head, complete=len(head) < SAMPLE_BYTES)
+    fh = open(path, encoding=encoding, errors="replace", newline=newline)  # noqa: SIM115 - closed by Source
+    if not fh.read(4096).strip("\ufeff \t\r\n"):
+        fh.close()
+        raise empty_file_error(path)
+    fh.seek(0)
+    return fh, encoding, [fh.close]
+
+
+# ----------------------------------------------------------------------------- CSV / TSV
+
+def _parse_counts(sample: str, delimiter: str, complete: bool) -> list[int]:
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quotechar='"', strict=False)
+    counts = []
+    try:
+        for values in itertools.islice(reader, 200):
+            if any(v.strip() for v in values):
+                counts.append(len(values))
+    except csv.Error:
+        return []
+    if not complete and len(counts) > 1:
+        counts.pop()  # the last record may be cut off by the sample
+    return counts
+
+
+def choose_delimiter(sample: str, complete: bool, fmt: str) -> str:
+    """The delimiter that splits the first records into the most consistent number (>1) of fields."""
+    scores: dict[str, tuple[float, int]] = {}
+    for d in DELIMITERS:
+        counts = _parse_counts(sample, d, complete)
+        if not counts:
+            continue
+        mode = max(set(counts), key=lambda k: (counts.count(k), k))
+        if mode > 1:
+            scores[d] = (counts.count(mode) / len(counts), mode)
+    preference = ["\t"] if fmt == "tsv" else []
+    try:
+        sniffed = csv.Sniffer().sniff(sample[:65536], delimiters="".join(DELIMITERS)).delimiter
+        preference.append(sniffed)
+    except csv.Error:
+        pass
+    preference += DELIMITERS
+    if not scores:
+        return "\t" if fmt == "tsv" else ","
+    best = max(s[0] for s in scores.values())
+    tied = [d for d, s in scores.items() if s[0] >= best - 0.02]
+    return min(tied, key=preference.index)
+
+
+def _csv_source(path: Path, fmt: str, whole: bool) -> Source:
+    stream, encoding, closers = _text_stream(path, whole, newline="")
+    try:
+        sample = stream.read(SAMPLE_CHARS)
+        complete = len(sample) < SAMPLE_CHARS
+        stream.seek(0)
+        delimiter = choose_delimiter(sample, complete, fmt)
+        reader = csv.reader(stream, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+        records = _numbered_csv(reader, path)
+        columns, records = _columns_from_head(records, path)
+    except BaseException:
+        for close in closers:
+            close()
+        raise
+    name = DELIMITER_NAMES[delimiter]
+    fix = (f"Text that contains the separator ({name}) must be inside double quotes. Save the file again from "
+           "Excel or LibreOffice as CSV (that adds the quotes), or correct these rows.")
+    body = _check_quotes(_align(records, columns, path, whole, fix), path, delimiter, len(columns))
+    return Source(path, fmt, columns, body, encoding, delimiter, closers)
+
+
+def _numbered_csv(reader: Iterable[list[str]], path: Path) -> Iterator[tuple[int, list[str | None]]]:
+    """Non-blank records with their spreadsheet row number (a multi-line value is one row)."""
+    number = 0
+    it = iter(reader)
+    while True:
+        try:
+            values = next(it)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise UserInputError(f"'{path.name}' could not be read as a table near row {number + 1}: {exc}.",
+                                 where=f"{path}, row {number + 1}",
+                                 fix="Open the file in a spreadsheet program, check that row, and save it again as CSV.") from exc
+        number += 1
+        if any(v.strip() for v in values):
+            yield number, [v if v != "" else None for v in values]
+
+
+def _looks_like_data(first: list[str | None], rest: list[list[str | None]]) -> bool:
+    """Whether the first row is data rather than column names."""
+    if not rest:
+        return False
+    for j, cell in enumerate(first):
+        if cell is None or not cell.strip():
+            continue
+        value = cell.strip()
+        if is_number(value) or len(value) > 60 or len(value.split()) > 8:
+            return True
+        column = [r[j].strip() for r in rest if j < len(r) and r[j] is not None]
+        if value in column:  # a value that recurs in its column, e.g. the label "positive"
+            return True
+    return False
+
+
+def _columns_from_head(records: Iterator[tuple[int, list[str | None]]], path: Path
+                       ) -> tuple[list[str], Iterator[tuple[int, list[str | None]]]]:
+    """Column names from the first row (or column_N when it is data), and the data records."""
+    head = list(itertools.islice(records, LOOKAHEAD + 1))
+    if not head:
+        raise empty_file_error(path)
+    first = head[0][1]
+    rest = [values for _, values in head[1:]]
+    if _looks_like_data(first, rest):
+        width = max(len(v) for _, v in head)
+        names: list[str | None] = [None] * width
+        data = head
+    else:
+        names = list(first)
+        data = head[1:]
+    width = len(names)
+    keep = [j for j in range(width)
+            if (names[j] or "").strip() or any(j < len(v) and v[j] is not None for _, v in data)]
+    if keep != list(range(width)):
+        names = [names[j] for j in keep]
+    columns = unique_names(names)
+    if not columns:
+        columns = ["column_1"]
+    return columns, itertools.chain(data, records)
+
+
+def _align(records: Iterable[tuple[int, list[str | None]]], columns: list[str], path: Path, collect: bool,
+           fix: str) -> Iterator[Record]:
+    """Lists of values -> dicts; short rows padded with None; too-long rows are errors."""
+    width = len(columns)
+    ragged: list[int] = []
+    widest = 0
+    for number, values in records:
+        if len(values) > width:
+            extra = values[width:]
+            if any(v is not None and v.strip() for v in extra):
+                ragged.append(number)
+                widest = max(widest, len(values))
+                if not collect:
+                    break
+                continue
+            values = values[:width]
+        elif len(values) < width:
+            values = values + [None] * (width - len(values))
+        yield number, dict(zip(columns, values))
+    if ragged:
+        raise UserInputError(
+            f"'{path.name}' has {len(ragged)} row{'s' if len(ragged) > 1 else ''} with more values than the "
+            f"{width} column{'s' if width > 1 else ''} in the header (up to {widest} values), so the columns cannot be matched.",
+            where=f"{path.name}, {describe_rows(ragged, shown=5)}",
+            fix=fix,
+        )
+
+
+def _check_quotes(records: Iterator[Record], path: Path, delimiter: str, width: int) -> Iterator[Record]:
+    """Detect a quote that never closes: the last record then swallowed the rest of the file."""
+    last: Record | None = None
+    for record in records:
+        if last is not None:
+            yield last
+        last = record
+    if last is None:
+        return
+    number, row = last
+    if width >= 2:
+        for value in row.values():
+            if value and "\n" in value:
+                lines = value.split("\n")[1:]
+                swallowed = sum(1 for line in lines if line.count(delimiter) >= width - 1)
+                if swallowed >= 2:
+                    raise UserInputError(
+                        f"'{path.name}': a quote mark (\") opens a value on row {number} that is never closed, "
+                        f"so the rest of the file ({len(lines)} lines) would be read as one value.",
+                        where=f"{path.name}, row {number}",
+                        fix="Add the missing closing quote or remove the stray one in that row "
+                        "(inside a quoted value, write a quote mark as two: \"\").",
+                    )
+    yield last
+
+
+# ----------------------------------------------------------------------------- JSON Lines
+
+def _json_value(value: Any) -> str | None:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return cell_to_str(value)
+
+
+def _json_row(obj: Any, path: Path, number: int, what: str) -> dict[str, str | None]:
+    if isinstance(obj, str):
+        return {"text": obj if obj != "" else None}
+    if not isinstance(obj, dict):
+        raise UserInputError(
+            f"{what.capitalize()} {number} of '{path.name}' is a JSON {type(obj).__name__}, not an object.",
+            where=f"{path.name}, {what} {number}",
+            fix='Write one JSON object per line, like {"text": "...", "label": "..."}.',
+        )
+    return {str(k).strip() or "column": _json_value(v) for k, v in obj.items()}
+
+
+def _jsonl_records(stream: TextIO, path: Path) -> Iterator[Record]:
+    for number, line in enumerate(stream, start=1):
+        if number == 1:
+            line = line.lstrip("\ufeff")
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserInputError(
+                f"Line {number} of '{path.name}' is not valid JSON: {exc.msg} (at character {exc.colno}).",
+                where=f"{path.name}, line {number}",
+                fix=f'Correct or delete line {number}. Each line must be one JSON object, like {{"text": "...", "label": "..."}}.',
+            ) from exc
+        yield number, _json_row(obj, path, number, "line")
+
+
+def _jsonl_source(path: Path, whole: bool) -> Source:
+    stream, encoding, closers = _text_stream(path, whole, newline=None)
+    try:
+        start = stream.read(4096).lstrip("\ufeff \t\r\n")
+        stream.seek(0)
+        if start.startswith("["):  # a JSON array of objects (a .json file)
+            try:
+                items = json.loads(stream.read())
+            except json.JSONDecodeError as exc:
+                raise UserInputError(
+                    f"'{path.name}' is not valid JSON: {exc.msg} (line {exc.lineno}, character {exc.colno}).",
+                    where=f"{path.name}, line {exc.lineno}",
+                    fix="Correct the file, or save it as JSON Lines: one JSON object per line.",
+                ) from exc
+            records: Iterator[Record] = ((i, _json_row(o, path, i, "item")) for i, o in enumerate(items, start=1))
+        else:
+            records = _jsonl_records(stream, path)
+        head = list(itertools.islice(records, 1000))
+    except BaseException:
+        for close in closers:
+            close()
+        raise
+    columns: list[str] = []
+    for _, row in head:
+        columns.extend(k for k in row if k not in columns)
+    return Source(path, "jsonl", columns, itertools.chain(head, records), encoding, None, closers)
+
+
+# ----------------------------------------------------------------------------- Excel
+
+def _xlsx_source(path: Path) -> Source:
+    head = read_head(path, 4096)
+    if not head:
+        raise empty_file_error(path)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UserInputError(
+            f"'{path.name}' is an old-style (.xls) or password-protected Excel file, which cannot be read.",
+            where=str(path), fix="Open it in Excel, remove the password if it has one, and save it as .xlsx or CSV.")
+    if not head.startswith(b"PK"):
+        try:
+            detect_encoding(path, head, complete=False)
+        except UserInputError:
+            raise UserInputError(f"'{path.name}' is not an Excel workbook (it may be damaged).", where=str(path),
+                                 fix="Open it in Excel and save it again as .xlsx, or export it as CSV.") from None
+        raise UserInputError(f"'{path.name}' is a text file, not an Excel workbook, despite its .xlsx name.",
+                             where=str(path), fix="Rename it to .csv (or .tsv / .jsonl, whichever it is) and open it again.")
+    try:
+        import openpyxl
+
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any parser failure means a damaged workbook
+        raise _corrupt_xlsx(path, exc) from exc
+    try:
+        sheet = None
+        for ws in workbook.worksheets:
+            rows = ws.iter_rows(min_row=1, values_only=True)
+            if any(any(v is not None and str(v).strip() for v in r) for r in itertools.islice(rows, 200)):
+                sheet = ws
+                break
+        if sheet is None:
+            raise UserInputError(f"'{path.name}' has no data: every sheet is empty.", where=str(path),
+                                 fix="Choose the workbook that holds your data, or put the data on the first sheet.")
+        records = _xlsx_records(sheet.iter_rows(min_row=1, values_only=True), path)
+        columns, data = _columns_from_head(records, path)
+    except UserInputError:
+        workbook.close()
+        raise
+    except Exception as exc:  # noqa: BLE001
+        workbook.close()
+        raise _corrupt_xlsx(path, exc) from exc
+    fix = "Give every column that holds data a name in the header row, or delete the stray cells."
+    return Source(path, "xlsx", columns, _align(data, columns, path, True, fix), None, None, [workbook.close])
+
+
+def _xlsx_records(rows: Iterable[tuple[Any, ...]], path: Path) -> Iterator[tuple[int, list[str | None]]]:
+    try:
+        for number, values in enumerate(rows, start=1):
+            cells = [cell_to_str(v) for v in values]
+            while cells and cells[-1] is None:
+                cells.pop()
+            if any(c is not None and c.strip() for c in cells):
+                yield number, cells
+    except UserInputError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise _corrupt_xlsx(path, exc) from exc
+
+
+def _corrupt_xlsx(path: Path, exc: Exception) -> UserInputError:
+    return UserInputError(f"'{path.name}' could not be opened as an Excel workbook; it may be damaged ({type(exc).__name__}).",
+                          where=str(path), fix="Open it in Excel or LibreOffice and save it again as .xlsx, or export it as CSV.")
+
+
+# ----------------------------------------------------------------------------- plain text
+
+def _txt_source(path: Path, whole: bool) -> Source:
+    stream, encoding, closers = _text_stream(path, whole, newline=None)
+
+    def records() -> Iterator[Record]:
+        for number, line in enumerate(stream, start=1):
+            line = line.rstrip("\r\n")
+            if number == 1:
+                line = line.lstrip("\ufeff")
+            if line.strip():
+                yield number, {"text": line}
+
+    return Source(path, "txt", ["text"], records(), encoding, None, closers)
+
+
+def folder_files(path: Path) -> list[Path]:
+    return sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".txt" and not p.name.startswith(".")),
+                  key=lambda p: p.name)
+
+
+def _folder_source(path: Path) -> Source:
+    try:
+        files = folder_files(path)
+    except OSError as exc:
+        raise UserInputError(f"The folder '{path}' could not be read: {exc.strerror or exc}.", where=str(path),
+                             fix="Check that the folder exists and that you may read it.") from exc
+    if not files:
+        raise UserInputError(f"The folder '{path.name}' contains no .txt files.", where=str(path),
+                             fix="Put one document per .txt file in the folder, or choose a CSV, Excel or JSONL file.")
+
+    def records() -> Iterator[Record]:
+        for number, file in enumerate(files, start=1):
+            text, _ = read_text(file, allow_empty=True)
+            yield number, {"file": file.name, "text": text.rstrip("\r\n") or None}
+
+    return Source(path, "folder", ["file", "text"], records(), None, None, [])
+
+
+__all__ = ["Source", "open_source", "file_format", "choose_delimiter", "not_text_error", "folder_files"]

@@ -1,0 +1,118 @@
+"""The Table every reader returns, and small helpers shared by the readers."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+FORMATS = ("csv", "tsv", "jsonl", "xlsx", "txt", "folder")
+
+
+@dataclass
+class Table:
+    """A file read as columns of strings (None = missing), with the row numbers a person sees."""
+
+    path: Path
+    format: str  # one of FORMATS
+    columns: list[str]
+    data: dict[str, list[str | None]]
+    row_numbers: list[int]
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_numbers)
+
+    def column(self, name: str) -> list[str | None]:
+        return self.data[name]
+
+    def head(self, n: int) -> Table:
+        """The first ``n`` rows (for previews)."""
+        return Table(self.path, self.format, list(self.columns), {c: v[:n] for c, v in self.data.items()},
+                     self.row_numbers[:n], self.encoding, self.delimiter)
+
+
+@dataclass
+class RowBuffer:
+    """Collects records (dicts) into a Table, adding columns as they appear."""
+
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict[str, str | None]] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+
+    def add(self, row_number: int, row: dict[str, str | None]) -> None:
+        for key in row:
+            if key not in self._known:
+                self._known.add(key)
+                self.columns.append(key)
+        self.rows.append(row)
+        self.row_numbers.append(row_number)
+
+    def __post_init__(self) -> None:
+        self._known = set(self.columns)
+
+    def to_table(self, path: Path, fmt: str, encoding: str | None, delimiter: str | None) -> Table:
+        data = {c: [r.get(c) for r in self.rows] for c in self.columns}
+        return Table(path, fmt, list(self.columns), data, list(self.row_numbers), encoding, delimiter)
+
+
+def unique_names(names: Iterable[str | None]) -> list[str]:
+    """Blank names become column_N (1-based position); repeated names get _2, _3 ..."""
+    raw = [(n or "").strip() for n in names]
+    out: list[str] = []
+    taken: set[str] = set()
+    for i, name in enumerate(raw, start=1):
+        base = name or f"column_{i}"
+        candidate, k = base, 2
+        while candidate in taken or (candidate != name and candidate in raw[i:]):
+            candidate = f"{base}_{k}"
+            k += 1
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def cell_to_str(value: Any) -> str | None:
+    """A cell value (Excel, JSON) as the string a person would see; None/"" -> None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat() if value.time() == _dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value if value != "" else None
+    return str(value)
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?%?$")
+
+
+def is_number(value: str | None) -> bool:
+    return bool(value) and bool(_NUMBER.match(value.strip()))
+
+
+def describe_rows(rows: list[int], *, word: str = "rows", shown: int = 3, total: int | None = None) -> str:
+    """'rows 4, 9, 17 and 12 more' (``total`` when ``rows`` holds only examples)."""
+    total = len(rows) if total is None else total
+    if total == 0:
+        return ""
+    single = word[:-1] if word.endswith("s") else word
+    if total == 1 and rows:
+        return f"{single} {rows[0]}"
+    if total <= shown + 2 and len(rows) == total:
+        return f"{word} {', '.join(map(str, rows[:-1]))} and {rows[-1]}"
+    head = ", ".join(map(str, rows[:shown]))
+    return f"{word} {head} and {total - min(shown, len(rows))} more"
