@@ -10,7 +10,7 @@ from .table import Table, is_number
 TEXT_NAMES = ["text", "content", "message", "body", "sentence", "document", "review", "ticket", "description",
               "comment", "utterance", "query", "question", "tweet", "post", "abstract", "summary", "title", "doc", "msg"]
 LABEL_NAMES = ["label", "labels", "category", "class", "intent", "target", "sentiment", "tag", "y", "categories",
-               "tags", "topic", "emotion", "class_name", "classname", "gold", "gold_label", "stance", "cat"]
+               "tags", "topic", "emotion", "class_name", "classname", "gold", "gold_label", "stance", "cat", "rating", "stars"]
 SAMPLE_ROWS = 5000  # rows looked at when judging values (guessing must stay instant on big tables)
 MAX_CLASSES = 200
 
@@ -38,6 +38,11 @@ def _name_score(name: str, keywords: list[str]) -> float:
     if hits:
         return 1 + (len(keywords) - min(hits)) / (10 * len(keywords))
     return 0.0
+
+
+def is_known_name(name: str) -> bool:
+    """Whether ``name`` is a typical text or label column name (so a row holding it is a header)."""
+    return "_".join(_tokens(name)) in TEXT_NAMES + LABEL_NAMES + ["id", "file", "filename", "name"]
 
 
 @dataclass
@@ -112,6 +117,9 @@ def _guess_label(table: Table, stats: dict[str, _Stats], exclude: set[str]) -> t
         return max(named, key=lambda cs: cs[1])[0], "its name"
     categorical = [c for c in candidates if _is_categorical(stats[c], table.n_rows)]
     if not categorical:
+        others = [c for c in candidates if stats[c].n > 0]
+        if len(others) == 1 and len(exclude) == 1 and len(table.columns) == 2 and stats[others[0]].distinct <= MAX_CLASSES:
+            return others[0], "the only other column"
         return None, ""
     best = min(categorical, key=lambda c: (stats[c].distinct / stats[c].n, candidates.index(c)))
     s = stats[best]

@@ -25,6 +25,7 @@ from .encoding import (
     read_head,
     read_text,
 )
+from .columns import is_known_name
 from .table import cell_to_str, describe_rows, is_number, unique_names
 
 Record = tuple[int, dict[str, "str | None"]]
@@ -43,6 +44,8 @@ EXTENSIONS = {
 }
 DELIMITERS = [",", "\t", ";", "|"]
 DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+SINGLE_COLUMN = "\x1f"  # delimiter for one-column files: a control character that text does not contain
+MIN_CONSISTENCY = 0.75  # share of the first records that must split into the same number of fields
 LOOKAHEAD = 50  # rows looked at to decide whether the first row is a header
 SAMPLE_CHARS = 256 * 1024
 SUPPORTED = "CSV (.csv), TSV (.tsv), JSON Lines (.jsonl), Excel (.xlsx), plain text (.txt, one document per line) or a folder of .txt files"
@@ -141,16 +144,21 @@ def _parse_counts(sample: str, delimiter: str, complete: bool) -> list[int]:
     return counts
 
 
-def choose_delimiter(sample: str, complete: bool, fmt: str) -> str:
-    """The delimiter that splits the first records into the most consistent number (>1) of fields."""
+def choose_delimiter(sample: str, complete: bool, fmt: str) -> str | None:
+    """The delimiter that splits the first records into the most consistent number (>1) of fields.
+
+    None when no candidate splits the records: the file is a single column.
+    """
     scores: dict[str, tuple[float, int]] = {}
     for d in DELIMITERS:
         counts = _parse_counts(sample, d, complete)
         if not counts:
             continue
         mode = max(set(counts), key=lambda k: (counts.count(k), k))
-        if mode > 1:
-            scores[d] = (counts.count(mode) / len(counts), mode)
+        consistency = counts.count(mode) / len(counts)
+        # a first line (the header) without the delimiter, or wildly varying counts: text, not a separator
+        if mode > 1 and counts[0] > 1 and (consistency >= MIN_CONSISTENCY or len(counts) < 5):
+            scores[d] = (consistency, mode)
     preference = ["\t"] if fmt == "tsv" else []
     try:
         sniffed = csv.Sniffer().sniff(sample[:65536], delimiters="".join(DELIMITERS)).delimiter
@@ -159,7 +167,7 @@ def choose_delimiter(sample: str, complete: bool, fmt: str) -> str:
         pass
     preference += DELIMITERS
     if not scores:
-        return "\t" if fmt == "tsv" else ","
+        return None
     best = max(s[0] for s in scores.values())
     tied = [d for d, s in scores.items() if s[0] >= best - 0.02]
     return min(tied, key=preference.index)
@@ -172,17 +180,17 @@ def _csv_source(path: Path, fmt: str, whole: bool) -> Source:
         complete = len(sample) < SAMPLE_CHARS
         stream.seek(0)
         delimiter = choose_delimiter(sample, complete, fmt)
-        reader = csv.reader(stream, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+        reader = csv.reader(stream, delimiter=delimiter or SINGLE_COLUMN, quotechar='"', doublequote=True, strict=False)
         records = _numbered_csv(reader, path)
         columns, records = _columns_from_head(records, path)
     except BaseException:
         for close in closers:
             close()
         raise
-    name = DELIMITER_NAMES[delimiter]
+    name = DELIMITER_NAMES.get(delimiter or ",", "comma")
     fix = (f"Text that contains the separator ({name}) must be inside double quotes. Save the file again from "
            "Excel or LibreOffice as CSV (that adds the quotes), or correct these rows.")
-    body = _check_quotes(_align(records, columns, path, whole, fix), path, delimiter, len(columns))
+    body = _check_quotes(_align(records, columns, path, whole, fix), path, delimiter or SINGLE_COLUMN, len(columns))
     return Source(path, fmt, columns, body, encoding, delimiter, closers)
 
 
@@ -208,13 +216,14 @@ def _looks_like_data(first: list[str | None], rest: list[list[str | None]]) -> b
     """Whether the first row is data rather than column names."""
     if not rest:
         return False
-    for j, cell in enumerate(first):
-        if cell is None or not cell.strip():
-            continue
-        value = cell.strip()
-        if is_number(value) or len(value) > 60 or len(value.split()) > 8:
+    cells = [(j, c.strip()) for j, c in enumerate(first) if c is not None and c.strip()]
+    if any(is_known_name(value) for _, value in cells):
+        return False
+    for j, value in cells:
+        long = len(value) > 100 or (len(cells) == 1 and (len(value) > 60 or len(value.split()) > 8))
+        if is_number(value) or long:
             return True
-        column = [r[j].strip() for r in rest if j < len(r) and r[j] is not None]
+        column = {r[j].strip() for r in rest if j < len(r) and r[j] is not None}
         if value in column:  # a value that recurs in its column, e.g. the label "positive"
             return True
     return False
