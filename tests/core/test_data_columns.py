@@ -74,3 +74,9 @@ def test_no_label_column_found_says_how_to_name_it(tmp_path):
         load_labeled(tmp_path / "reviews.csv")
     assert "reviews.csv" in err.value.message and "label" in err.value.message
     assert "--label-column" in err.value.fix
+
+
+def test_id_column_is_not_taken_as_label(tmp_path):
+    t = read_table(csv_file(tmp_path / "new.csv", ["id", "text"], [[i, f"please help with order {i}"] for i in range(20)]))
+    g = guess_columns(t)
+    assert (g.text, g.label) == ("text", None)

@@ -151,3 +151,9 @@ def test_folder_of_txt_files(tmp_path):
     assert t.data["file"] == ["a.txt", "b.txt", "c.txt"]
     assert t.data["text"] == ["café", "second\nmulti-line", None]
     assert t.row_numbers == [1, 2, 3]
+
+
+def test_excel_sep_hint_line(tmp_path):
+    t = read_table(write(tmp_path / "a.csv", "sep=;\r\ntext;label\r\nHallo, Welt;gruss\r\n"))
+    assert t.delimiter == ";" and t.columns == ["text", "label"]
+    assert t.data["text"] == ["Hallo, Welt"] and t.row_numbers == [2]

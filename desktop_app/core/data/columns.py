@@ -118,7 +118,8 @@ def _guess_label(table: Table, stats: dict[str, _Stats], exclude: set[str]) -> t
     categorical = [c for c in candidates if _is_categorical(stats[c], table.n_rows)]
     if not categorical:
         others = [c for c in candidates if stats[c].n > 0]
-        if len(others) == 1 and len(exclude) == 1 and len(table.columns) == 2 and stats[others[0]].distinct <= MAX_CLASSES:
+        s = stats[others[0]] if len(others) == 1 else None
+        if s and len(exclude) == 1 and len(table.columns) == 2 and s.distinct < s.n and s.distinct <= MAX_CLASSES:
             return others[0], "the only other column"
         return None, ""
     best = min(categorical, key=lambda c: (stats[c].distinct / stats[c].n, candidates.index(c)))

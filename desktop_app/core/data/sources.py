@@ -11,6 +11,7 @@ import csv
 import io
 import itertools
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ MIN_CONSISTENCY = 0.75  # share of the first records that must split into the sa
 LOOKAHEAD = 50  # rows looked at to decide whether the first row is a header
 SAMPLE_CHARS = 256 * 1024
 SUPPORTED = "CSV (.csv), TSV (.tsv), JSON Lines (.jsonl), Excel (.xlsx), plain text (.txt, one document per line) or a folder of .txt files"
+
+_SEP_HINT = re.compile(r"^sep=([,;\t|])\r?\n")
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -156,20 +159,22 @@ def choose_delimiter(sample: str, complete: bool, fmt: str) -> str | None:
             continue
         mode = max(set(counts), key=lambda k: (counts.count(k), k))
         consistency = counts.count(mode) / len(counts)
-        # a first line (the header) without the delimiter, or wildly varying counts: text, not a separator
-        if mode > 1 and counts[0] > 1 and (consistency >= MIN_CONSISTENCY or len(counts) < 5):
+        # a first line (the header) without the delimiter, or counts that vary and disagree with the first
+        # line: the character is part of the text, not a separator
+        if mode > 1 and counts[0] > 1 and (counts[0] == mode or consistency >= MIN_CONSISTENCY or len(counts) < 5):
             scores[d] = (consistency, mode)
-    preference = ["\t"] if fmt == "tsv" else []
-    try:
-        sniffed = csv.Sniffer().sniff(sample[:65536], delimiters="".join(DELIMITERS)).delimiter
-        preference.append(sniffed)
-    except csv.Error:
-        pass
-    preference += DELIMITERS
     if not scores:
         return None
     best = max(s[0] for s in scores.values())
     tied = [d for d, s in scores.items() if s[0] >= best - 0.02]
+    if len(tied) == 1:
+        return tied[0]
+    preference = ["\t"] if fmt == "tsv" else []
+    try:  # among equally consistent candidates, let the standard sniffer break the tie
+        preference.append(csv.Sniffer().sniff(sample[:65536], delimiters="".join(tied)).delimiter)
+    except csv.Error:
+        pass
+    preference += DELIMITERS
     return min(tied, key=preference.index)
 
 
@@ -179,7 +184,12 @@ def _csv_source(path: Path, fmt: str, whole: bool) -> Source:
         sample = stream.read(SAMPLE_CHARS)
         complete = len(sample) < SAMPLE_CHARS
         stream.seek(0)
-        delimiter = choose_delimiter(sample, complete, fmt)
+        hint = _SEP_HINT.match(sample)
+        if hint:  # Excel's "sep=;" first line names the delimiter; Excel does not show it as a row
+            stream.readline()
+            delimiter: str | None = hint.group(1)
+        else:
+            delimiter = choose_delimiter(sample, complete, fmt)
         reader = csv.reader(stream, delimiter=delimiter or SINGLE_COLUMN, quotechar='"', doublequote=True, strict=False)
         records = _numbered_csv(reader, path)
         columns, records = _columns_from_head(records, path)
