@@ -61,7 +61,7 @@ def _stats(values: list[str | None]) -> _Stats:
                   sum(map(is_number, present)) / len(present))
 
 
-def _is_categorical(s: _Stats, n_rows: int) -> bool:
+def _is_categorical(s: _Stats) -> bool:
     if s.n == 0 or s.distinct < 2 or s.distinct > MAX_CLASSES:
         return False
     if s.n <= 3:
@@ -76,7 +76,8 @@ def guess_columns(table: Table, *, text_column: str | None = None, label_column:
 
     text = text_column
     if text is None:
-        text, why = _guess_text(table, stats, exclude={label_column} if label_column else set())
+        named_label = label_column or _guess_label(table, stats, set(), by_name_only=True)[0]
+        text, why = _guess_text(table, stats, exclude={named_label} if named_label else set())
         if text:
             reasons.append(f"text: '{text}' ({why})")
     label = label_column
@@ -109,13 +110,16 @@ def _guess_text(table: Table, stats: dict[str, _Stats], exclude: set[str]) -> tu
     return best, f"the longest values, {stats[best].mean_length:.0f} characters on average"
 
 
-def _guess_label(table: Table, stats: dict[str, _Stats], exclude: set[str]) -> tuple[str | None, str]:
+def _guess_label(table: Table, stats: dict[str, _Stats], exclude: set[str], by_name_only: bool = False
+                 ) -> tuple[str | None, str]:
     candidates = [c for c in table.columns if c not in exclude]
     named = [(c, _name_score(c, LABEL_NAMES)) for c in candidates]
     named = [(c, s) for c, s in named if s > 0 and (stats[c].n == 0 or stats[c].distinct <= MAX_CLASSES or s >= 2)]
     if named:
         return max(named, key=lambda cs: cs[1])[0], "its name"
-    categorical = [c for c in candidates if _is_categorical(stats[c], table.n_rows)]
+    if by_name_only:
+        return None, ""
+    categorical = [c for c in candidates if _is_categorical(stats[c])]
     if not categorical:
         others = [c for c in candidates if stats[c].n > 0]
         s = stats[others[0]] if len(others) == 1 else None

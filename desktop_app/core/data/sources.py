@@ -18,15 +18,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from ..errors import UserInputError
+from .columns import is_known_name
 from .encoding import (
     SAMPLE_BYTES,
     detect_encoding,
     empty_file_error,
-    not_text_error,
     read_head,
     read_text,
 )
-from .columns import is_known_name
 from .table import cell_to_str, describe_rows, is_number, unique_names
 
 Record = tuple[int, dict[str, "str | None"]]
@@ -488,4 +487,4 @@ def _folder_source(path: Path) -> Source:
     return Source(path, "folder", ["file", "text"], records(), None, None, [])
 
 
-__all__ = ["Source", "open_source", "file_format", "choose_delimiter", "not_text_error", "folder_files"]
+__all__ = ["Source", "open_source", "file_format", "choose_delimiter", "folder_files"]
