@@ -62,6 +62,16 @@ class SpeedEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Progress of a long job that is not training (predicting a file, loading data)."""
+
+    done: int
+    total: int | None  # None when unknown
+    message: str = ""
+    kind: str = "progress"
+
+
+@dataclass(frozen=True, slots=True)
 class CheckpointEvent:
     epoch: int
     path: str
@@ -95,6 +105,7 @@ Event = Union[
     StepEvent,
     EvalEvent,
     SpeedEvent,
+    ProgressEvent,
     CheckpointEvent,
     FinishedEvent,
     CancelledEvent,

@@ -1,0 +1,151 @@
+"""Shared pieces of the sub-commands: data loading, progress output, JSON output, exit codes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from ..core.errors import UserInputError
+from ..core.events import Event
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class CommandFailed(Exception):
+    """A sub-command decided the exit code itself (e.g. cancelled -> 130)."""
+
+    def __init__(self, code: int, message: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def add_column_args(p) -> None:
+    p.add_argument("--text-column", metavar="C", help="column holding the text (default: guessed)")
+    p.add_argument("--label-column", metavar="C", help="column holding the label (default: guessed)")
+
+
+def load_labeled(path: str, text_column: str | None, label_column: str | None):
+    from ..core.data import load_labeled as load
+
+    loaded = load(path, text_column=text_column, label_column=label_column)
+    skipped = {k: len(v) for k, v in loaded.data.skipped.items() if v}
+    parts = [f"{n} {k.replace('_', ' ')}" for k, n in skipped.items()]
+    note = f" ({', '.join(parts)} skipped)" if skipped else ""
+    info(f"Read {len(loaded.data)} labeled rows from {path} [text: '{loaded.text_column}', label: '{loaded.label_column}']{note}")
+    return loaded
+
+
+def info(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def emit_json(obj: dict) -> None:
+    """The last line of stdout: one JSON object."""
+    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.flush()
+
+
+class Progress:
+    """Progress to stderr: a bar with ETA on a terminal, plain lines otherwise."""
+
+    def __init__(self, plain_every_s: float = 5.0):
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.plain_every_s = plain_every_s
+        self._last_plain = 0.0
+
+    def __call__(self, event: Event) -> None:
+        import time
+
+        kind = event.kind
+        if kind == "step":
+            if self.tty:
+                self._bar(event.total_steps, "steps").update(event.step - self._bar(event.total_steps, "steps").n)
+                self.bar.set_postfix_str(f"loss {event.loss:.3f}, {event.samples_per_s:.0f} samples/s", refresh=False)
+            elif time.monotonic() - self._last_plain >= self.plain_every_s or event.step == event.total_steps:
+                self._last_plain = time.monotonic()
+                info(f"step {event.step}/{event.total_steps} epoch {event.epoch:.2f} loss {event.loss:.4f} "
+                     f"lr {event.learning_rate:.2e} {event.samples_per_s:.1f} samples/s ETA {_fmt_s(event.eta_s)}")
+        elif kind == "progress":
+            if self.tty and event.total:
+                self._bar(event.total, "docs").update(event.done - self.bar.n)
+            else:
+                info(event.message)
+        elif kind == "eval":
+            self._write(f"epoch {event.epoch:.2f}: validation accuracy {event.accuracy:.4f}, macro-F1 {event.macro_f1:.4f}, "
+                        f"loss {event.val_loss:.4f}{' (best so far)' if event.is_best else ''}")
+        elif kind == "speed":
+            self._write(f"inference: {event.docs_per_s:.0f} docs/s ({event.ms_per_doc:.2f} ms/doc, batch {event.batch_size})")
+        elif kind in {"status", "cancelled"}:
+            self._write(event.message)
+        elif kind == "checkpoint":
+            self._write(f"checkpoint saved (epoch {event.epoch})")
+        elif kind == "failed":
+            self.close()
+
+    def _bar(self, total: int, unit: str):
+        if self.bar is None or self.bar.total != total:
+            from tqdm import tqdm
+
+            self.close()
+            self.bar = tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=True)
+        return self.bar
+
+    def _write(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.write(message, file=sys.stderr)
+        else:
+            info(message)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _fmt_s(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+@contextmanager
+def interruptible() -> Iterator[threading.Event]:
+    """First Ctrl-C asks the engine to stop cleanly (checkpoint); a second one aborts at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        info("\nInterrupted: saving a checkpoint so the run can be resumed (press Ctrl-C again to abort now)...")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def positive(kind):
+    """argparse type: a number greater than zero (usage error, exit 2, otherwise)."""
+
+    def parse(text: str):
+        import argparse
+
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a valid {kind.__name__}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        return value
+
+    return parse

@@ -1,0 +1,79 @@
+"""Tokenize once, then batch by length: dynamic padding with little wasted compute."""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+TOKENIZE_CHUNK = 2048
+
+
+def encode(tokenizer, texts: Sequence[str], max_length: int, should_stop: Callable[[], bool] | None = None) -> list[list[int]]:
+    """Token ids for each text, truncated to ``max_length``, without padding."""
+    ids: list[list[int]] = []
+    for start in range(0, len(texts), TOKENIZE_CHUNK):
+        if should_stop is not None and should_stop():
+            break
+        chunk = list(texts[start : start + TOKENIZE_CHUNK])
+        ids.extend(tokenizer(chunk, truncation=True, max_length=max_length, padding=False)["input_ids"])
+    return ids
+
+
+def token_lengths(tokenizer, texts: Sequence[str]) -> list[int]:
+    """Untruncated token counts (special tokens included), for the max-length choice and histogram."""
+    lengths: list[int] = []
+    for start in range(0, len(texts), TOKENIZE_CHUNK):
+        chunk = list(texts[start : start + TOKENIZE_CHUNK])
+        lengths.extend(len(x) for x in tokenizer(chunk, truncation=False, padding=False)["input_ids"])
+    return lengths
+
+
+def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int, mega_factor: int = 50) -> list[list[int]]:
+    """Shuffled batches of similar length (the idea of HF's LengthGroupedSampler).
+
+    Indices are shuffled, cut into mega-chunks of ``mega_factor`` batches, each sorted by
+    length and cut into batches; the batch order is shuffled again, so every epoch differs
+    while padding stays small. The longest batch comes first to surface out-of-memory early.
+    """
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    mega = batch_size * mega_factor
+    batches: list[list[int]] = []
+    for start in range(0, len(order), mega):
+        chunk = sorted(order[start : start + mega], key=lambda i: -lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    if not batches:
+        return batches
+    longest = max(range(len(batches)), key=lambda b: lengths[batches[b][0]])
+    first = batches.pop(longest)
+    rng.shuffle(batches)
+    return [first] + batches
+
+
+def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Inference batches in length order: nearly no padding."""
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+
+
+def collate(ids: Sequence[Sequence[int]], pad_id: int, device: torch.device | None = None) -> dict[str, torch.Tensor]:
+    """Pad a batch to its own longest sequence."""
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, seq in enumerate(ids):
+        input_ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    batch = {"input_ids": input_ids, "attention_mask": mask}
+    if device is not None and device.type != "cpu":
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    return batch
+
+
+def pad_id_of(tokenizer) -> int:
+    pad = tokenizer.pad_token_id
+    return 0 if pad is None else int(pad)

@@ -1,0 +1,132 @@
+"""Settings chosen from the data and the hardware, each with a reason a person can read.
+
+Anything the user sets explicitly wins. The policy encodes what an expert does by hand:
+a learning rate by model size (small models want much larger rates than the textbook 5e-5),
+a faster-learning new classification head, epochs by data size, a max length from the
+token-length distribution rather than a fixed 128 or 512, class weights for imbalance,
+and early stopping on validation macro-F1 that keeps the best checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+
+from .settings import TrainSettings
+
+TARGET_STEPS = 1500  # optimizer steps an expert would give a fine-tune on a small dataset
+MIN_EPOCHS, MAX_EPOCHS = 3, 15
+LENGTH_PERCENTILE = 99
+
+
+@dataclass(frozen=True)
+class Facts:
+    n_train: int
+    class_counts: dict[str, int]
+    token_lengths: Sequence[int]
+    model_parameters: int | None
+    model_max_length: int
+    device_type: str = "cpu"
+    gpu_memory_gb: float | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_counts)
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    title: str
+    time_budget_min: float | None
+    patience: int
+    description: str
+
+
+PRESETS = {
+    "quick": Preset("quick", "Quick", 2.0, 1, "About 2 minutes: a first look at how well the model can learn your labels."),
+    "balanced": Preset("balanced", "Balanced", 10.0, 2, "About 10 minutes: close to the best result on most datasets of a few thousand rows."),
+    "best": Preset("best", "Best accuracy", None, 3, "No time limit: trains until validation macro-F1 stops improving for 3 epochs."),
+}
+
+
+def apply_preset(settings: TrainSettings, key: str) -> TrainSettings:
+    preset = PRESETS[key]
+    return replace(settings, time_budget_min=preset.time_budget_min, early_stopping_patience=preset.patience)
+
+
+def learning_rate_for(parameters: int | None, n_classes: int) -> tuple[float, str]:
+    millions = (parameters or 110e6) / 1e6
+    if millions <= 40:
+        lr, why = 2e-4, f"small model ({millions:.0f}M parameters) learns best with a high rate"
+    elif millions <= 80:
+        lr, why = 1e-4, f"compact model ({millions:.0f}M parameters)"
+    elif millions <= 200:
+        lr, why = 5e-5, f"base-size model ({millions:.0f}M parameters)"
+    else:
+        lr, why = 2e-5, f"large model ({millions:.0f}M parameters) needs a gentle rate"
+    return lr, why
+
+
+def max_length_for(lengths: Sequence[int], model_max: int) -> tuple[int, str]:
+    if not len(lengths):
+        return min(128, model_max), "no texts measured; a common default"
+    pct = float(np.percentile(np.asarray(lengths), LENGTH_PERCENTILE))
+    chosen = int(min(model_max, max(16, 8 * math.ceil(pct / 8))))
+    truncated = float(np.mean(np.asarray(lengths) > chosen))
+    return chosen, f"{LENGTH_PERCENTILE}% of training texts fit in {int(pct)} tokens; {truncated:.1%} will be truncated"
+
+
+def batch_size_for(facts: Facts) -> tuple[int, str]:
+    millions = (facts.model_parameters or 110e6) / 1e6
+    if facts.device_type == "cuda" and facts.gpu_memory_gb is not None and facts.gpu_memory_gb < 8 and millions > 200:
+        return 8, f"large model on a {facts.gpu_memory_gb:.0f} GB GPU"
+    if millions > 300 and facts.device_type != "cuda":
+        return 16, "large model on the CPU: smaller batches keep memory in check"
+    return 32, "fits comfortably in memory; more optimizer steps than larger batches on small data"
+
+
+def epochs_for(n_train: int, batch_size: int) -> tuple[float, str]:
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps_per_epoch)))
+    return float(epochs), f"about {TARGET_STEPS} optimizer steps for {n_train} training rows (early stopping may end sooner)"
+
+
+def plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict[str, dict]]:
+    """Fill every unset setting; returns the resolved settings and {name: {value, reason}}."""
+    explicit = settings.explicit()
+    resolved = replace(settings)
+    reasons: dict[str, dict] = {}
+
+    def choose(name: str, value, reason: str) -> None:
+        if getattr(settings, name) is None:
+            setattr(resolved, name, value)
+            reasons[name] = {"value": value, "reason": reason}
+        else:
+            reasons[name] = {"value": getattr(settings, name), "reason": "set by you"}
+
+    bs, why = batch_size_for(facts)
+    choose("batch_size", bs, why)
+    lr, why = learning_rate_for(facts.model_parameters, facts.n_classes)
+    choose("learning_rate", lr, why)
+    head = max(resolved.learning_rate * 5, 1e-3) if facts.n_classes >= 20 else resolved.learning_rate * 5
+    choose("head_learning_rate", head, f"the new classification head starts from random weights: 5x the body's rate"
+           + (f" (at least 1e-3 for {facts.n_classes} classes)" if facts.n_classes >= 20 else ""))
+    ml, why = max_length_for(facts.token_lengths, facts.model_max_length)
+    choose("max_length", ml, why)
+    ep, why = epochs_for(facts.n_train, resolved.batch_size)
+    if settings.time_budget_min:
+        why = f"at most {int(ep)}; the time budget of {settings.time_budget_min:g} minutes plans the exact number after the first steps"
+    choose("epochs", ep, why)
+    choose("warmup", 0.06, "6% of steps: a short warm-up protects the pretrained weights")
+    patience = 2 if resolved.epochs <= 8 else 3
+    choose("early_stopping_patience", patience, f"stop after {patience} epochs without a better validation {settings.metric}")
+    counts = list(facts.class_counts.values()) or [1]
+    ratio = max(counts) / max(1, min(counts))
+    choose("class_weights", ratio >= 4, f"largest/smallest class ratio is {ratio:.1f}" + (" (imbalanced: weighted loss)" if ratio >= 4 else ""))
+    for name in explicit:
+        reasons.setdefault(name, {"value": getattr(settings, name), "reason": "set by you"})
+    return resolved, reasons

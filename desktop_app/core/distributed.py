@@ -1,0 +1,72 @@
+"""Multi-process data parallel training when launched by torchrun or ``accelerate launch``.
+
+Both launchers set RANK / WORLD_SIZE / LOCAL_RANK; this module reads them, so the same
+``classifier-studio train`` command scales from a laptop to a multi-GPU server:
+
+    torchrun --nproc-per-node 4 -m desktop_app train data.csv --out RUN
+
+Only rank 0 evaluates, writes files and reports events; the other ranks follow its decisions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class Context:
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    def shard(self, batches: list[list[int]]) -> list[list[int]]:
+        """This rank's share of the epoch's batches (equal counts on every rank)."""
+        if not self.enabled:
+            return batches
+        usable = len(batches) - len(batches) % self.world_size
+        return batches[self.rank : usable : self.world_size]
+
+    def any_true(self, flag: bool, device: torch.device) -> bool:
+        """True on every rank if any rank says so (cancel, early stop)."""
+        if not self.enabled:
+            return flag
+        t = torch.tensor([1 if flag else 0], device=device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item())
+
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()
+
+
+def setup(device: torch.device) -> Context:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Context()
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return Context(rank=dist.get_rank(), world_size=dist.get_world_size())
+
+
+def wrap(model: torch.nn.Module, ctx: Context, device: torch.device) -> torch.nn.Module:
+    if not ctx.enabled:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return getattr(model, "module", model)

@@ -1,0 +1,145 @@
+"""Run folders: RUN_DIR/model (a standard Hugging Face folder), RUN_DIR/run.json, checkpoints.
+
+Every write is atomic: files go to a temporary name in the same folder and are moved into
+place, and the model folder is swapped in whole, so a crash never leaves a half-written model
+that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+APP_NAME = "ClassifierStudio"
+RUN_JSON = "run.json"
+MODEL_DIR = "model"
+CHECKPOINT_DIR = "checkpoint"
+
+
+def app_home() -> Path | None:
+    """CLASSIFIER_STUDIO_HOME puts config, data and logs under one folder (tests, portable use)."""
+    home = os.environ.get("CLASSIFIER_STUDIO_HOME")
+    return Path(home) if home else None
+
+
+def user_data_dir() -> Path:
+    home = app_home()
+    if home:
+        return home / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_runs_dir() -> Path:
+    return user_data_dir() / "runs"
+
+
+@contextmanager
+def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
+    """Yields a temporary path beside ``target``; moves it into place only on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_json(path: Path, data: dict) -> None:
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+@contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yields an empty temporary folder beside ``target``; swaps it in whole on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class RunInfo:
+    name: str
+    path: str
+    status: str
+    created: str
+    model: str
+    labels: list[str] = field(default_factory=list)
+    final_metrics: dict = field(default_factory=dict)
+    data_source: str = ""
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> "RunInfo | None":
+        try:
+            run = read_json(folder / RUN_JSON)
+        except (OSError, json.JSONDecodeError):
+            return None
+        return cls(
+            name=folder.name,
+            path=str(folder),
+            status=str(run.get("status", "unknown")),
+            created=str(run.get("created", "")),
+            model=str(run.get("model", {}).get("name", "")),
+            labels=list(run.get("labels", [])),
+            final_metrics=dict(run.get("final_metrics") or {}),
+            data_source=str(run.get("data", {}).get("source", "")),
+        )
+
+
+def list_runs(runs_dir: str | Path) -> list[RunInfo]:
+    """Runs under ``runs_dir``, newest first."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    runs = [RunInfo.from_folder(p) for p in root.iterdir() if p.is_dir() and (p / RUN_JSON).is_file()]
+    return sorted((r for r in runs if r is not None), key=lambda r: r.created, reverse=True)
+
+
+def new_run_dir(runs_dir: Path, model_name: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in model_name)[:40].strip("-") or "run"
+    path = Path(runs_dir) / f"{stamp}-{safe}"
+    n = 2
+    while path.exists():
+        path = Path(runs_dir) / f"{stamp}-{safe}-{n}"
+        n += 1
+    return path
+
+
+def library_versions() -> dict[str, str]:
+    import platform
+
+    import torch
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__}

@@ -1,0 +1,68 @@
+"""The one way inference speed is measured: live charts, compare, distill, export, benchmarks.
+
+Warm up first; length-sorted batches; wall time including tokenization; docs/s at a batch
+size of 32 or 64, and per-document latency at batch size 1 reported as p50 and p95.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+PredictFn = Callable[[Sequence[str], int], object]  # (texts, batch_size) -> anything
+
+
+@dataclass(frozen=True)
+class SpeedReport:
+    docs_per_s: float
+    ms_per_doc: float
+    batch_size: int
+    n_docs: int
+    p50_ms: float | None = None  # batch size 1
+    p95_ms: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def throughput(predict: PredictFn, texts: Sequence[str], batch_size: int = 64, max_docs: int = 512,
+               warmup: bool = True) -> SpeedReport:
+    """docs/s over up to ``max_docs`` texts (evenly sampled, so lengths stay representative)."""
+    sample = _sample(texts, max_docs)
+    if warmup:
+        predict(sample[: min(len(sample), batch_size)], batch_size)
+    start = time.perf_counter()
+    predict(sample, batch_size)
+    elapsed = max(time.perf_counter() - start, 1e-9)
+    return SpeedReport(len(sample) / elapsed, 1000 * elapsed / len(sample), batch_size, len(sample))
+
+
+def latency(predict: PredictFn, texts: Sequence[str], n_docs: int = 64, warmup: int = 3) -> tuple[float, float]:
+    """p50 and p95 milliseconds for one document at a time (batch size 1)."""
+    sample = _sample(texts, n_docs)
+    for text in sample[:warmup]:
+        predict([text], 1)
+    times = []
+    for text in sample:
+        start = time.perf_counter()
+        predict([text], 1)
+        times.append(1000 * (time.perf_counter() - start))
+    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+
+
+def full_report(predict: PredictFn, texts: Sequence[str], batch_size: int = 32, max_docs: int = 512,
+                latency_docs: int = 64) -> SpeedReport:
+    base = throughput(predict, texts, batch_size, max_docs)
+    p50, p95 = latency(predict, texts, latency_docs)
+    return SpeedReport(base.docs_per_s, base.ms_per_doc, batch_size, base.n_docs, p50, p95)
+
+
+def _sample(texts: Sequence[str], limit: int) -> list[str]:
+    texts = [t for t in texts if t] or [""]
+    if len(texts) <= limit:
+        return list(texts)
+    step = len(texts) / limit
+    return [texts[int(i * step)] for i in range(limit)]
