@@ -126,7 +126,7 @@ def plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict[str
     choose("early_stopping_patience", patience, f"stop after {patience} epochs without a better validation {settings.metric}")
     counts = list(facts.class_counts.values()) or [1]
     ratio = max(counts) / max(1, min(counts))
-    choose("class_weights", ratio >= 4, f"largest/smallest class ratio is {ratio:.1f}" + (" (imbalanced: weighted loss)" if ratio >= 4 else ""))
+    choose("class_weights", ratio >= 6, f"largest/smallest class ratio is {ratio:.1f}" + (" (imbalanced: weighted loss)" if ratio >= 6 else ""))
     for name in explicit:
         reasons.setdefault(name, {"value": getattr(settings, name), "reason": "set by you"})
     return resolved, reasons
