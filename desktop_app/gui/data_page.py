@@ -1,0 +1,304 @@
+"""Page 1: open a labeled file, preview it, pick columns, validate and fix, see the classes and lengths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QSplitter, QTableView, QToolButton, QMenu, QVBoxLayout,
+                               QWidget)
+
+from . import workers
+from .widgets import TableModel, hint, plot_widget, show_error
+
+FILE_FILTER = "Data files (*.csv *.tsv *.jsonl *.xlsx *.txt);;All files (*)"
+SEVERITY_ICON = {"error": "⛔", "warning": "⚠", "info": "ℹ"}
+
+
+class DataPage(QWidget):
+    data_changed = Signal()  # labeled data (re)built
+
+    def __init__(self, window):
+        super().__init__()
+        self.win = window
+        self.table = None
+        self.labeled = None
+        self.report = None
+        self.fixes_applied: list[str] = []
+        self.lengths: list[int] | None = None
+        self.lengths_model: str | None = None
+        self.model_max = 512
+
+        top = QHBoxLayout()
+        self.open_button = QPushButton("Open file…")
+        self.open_button.setToolTip("Open a CSV, TSV, JSONL, Excel or text file with one text and one label per row (Ctrl+O)")
+        self.open_button.clicked.connect(self.choose_file)
+        self.sample_button = QPushButton("Open sample data")
+        self.sample_button.clicked.connect(self.open_sample)
+        self.recent_button = QToolButton()
+        self.recent_button.setText("Recent")
+        self.recent_button.setPopupMode(QToolButton.InstantPopup)
+        self.recent_menu = QMenu(self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.recent_button.setMenu(self.recent_menu)
+        self.path_label = QLabel("No file open.")
+        self.path_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        for w in (self.open_button, self.sample_button, self.recent_button):
+            top.addWidget(w)
+        top.addWidget(self.path_label, 1)
+
+        self.empty = hint("Open a file with your labeled examples (or drop it on this window): "
+                          "one column with the text and one with its label. Try the sample data to see how it works.")
+
+        columns = QFormLayout()
+        self.text_combo = QComboBox()
+        self.text_combo.setToolTip("The column that holds the text to classify")
+        self.label_combo = QComboBox()
+        self.label_combo.setToolTip("The column that holds the correct label of each text")
+        self.text_combo.currentTextChanged.connect(self._columns_changed)
+        self.label_combo.currentTextChanged.connect(self._columns_changed)
+        self.guess_label = QLabel()
+        self.guess_label.setWordWrap(True)
+        columns.addRow("Text column:", self.text_combo)
+        columns.addRow("Label column:", self.label_combo)
+        columns.addRow(self.guess_label)
+
+        self.preview = QTableView()
+        self.preview.setModel(TableModel())
+        self.preview.verticalHeader().setDefaultSectionSize(22)
+        self.preview.setWordWrap(False)
+
+        report_box = QGroupBox("Checks")
+        rl = QVBoxLayout(report_box)
+        self.summary_label = QLabel("")
+        self.summary_label.setWordWrap(True)
+        self.findings = QListWidget()
+        self.findings.setWordWrap(True)
+        self.fix_button = QPushButton("Apply safe fixes")
+        self.fix_button.setToolTip("Merge label spellings that differ only in case or spaces, drop repeated rows, "
+                                   "leave out rows without text or label. Your file is not changed.")
+        self.fix_button.clicked.connect(self.apply_safe_fixes)
+        self.fix_button.setEnabled(False)
+        rl.addWidget(self.summary_label)
+        rl.addWidget(self.findings, 1)
+        rl.addWidget(self.fix_button)
+
+        self.class_plot = plot_widget("Examples per class", "examples", "")
+        self.length_plot = plot_widget("Text length in tokens", "texts", "tokens")
+        self.length_label = QLabel("")
+        self.length_label.setWordWrap(True)
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addLayout(columns)
+        ll.addWidget(self.preview, 1)
+        right = QWidget()
+        rr = QVBoxLayout(right)
+        rr.setContentsMargins(0, 0, 0, 0)
+        rr.addWidget(report_box, 2)
+        rr.addWidget(self.class_plot, 2)
+        rr.addWidget(self.length_plot, 2)
+        rr.addWidget(self.length_label)
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.splitter, 1)
+        self.splitter.setVisible(False)
+
+    # -- opening ---------------------------------------------------------------------------------
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.win.store.recent_files()
+        if not recent:
+            self.recent_menu.addAction("(no recent files)").setEnabled(False)
+        for path in recent:
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+
+    def choose_file(self) -> None:
+        start = self.win.store.get("last_open_dir", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Open labeled data", start, FILE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_sample(self) -> None:
+        from ..core.resources import sample_training_file
+
+        self.open_path(str(sample_training_file()))
+
+    def open_path(self, path: str) -> None:
+        self.path_label.setText(f"Reading {path} …")
+        self.open_button.setEnabled(False)
+        self.win.tasks.start("load", workers.load_table_task, str(path), on_done=lambda r, p=str(path): self._loaded(p, r),
+                             on_failed=self._load_failed)
+
+    def _load_failed(self, message: str, details: str) -> None:
+        self.open_button.setEnabled(True)
+        self.path_label.setText("No file open." if self.table is None else str(self.table.path))
+        show_error(self, message, details)
+
+    def _loaded(self, path: str, result) -> None:
+        self.open_button.setEnabled(True)
+        table, guess = result
+        self.table = table
+        self.fixes_applied = []
+        self.win.store.add_recent(path)
+        self.win.store.set("last_open_dir", str(Path(path).parent))
+        self.path_label.setText(f"{path}  ({table.n_rows} rows, {table.format})")
+        self.preview.model().set_table(table)
+        self.preview.resizeColumnsToContents()
+        for i in range(len(table.columns)):
+            self.preview.setColumnWidth(i, min(self.preview.columnWidth(i), 420))
+        self.empty.setVisible(False)
+        self.splitter.setVisible(True)
+        for combo, value in ((self.text_combo, guess.text), (self.label_combo, guess.label)):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(table.columns)
+            if value:
+                combo.setCurrentText(value)
+            else:
+                combo.setCurrentIndex(-1)
+            combo.blockSignals(False)
+        self.guess_label.setText(guess.reason)
+        self._columns_changed()
+
+    # -- columns, checks, fixes ------------------------------------------------------------------
+    def _columns_changed(self, *_):
+        if self.table is None:
+            return
+        from ..core.data import to_labeled
+        from ..core.errors import UserInputError
+
+        text, label = self.text_combo.currentText(), self.label_combo.currentText()
+        self.labeled = None
+        self.lengths = None
+        if not text or not label:
+            self.summary_label.setText("Pick the text column and the label column.")
+            self.findings.clear()
+            self.data_changed.emit()
+            return
+        try:
+            self.labeled = to_labeled(self.table, text, label)
+        except UserInputError as exc:
+            self.summary_label.setText(exc.describe())
+            self.findings.clear()
+            self.data_changed.emit()
+            return
+        self.fixes_applied = []
+        self.validate()
+        self.data_changed.emit()
+        self.request_lengths()
+
+    def validate(self) -> None:
+        from ..core.data import validate
+
+        max_length = self.max_length()
+        lengths = self.lengths if self.lengths is not None and len(self.lengths) == len(self.labeled) else None
+        self.report = validate(self.labeled, lengths, max_length if lengths is not None else None)
+        n_err, n_warn = len(self.report.errors), len(self.report.warnings)
+        text = (f"{self.report.n_usable} usable rows of {self.report.n_rows}, {len(self.report.class_counts)} classes. ")
+        text += "No problems found." if not self.report.findings else f"{n_err} errors, {n_warn} warnings."
+        if self.fixes_applied:
+            text += f" Fixes applied: {', '.join(f.replace('_', ' ') for f in self.fixes_applied)}."
+        if not self.report.can_train:
+            text += " Training is blocked until the errors are fixed."
+        self.summary_label.setText(text)
+        self.findings.clear()
+        for f in self.report.findings:
+            lines = [f"{SEVERITY_ICON.get(f.severity, '')} {f.message}"]
+            if f.where:
+                lines.append(f"Where: {f.where}")
+            if f.fix:
+                lines.append(f"Fix: {f.fix}" + ("  (safe fix available)" if f.fix_id else ""))
+            item = QListWidgetItem("\n".join(lines))
+            item.setData(Qt.UserRole, f.fix_id)
+            self.findings.addItem(item)
+        self.fix_button.setEnabled(bool(self.safe_fix_ids()))
+        self._draw_classes()
+
+    def safe_fix_ids(self) -> list[str]:
+        if self.report is None:
+            return []
+        return sorted({f.fix_id for f in self.report.findings if f.fix_id and f.fix_id not in self.fixes_applied})
+
+    def apply_safe_fixes(self) -> None:
+        from ..core.data import apply_fixes
+
+        ids = self.safe_fix_ids()
+        if not ids or self.labeled is None:
+            return
+        self.labeled = apply_fixes(self.labeled, ids)
+        self.fixes_applied += ids
+        self.lengths = None
+        self.validate()
+        self.data_changed.emit()
+        self.request_lengths()
+
+    # -- charts ----------------------------------------------------------------------------------
+    def _draw_classes(self) -> None:
+        import pyqtgraph as pg
+
+        self.class_plot.clear()
+        counts = self.report.class_counts if self.report else {}
+        if not counts:
+            return
+        labels = list(counts)
+        x = np.arange(len(labels))
+        self.class_plot.addItem(pg.BarGraphItem(x=x, height=[counts[l] for l in labels], width=0.7, brush="#4c78a8"))
+        self.class_plot.getAxis("bottom").setTicks([[(i, l if len(l) < 18 else l[:16] + "…") for i, l in enumerate(labels)]])
+
+    def max_length(self) -> int | None:
+        settings = self.win.model_page.settings() if hasattr(self.win, "model_page") else None
+        if settings is not None and settings.max_length:
+            return int(settings.max_length)
+        if self.lengths:
+            from ..core.defaults import max_length_for
+
+            return max_length_for(self.lengths, self.model_max)[0]
+        return None
+
+    def request_lengths(self) -> None:
+        model = self.win.model_path()
+        if self.labeled is None or not model:
+            self.length_label.setText("Pick a model on the Model page to measure the text lengths in tokens."
+                                      if self.labeled is not None else "")
+            return
+        self.length_label.setText("Measuring text lengths with the model's tokenizer …")
+        self.win.tasks.start("lengths", workers.token_lengths_task, model, list(self.labeled.texts),
+                             on_done=self._lengths_done, on_failed=lambda m, d: self.length_label.setText(m))
+
+    def _lengths_done(self, result: dict) -> None:
+        if self.labeled is None or len(result["lengths"]) != len(self.labeled) or result["model"] != self.win.model_path():
+            return
+        self.lengths = result["lengths"]
+        self.lengths_model = result["model"]
+        self.model_max = result["model_max"]
+        self.validate()
+        self.draw_lengths()
+
+    def draw_lengths(self) -> None:
+        import pyqtgraph as pg
+
+        self.length_plot.clear()
+        if not self.lengths:
+            return
+        values = np.asarray(self.lengths)
+        hist, edges = np.histogram(values, bins=min(50, max(5, len(np.unique(values)))))
+        self.length_plot.addItem(pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=hist, brush="#72b7b2"))
+        ml = self.max_length()
+        if ml:
+            line = pg.InfiniteLine(pos=ml, angle=90, pen=pg.mkPen("#e45756", width=2), label=f"max length {ml}",
+                                   labelOpts={"position": 0.9, "color": "#e45756"})
+            self.length_plot.addItem(line)
+            cut = float(np.mean(values > ml))
+            self.length_label.setText(f"Median {int(np.median(values))} tokens, longest {int(values.max())}. "
+                                      f"Max length {ml}: {cut:.1%} of texts will be truncated.")

@@ -1,0 +1,202 @@
+"""Page 4: metrics of a run on the validation part or another labeled file; confusion matrix with examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from . import workers
+from .widgets import RowsModel, hint, show_error
+
+EXAMPLE_COLUMNS = ["row", "label", "predicted", "confidence", "text"]
+
+
+class EvaluatePage(QWidget):
+    evaluated = Signal()
+
+    def __init__(self, window):
+        super().__init__()
+        self.win = window
+        self.result = None
+        self.run_label = QLabel("")
+        self.valid_button = QPushButton("Evaluate on the validation part")
+        self.valid_button.setToolTip("The examples kept aside during training (the same split the run used)")
+        self.valid_button.clicked.connect(self.evaluate_validation)
+        self.file_button = QPushButton("Evaluate on a labeled file…")
+        self.file_button.clicked.connect(self.choose_file)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(lambda: self.win.tasks.stop("evaluate"))
+        self.cancel_button.setEnabled(False)
+        top = QHBoxLayout()
+        top.addWidget(self.run_label, 1)
+        for b in (self.valid_button, self.file_button, self.cancel_button):
+            top.addWidget(b)
+        self.empty = hint("Train a model (or open a run in the Runs library), then evaluate it here.")
+        self.metrics_label = QLabel("")
+        self.metrics_label.setStyleSheet("font-size: 15pt;")
+
+        self.per_class = QTableWidget(0, 5)
+        self.per_class.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Examples"])
+        self.per_class.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.per_class.verticalHeader().setVisible(False)
+        self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.confusion = QTableWidget(0, 0)
+        self.confusion.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.confusion.setToolTip("Rows: true class, columns: predicted class. Click a cell to see its examples.")
+        self.confusion.cellClicked.connect(self.show_cell)
+        self.examples_title = QLabel("Click a cell of the confusion matrix to see its examples.")
+        self.examples = QTableView()
+        self.examples.setModel(RowsModel(EXAMPLE_COLUMNS))
+        self.examples.horizontalHeader().setStretchLastSection(True)
+        self.mistakes = QTableView()
+        self.mistakes.setModel(RowsModel(EXAMPLE_COLUMNS))
+        self.mistakes.horizontalHeader().setStretchLastSection(True)
+
+        cm_box = QGroupBox("Confusion matrix (rows: true class, columns: predicted)")
+        QVBoxLayout(cm_box).addWidget(self.confusion)
+        pc_box = QGroupBox("Per class")
+        QVBoxLayout(pc_box).addWidget(self.per_class)
+        upper = QSplitter(Qt.Horizontal)
+        upper.addWidget(pc_box)
+        upper.addWidget(cm_box)
+        ex_widget = QWidget()
+        el = QVBoxLayout(ex_widget)
+        el.setContentsMargins(0, 0, 0, 0)
+        el.addWidget(self.examples_title)
+        el.addWidget(self.examples)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.mistakes, "Mistakes, most confident first")
+        self.tabs.addTab(ex_widget, "Examples of a cell")
+        self.body = QSplitter(Qt.Vertical)
+        self.body.addWidget(upper)
+        self.body.addWidget(self.tabs)
+        self.body.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.metrics_label)
+        layout.addWidget(self.body, 1)
+        self.update_state()
+
+    def update_state(self) -> None:
+        run = self.win.current_run
+        busy = self.win.tasks.is_running("evaluate")
+        self.run_label.setText(f"Run: {Path(run).name}" if run else "No run chosen.")
+        self.valid_button.setEnabled(bool(run) and not busy and self.win.training_data() is not None)
+        self.file_button.setEnabled(bool(run) and not busy)
+        self.cancel_button.setEnabled(busy)
+
+    def validation_data(self):
+        data = self.win.training_data()
+        if data is None:
+            return None
+        from ..core.data import split
+
+        s = self.win.model_page.settings()
+        settings = s
+        run = self.win.current_run
+        if run:
+            try:
+                from ..core.runs import read_json
+
+                settings = type(s).from_dict(read_json(Path(run) / "run.json").get("settings", {}))
+            except (OSError, ValueError):
+                settings = s
+        return split(data, settings.valid_split, settings.seed)[1]
+
+    def evaluate_validation(self) -> None:
+        data = self.validation_data()
+        if data is None:
+            show_error(self, "Open the labeled data on the Data page first.")
+            return
+        self.run_evaluation(data)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Labeled file to evaluate on", self.win.store.get("last_open_dir", ""),
+                                              "Data files (*.csv *.tsv *.jsonl *.xlsx *.txt);;All files (*)")
+        if path:
+            self.evaluate_file(path)
+
+    def evaluate_file(self, path: str) -> None:
+        from ..core.data import load_labeled
+        from ..core.errors import UserInputError
+
+        try:
+            data = load_labeled(path).data
+        except UserInputError as exc:
+            show_error(self, exc.message, exc.describe())
+            return
+        self.run_evaluation(data)
+
+    def run_evaluation(self, data) -> None:
+        run = self.win.current_run
+        if not run:
+            return
+        self.metrics_label.setText(f"Evaluating on {len(data)} examples …")
+        self.win.tasks.start("evaluate", workers.evaluate_task, run, data, on_done=self.show_result,
+                             on_failed=self._failed, on_cancelled=lambda: self._ended("Cancelled."))
+        self.update_state()
+
+    def _ended(self, text: str) -> None:
+        self.metrics_label.setText(text)
+        self.update_state()
+
+    def _failed(self, message: str, details: str) -> None:
+        self._ended(f"Evaluation failed: {message}")
+        show_error(self, message, details)
+
+    def show_result(self, result) -> None:
+        self.result = result
+        m = result.metrics
+        labels = list(m["labels"])
+        self.metrics_label.setText(f"Accuracy <b>{m['accuracy']:.1%}</b> &nbsp; Macro-F1 <b>{m['macro_f1']:.3f}</b> "
+                                   f"&nbsp; on {len(result.true)} examples")
+        self.empty.setVisible(False)
+        self.body.setVisible(True)
+        pc = m.get("per_class", {})
+        self.per_class.setRowCount(len(labels))
+        for r, label in enumerate(labels):
+            row = pc.get(label, {})
+            values = [label] + [f"{row.get(k, 0):.3f}" for k in ("precision", "recall", "f1")] + [str(int(row.get("support", 0)))]
+            for c, v in enumerate(values):
+                self.per_class.setItem(r, c, QTableWidgetItem(v))
+        cm = m["confusion_matrix"]
+        self.confusion.setRowCount(len(labels))
+        self.confusion.setColumnCount(len(labels))
+        self.confusion.setHorizontalHeaderLabels(labels)
+        self.confusion.setVerticalHeaderLabels(labels)
+        for r in range(len(labels)):
+            total = max(1, sum(cm[r]))
+            for c in range(len(labels)):
+                n = int(cm[r][c])
+                item = QTableWidgetItem(str(n))
+                item.setTextAlignment(Qt.AlignCenter)
+                share = n / total
+                if r == c:
+                    color = QColor.fromRgbF(0.30, 0.65, 0.35, 0.15 + 0.75 * share)
+                else:
+                    color = QColor.fromRgbF(0.89, 0.34, 0.34, min(0.9, 0.9 * share * 2)) if n else QColor(0, 0, 0, 0)
+                item.setBackground(color)
+                item.setToolTip(f"true {labels[r]}, predicted {labels[c]}: {n} examples (click to see them)")
+                self.confusion.setItem(r, c, item)
+        self.confusion.resizeColumnsToContents()
+        self.mistakes.model().set_rows(result.misclassified())
+        self.mistakes.resizeColumnsToContents()
+        self.update_state()
+        self.evaluated.emit()
+
+    def show_cell(self, row: int, column: int) -> None:
+        if self.result is None:
+            return
+        labels = self.result.metrics["labels"]
+        true, predicted = labels[row], labels[column]
+        rows = self.result.examples_for(true, predicted)
+        self.examples_title.setText(f"True {true}, predicted {predicted}: {len(rows)} examples")
+        self.examples.model().set_rows(rows)
+        self.examples.resizeColumnsToContents()
+        self.tabs.setCurrentIndex(1)

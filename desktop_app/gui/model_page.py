@@ -1,0 +1,348 @@
+"""Page 2: choose a model, see the hardware, pick a preset or set every training setting."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDoubleValidator
+from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QRadioButton, QScrollArea, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from . import workers
+from .widgets import format_bytes, format_count, hint, show_error
+
+TIPS = {
+    "epochs": "How many times training reads all your examples. Auto: chosen from the data size; early stopping may end sooner.",
+    "batch_size": "Examples processed together. Larger is faster on a GPU but needs more memory. Auto: 32 on most machines.",
+    "learning_rate": "How big each learning step is. Auto: chosen from the model size (small models want larger rates).",
+    "head_learning_rate": "Learning rate of the new classification layer. Auto: 5 times the learning rate.",
+    "max_length": "Longer texts are cut to this many tokens. Auto: long enough for 99% of your texts.",
+    "warmup": "Share of steps spent slowly raising the learning rate at the start (0.06 = 6%). Auto: 6%.",
+    "weight_decay": "A mild pull of the weights towards zero that reduces overfitting.",
+    "grad_accum": "Add up this many batches before each learning step (a larger effective batch with little memory).",
+    "seed": "Fixes the random choices so the same settings give the same result.",
+    "class_weights": "Give rare classes more weight in the loss. Auto: on when the classes are strongly imbalanced.",
+    "early_stopping_patience": "Stop after this many epochs without a better validation score. Auto: 2 or 3.",
+    "metric": "The validation score that picks the best checkpoint.",
+    "keep_best": "Keep the model of the best epoch rather than the last one.",
+    "device": "Where to compute. Auto: NVIDIA GPU, then Apple GPU, then the CPU.",
+    "precision": "Number format. Auto: bf16/fp16 on an NVIDIA GPU (faster), fp32 elsewhere.",
+    "time_budget_min": "Stop training after about this many minutes. Auto: no limit.",
+    "valid_split": "Share of your examples kept aside to measure how well the model does.",
+    "eval_every_epoch": "Measure the validation score after every epoch (needed for charts and early stopping).",
+    "threads": "CPU threads used for training. Auto: all cores.",
+}
+
+
+class ModelPage(QWidget):
+    model_changed = Signal()
+    settings_changed = Signal()
+
+    def __init__(self, window):
+        super().__init__()
+        self.win = window
+        self.models: list = []
+        self._wanted_model: str | None = window.store.get("model_path")
+
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["Model", "Source", "Architecture", "Parameters", "Size", "What to expect"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.Stretch)
+        self.table.setWordWrap(True)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.add_button = QPushButton("Add folder…")
+        self.add_button.setToolTip("Add a Hugging Face model folder (with config.json, weights and tokenizer files)")
+        self.add_button.clicked.connect(self.add_folder)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.status = hint("Looking for models …")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.add_button)
+
+        self.hardware_label = QLabel("Checking the hardware …")
+        self.hardware_label.setWordWrap(True)
+        hw_box = QGroupBox("This computer")
+        QVBoxLayout(hw_box).addWidget(self.hardware_label)
+
+        from ..core.defaults import PRESETS
+
+        preset_box = QGroupBox("How long to train")
+        pl = QVBoxLayout(preset_box)
+        self.preset_group = QButtonGroup(self)
+        self.preset_buttons: dict[str, QRadioButton] = {}
+        for key, preset in PRESETS.items():
+            button = QRadioButton(f"{preset.title}: {preset.description}")
+            button.setToolTip(preset.description)
+            self.preset_group.addButton(button)
+            self.preset_buttons[key] = button
+            pl.addWidget(button)
+            button.toggled.connect(lambda on, k=key: on and self.apply_preset(k))
+
+        self.advanced = QGroupBox("Advanced settings (Auto lets the app choose from your data and hardware)")
+        self.advanced.setCheckable(True)
+        self.advanced.setChecked(False)
+        form = QFormLayout()
+        self.inputs: dict[str, QWidget] = {}
+        self._build_inputs(form)
+        inner = QWidget()
+        inner.setLayout(form)
+        self.advanced_inner = inner
+        al = QVBoxLayout(self.advanced)
+        al.addWidget(inner)
+        self.advanced.toggled.connect(inner.setVisible)
+        inner.setVisible(False)
+
+        left = QVBoxLayout()
+        left.addWidget(QLabel("<b>Model to fine-tune</b>"))
+        left.addWidget(self.table, 1)
+        left.addLayout(buttons)
+        left.addWidget(hw_box)
+        right_widget = QWidget()
+        right = QVBoxLayout(right_widget)
+        right.addWidget(preset_box)
+        right.addWidget(self.advanced)
+        right.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(right_widget)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        layout.addWidget(scroll, 2)
+
+        from ..core.settings import TrainSettings
+
+        saved = window.store.get("train_settings")
+        self.set_settings(TrainSettings.from_dict(saved) if isinstance(saved, dict) else TrainSettings())
+        key = window.store.get("preset", "quick")
+        self.preset_buttons.get(key, self.preset_buttons["quick"]).setChecked(True)
+
+    # -- models ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.status.setText("Looking for models …")
+        self.win.tasks.start("models", workers.list_models_task, list(self.win.store.get("extra_model_folders", [])),
+                             str(self.win.store.runs_dir()), on_done=self._models_loaded,
+                             on_failed=lambda m, d: self.status.setText(m))
+        if not self.hardware_label.property("done"):
+            self.win.tasks.start("hardware", workers.hardware_task, on_done=self._hardware)
+
+    def _hardware(self, info: dict) -> None:
+        self.hardware_label.setProperty("done", True)
+        lines = [f"CPU: {info.get('cpu_count')} cores ({info.get('cpu_threads')} threads for training)"]
+        for gpu in info.get("gpus", []):
+            lines.append(f"GPU {gpu['index']}: {gpu['name']} ({gpu['memory_gb']} GB): training runs there")
+        if info.get("mps"):
+            lines.append("Apple GPU (MPS): training runs there")
+        if not info.get("gpus") and not info.get("mps"):
+            lines.append("No GPU found: training runs on the CPU. Small models and the Quick preset work well.")
+        self.hardware_label.setText("\n".join(lines))
+
+    def _models_loaded(self, models: list) -> None:
+        current = self.model_path() or self._wanted_model
+        self.models = [m for m in models if m.source != "run"] + [m for m in models if m.source == "run"]
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.models))
+        select = -1
+        for row, m in enumerate(self.models):
+            values = [m.name, m.source, m.architecture, format_count(m.parameters), format_bytes(m.size_bytes), m.note]
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setToolTip(f"{m.path}\n{m.note}")
+                self.table.setItem(row, col, item)
+            if current and m.path == current:
+                select = row
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.Stretch)
+        self.table.resizeRowsToContents()
+        self.table.blockSignals(False)
+        self.status.setText(f"{len(self.models)} models found. Pick one; the first is a good start."
+                            if self.models else "No models found. Use “Add folder…” to add a Hugging Face model folder.")
+        if select < 0 and self.models and not current:
+            select = 0
+        if select >= 0:
+            self.table.selectRow(select)
+        elif current:
+            self._wanted_model = current
+
+    def select_model(self, path: str) -> None:
+        """Select by folder path (adding it as an extra folder if it is not listed)."""
+        from pathlib import Path
+
+        for row, m in enumerate(self.models):
+            if Path(m.path) == Path(path):
+                self.table.selectRow(row)
+                return
+        extra = list(self.win.store.get("extra_model_folders", []))
+        if path not in extra:
+            extra.append(path)
+            self.win.store.set("extra_model_folders", extra)
+        self._wanted_model = path
+        self.table.clearSelection()
+        self.refresh()
+
+    def add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a model folder", self.win.store.get("last_model_dir", ""))
+        if not folder:
+            return
+        self.win.store.set("last_model_dir", folder)
+        from pathlib import Path
+
+        if not (Path(folder) / "config.json").is_file():
+            show_error(self, "This folder is not a Hugging Face model: it has no config.json.",
+                       "Pick the folder that holds config.json, the weights and the tokenizer files.")
+            return
+        self.select_model(folder)
+
+    def _selection_changed(self) -> None:
+        self._wanted_model = None
+        path = self.model_path()
+        if path:
+            self.win.store.set("model_path", path)
+        self.model_changed.emit()
+
+    def model_path(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.models):
+            return self._wanted_model
+        return self.models[rows[0].row()].path
+
+    def model_info(self):
+        path = self.model_path()
+        return next((m for m in self.models if m.path == path), None)
+
+    # -- settings --------------------------------------------------------------------------------
+    def _build_inputs(self, form: QFormLayout) -> None:
+        def auto_int(lo, hi):
+            box = QSpinBox()
+            box.setRange(lo - 1, hi)
+            box.setSpecialValueText("Auto")
+            return box
+
+        def auto_float(lo, hi, step, decimals):
+            box = QDoubleSpinBox()
+            box.setDecimals(decimals)
+            box.setRange(lo - step, hi)
+            box.setSingleStep(step)
+            box.setSpecialValueText("Auto")
+            return box
+
+        def rate():
+            edit = QLineEdit()
+            edit.setPlaceholderText("Auto")
+            validator = QDoubleValidator(0.0, 1.0, 10)
+            validator.setNotation(QDoubleValidator.ScientificNotation)
+            edit.setValidator(validator)
+            return edit
+
+        def combo(items):
+            box = QComboBox()
+            box.addItems(items)
+            return box
+
+        self.inputs = {
+            "epochs": auto_float(1, 100, 1, 1),
+            "batch_size": auto_int(1, 1024),
+            "learning_rate": rate(),
+            "head_learning_rate": rate(),
+            "max_length": auto_int(8, 8192),
+            "warmup": auto_float(0.0, 0.5, 0.01, 2),
+            "weight_decay": QDoubleSpinBox(),
+            "grad_accum": QSpinBox(),
+            "seed": QSpinBox(),
+            "class_weights": combo(["Auto", "On", "Off"]),
+            "early_stopping_patience": auto_int(1, 50),
+            "metric": combo(["macro_f1", "accuracy"]),
+            "keep_best": QCheckBox("Keep the best epoch"),
+            "device": combo(["auto", "cpu", "cuda", "mps"]),
+            "precision": combo(["auto", "fp32", "bf16", "fp16"]),
+            "time_budget_min": auto_float(0.5, 10000, 0.5, 1),
+            "valid_split": QDoubleSpinBox(),
+            "eval_every_epoch": QCheckBox("Evaluate after every epoch"),
+            "threads": auto_int(1, 512),
+        }
+        self.inputs["warmup"].setRange(-0.01, 0.5)
+        self.inputs["weight_decay"].setRange(0, 1)
+        self.inputs["weight_decay"].setSingleStep(0.01)
+        self.inputs["grad_accum"].setRange(1, 1024)
+        self.inputs["seed"].setRange(0, 2**31 - 1)
+        self.inputs["valid_split"].setRange(0.01, 0.5)
+        self.inputs["valid_split"].setSingleStep(0.05)
+        self.inputs["time_budget_min"].setRange(0, 10000)
+        labels = {"head_learning_rate": "Head learning rate", "early_stopping_patience": "Early stopping patience",
+                  "time_budget_min": "Time budget (minutes)", "valid_split": "Validation share", "grad_accum": "Gradient accumulation",
+                  "max_length": "Max length (tokens)"}
+        for name, widget in self.inputs.items():
+            widget.setToolTip(TIPS.get(name, ""))
+            form.addRow(labels.get(name, name.replace("_", " ").capitalize()) + ":", widget)
+            signal = (getattr(widget, "valueChanged", None) or getattr(widget, "textChanged", None)
+                      or getattr(widget, "currentTextChanged", None))
+            if isinstance(widget, QCheckBox):
+                signal = widget.toggled
+            elif isinstance(widget, QComboBox):
+                signal = widget.currentTextChanged
+            signal.connect(self._settings_edited)
+
+    def _settings_edited(self, *_):
+        self.win.store.set("train_settings", self.settings().to_dict())
+        self.settings_changed.emit()
+
+    def set_settings(self, s) -> None:
+        for name, widget in self.inputs.items():
+            value = getattr(s, name)
+            widget.blockSignals(True)
+            if isinstance(widget, QLineEdit):
+                widget.setText("" if value is None else f"{value:g}")
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QComboBox):
+                if name == "class_weights":
+                    widget.setCurrentIndex(0 if value is None else (1 if value else 2))
+                else:
+                    widget.setCurrentText(str(value))
+            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                widget.setValue(widget.minimum() if value is None else value)
+            widget.blockSignals(False)
+        self._settings_edited()
+
+    def settings(self):
+        from ..core.settings import TrainSettings
+
+        values = {}
+        for f in fields(TrainSettings):
+            widget = self.inputs[f.name]
+            if isinstance(widget, QLineEdit):
+                text = widget.text().strip().replace(",", ".")
+                try:
+                    values[f.name] = float(text) if text else None
+                except ValueError:
+                    values[f.name] = None
+            elif isinstance(widget, QCheckBox):
+                values[f.name] = widget.isChecked()
+            elif isinstance(widget, QComboBox):
+                text = widget.currentText()
+                values[f.name] = {"Auto": None, "On": True, "Off": False}[text] if f.name == "class_weights" else text
+            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                auto = widget.specialValueText() == "Auto" and widget.value() == widget.minimum()
+                if f.name == "time_budget_min" and widget.value() == 0:
+                    auto = True
+                values[f.name] = None if auto else widget.value()
+        if values["time_budget_min"] is None and self.inputs["time_budget_min"].value() == 0:
+            values["time_budget_min"] = None
+        return TrainSettings(**values)
+
+    def apply_preset(self, key: str) -> None:
+        from ..core.defaults import apply_preset
+
+        self.win.store.set("preset", key)
+        self.set_settings(apply_preset(self.settings(), key))
+
+    def update_settings(self, **changes) -> None:
+        from dataclasses import replace
+
+        self.set_settings(replace(self.settings(), **changes))

@@ -1,0 +1,77 @@
+"""Drive the app offscreen on the sample data and save one PNG per page (docs, visual checks)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtWidgets import QApplication
+
+log = logging.getLogger(__name__)
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        QApplication.processEvents()
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def settle(seconds: float = 0.3) -> None:
+    wait_until(lambda: False, seconds)
+
+
+def take_screenshots(window, out_dir: str, model: str | None = None) -> int:
+    from ..core.resources import bundled_model_dir, sample_training_file
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    window.resize(1280, 800)
+    model = model or (str(bundled_model_dir()) if bundled_model_dir() else None)
+    if model is None:
+        print("No model: pass --model PATH")
+        return 2
+
+    def shot(index: int, name: str) -> None:
+        window.sidebar.setCurrentRow(index)
+        settle(0.4)
+        window.grab().save(str(out / name))
+        print(f"saved {out / name}")
+
+    window.data_page.open_path(str(sample_training_file()))
+    if not wait_until(lambda: window.data_page.labeled is not None and not window.tasks.is_running("load"), 60):
+        print("The sample data did not load")
+        return 1
+    wait_until(lambda: window.model_page.models, 60)
+    window.model_page.select_model(str(Path(model).resolve()))
+    wait_until(lambda: window.model_path() and Path(window.model_path()) == Path(model).resolve(), 60)
+    window.model_page.update_settings(epochs=1.0, max_length=64)
+    wait_until(lambda: window.data_page.lengths is not None, 120)
+    shot(0, "data.png")
+    shot(1, "model.png")
+    window.sidebar.setCurrentRow(2)
+    window.train_page.start()
+    if not wait_until(lambda: not window.train_page.is_training() and window.train_page.finished_run, 540):
+        print("Training did not finish")
+        return 1
+    shot(2, "train.png")
+    window.evaluate_page.evaluate_validation()
+    wait_until(lambda: window.evaluate_page.result is not None and not window.tasks.is_running("evaluate"), 120)
+    conf = window.evaluate_page.confusion
+    if conf.rowCount() > 1:
+        window.evaluate_page.show_cell(1, 0)
+    shot(3, "evaluate.png")
+    window.sidebar.setCurrentRow(4)
+    window.classify_page.text.setPlainText("I was charged twice for my subscription this month, please refund one payment.")
+    wait_until(lambda: window.classify_page.last_result is not None, 120)
+    from ..core.resources import sample_unlabeled_file
+
+    window.classify_page.classify_path(str(sample_unlabeled_file()))
+    wait_until(lambda: window.classify_page.output_path is not None and not window.tasks.is_running("predict"), 120)
+    shot(4, "classify.png")
+    return 0

@@ -1,0 +1,162 @@
+"""Small shared widgets: the table model over a core Table, an error dialog, plot helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
+
+
+class TableModel(QAbstractTableModel):
+    """Read-only view of a core ``Table`` (columns of strings): O(1) per cell, fine for 100k rows."""
+
+    def __init__(self, table=None, parent=None):
+        super().__init__(parent)
+        self.table = table
+
+    def set_table(self, table) -> None:
+        self.beginResetModel()
+        self.table = table
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if self.table is None or parent.isValid() else self.table.n_rows
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if self.table is None or parent.isValid() else len(self.table.columns)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if self.table is None or not index.isValid():
+            return None
+        if role in (Qt.DisplayRole, Qt.ToolTipRole):
+            value = self.table.data[self.table.columns[index.column()]][index.row()]
+            if value is None:
+                return "" if role == Qt.DisplayRole else "(empty)"
+            return value if role == Qt.ToolTipRole or len(value) < 300 else value[:300] + "…"
+        return None
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if role != Qt.DisplayRole or self.table is None:
+            return None
+        if orientation == Qt.Horizontal:
+            return self.table.columns[section]
+        return str(self.table.row_numbers[section])
+
+
+class RowsModel(QAbstractTableModel):
+    """Rows of dicts (examples, predictions) with chosen columns."""
+
+    def __init__(self, columns: list[str] | None = None, parent=None):
+        super().__init__(parent)
+        self.columns = list(columns or [])
+        self.rows: list[dict] = []
+
+    def set_rows(self, rows: list[dict], columns: list[str] | None = None) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        if columns is not None:
+            self.columns = list(columns)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        if role in (Qt.DisplayRole, Qt.ToolTipRole):
+            value = self.rows[index.row()].get(self.columns[index.column()], "")
+            if isinstance(value, float):
+                return f"{value:.3f}"
+            return "" if value is None else str(value)
+        return None
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+            return self.columns[section].replace("_", " ").capitalize()
+        return None
+
+
+def show_error(parent: QWidget | None, message: str, details: str = "", title: str = "Classifier Studio") -> QMessageBox:
+    """A non-blocking error box: plain message, details (traceback) expandable."""
+    box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, parent)
+    if details and details.strip() != message.strip():
+        box.setDetailedText(details)
+    box.setAttribute(Qt.WA_DeleteOnClose)
+    box.setWindowModality(Qt.NonModal)
+    box.show()
+    return box
+
+
+def hint(text: str) -> QLabel:
+    """A grey sentence telling the user what to do next (empty states)."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(mid); font-style: italic;")
+    return label
+
+
+class Series:
+    """A growing numpy buffer for one chart line (preallocated, doubled when full)."""
+
+    def __init__(self, capacity: int = 1024):
+        self.x = np.zeros(capacity, dtype=np.float64)
+        self.y = np.zeros(capacity, dtype=np.float64)
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == len(self.x):
+            self.x = np.concatenate([self.x, np.zeros_like(self.x)])
+            self.y = np.concatenate([self.y, np.zeros_like(self.y)])
+        self.x[self.n] = x
+        self.y[self.n] = y
+        self.n += 1
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[: self.n], self.y[: self.n]
+
+
+def plot_widget(title: str, left: str, bottom: str):
+    import pyqtgraph as pg
+
+    widget = pg.PlotWidget()
+    widget.setBackground(None)
+    widget.setTitle(title)
+    widget.setLabel("left", left)
+    widget.setLabel("bottom", bottom)
+    widget.showGrid(x=True, y=True, alpha=0.2)
+    widget.setMinimumHeight(160)
+    return widget
+
+
+def format_count(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def format_bytes(n: int) -> str:
+    for unit, size in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "–"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -1,0 +1,257 @@
+"""One worker pattern: a QObject moved to a QThread runs a plain Python function.
+
+The function is called as ``fn(*args, report=callback, should_stop=flag.is_set, **kwargs)``;
+``report`` emits plain data (engine events) through a Qt signal, so the GUI only ever sees
+queued signals. ``Tasks`` keeps the running threads, and stops and joins them all on close.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+
+class Worker(QObject):
+    event = Signal(object)  # an engine event or other plain data
+    done = Signal(object)  # the function's result
+    failed = Signal(str, str)  # message, details
+    cancelled = Signal()
+    ended = Signal()  # always last
+
+    def __init__(self, fn: Callable, *args: Any, **kwargs: Any):
+        super().__init__()
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.stop_flag = threading.Event()
+
+    @Slot()
+    def run(self) -> None:
+        from ..core.errors import TrainingCancelled, UserInputError
+
+        try:
+            result = self.fn(*self.args, report=self.event.emit, should_stop=self.stop_flag.is_set, **self.kwargs)
+        except TrainingCancelled:
+            self.cancelled.emit()
+        except UserInputError as exc:
+            self.failed.emit(exc.message, exc.describe())
+        except Exception as exc:  # noqa: BLE001 - reported to the user, logged
+            log.exception("task %s failed", getattr(self.fn, "__name__", self.fn))
+            self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        else:
+            if self.stop_flag.is_set() and result is None:
+                self.cancelled.emit()
+            else:
+                self.done.emit(result)
+        finally:
+            self.ended.emit()
+
+
+class _Relay(QObject):
+    """Lives in the GUI thread: the worker's signals reach it queued, and it calls plain callables there.
+
+    (A lambda or plain function connected straight to a worker signal would run in the worker thread.)
+    """
+
+    def __init__(self, on_event=None, on_done=None, on_failed=None, on_cancelled=None, parent=None):
+        super().__init__(parent)
+        self.callbacks = {"event": on_event, "done": on_done, "failed": on_failed, "cancelled": on_cancelled}
+
+    def _call(self, name, *args):
+        fn = self.callbacks.get(name)
+        if fn is not None:
+            fn(*args)
+
+    @Slot(object)
+    def relay_event(self, value):
+        self._call("event", value)
+
+    @Slot(object)
+    def relay_done(self, value):
+        self._call("done", value)
+
+    @Slot(str, str)
+    def relay_failed(self, message, details):
+        self._call("failed", message, details)
+
+    @Slot()
+    def relay_cancelled(self):
+        self._call("cancelled")
+
+
+class Task:
+    """A running worker and its thread."""
+
+    def __init__(self, name: str, worker: Worker, thread: QThread, relay: "_Relay | None" = None):
+        self.name, self.worker, self.thread, self.relay = name, worker, thread, relay
+
+    def stop(self) -> None:
+        self.worker.stop_flag.set()
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+
+class Tasks(QObject):
+    """Starts workers on threads and keeps them alive until they end."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.running: dict[str, Task] = {}
+
+    def start(self, name: str, fn: Callable, *args: Any, on_event: Callable | None = None, on_done: Callable | None = None,
+              on_failed: Callable | None = None, on_cancelled: Callable | None = None, **kwargs: Any) -> Task:
+        old = self.running.get(name)
+        if old is not None:
+            old.stop()
+            old.thread.quit()
+            old.thread.wait()
+        thread = QThread()
+        thread.setObjectName(f"task-{name}")
+        worker = Worker(fn, *args, **kwargs)
+        worker.moveToThread(thread)
+        relay = _Relay(on_event, on_done, on_failed, on_cancelled)
+        task = Task(name, worker, thread, relay)
+        worker.event.connect(relay.relay_event, Qt.QueuedConnection)
+        worker.done.connect(relay.relay_done, Qt.QueuedConnection)
+        worker.failed.connect(relay.relay_failed, Qt.QueuedConnection)
+        worker.cancelled.connect(relay.relay_cancelled, Qt.QueuedConnection)
+        worker.ended.connect(thread.quit)
+        thread.started.connect(worker.run)
+        thread.finished.connect(self._thread_finished, Qt.QueuedConnection)
+        self.running[name] = task
+        thread.start()
+        self.changed.emit()
+        return task
+
+    @Slot()
+    def _thread_finished(self) -> None:
+        for name, task in list(self.running.items()):
+            if not task.thread.isRunning() and task.thread.isFinished():
+                self._forget(task)
+
+    def _forget(self, task: Task) -> None:
+        if self.running.get(task.name) is task:
+            del self.running[task.name]
+        task.worker.deleteLater()
+        task.thread.deleteLater()
+        self.changed.emit()
+
+    def is_running(self, name: str) -> bool:
+        task = self.running.get(name)
+        return task is not None and task.is_running()
+
+    def stop(self, name: str) -> None:
+        task = self.running.get(name)
+        if task is not None:
+            task.stop()
+
+    def stop_all(self, wait_ms: int = 120_000) -> None:
+        for task in list(self.running.values()):
+            task.stop()
+        for task in list(self.running.values()):
+            task.thread.quit()
+            task.thread.wait(wait_ms)
+        self.running.clear()
+
+
+# -- the plain Python functions the workers run --------------------------------------------------
+
+def load_table_task(path: str, *, report, should_stop) -> tuple:
+    from ..core.data import guess_columns, read_table
+    from ..core.events import StatusEvent
+
+    report(StatusEvent(f"Reading {path}"))
+    table = read_table(path)
+    return table, guess_columns(table)
+
+
+def token_lengths_task(model_path: str, texts: list[str], *, report, should_stop) -> dict:
+    from ..core import batching
+    from ..core.inference import quiet_transformers
+    from ..core.models import describe_folder, resolve_model
+
+    quiet_transformers()
+    from transformers import AutoTokenizer
+
+    folder = resolve_model(model_path)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    info = describe_folder(folder)
+    return {"model": model_path, "lengths": batching.token_lengths(tokenizer, texts),
+            "model_max": min(info.max_length or 512, 512)}
+
+
+def list_models_task(extra_folders: list[str], runs_dir: str, *, report, should_stop) -> list:
+    from ..core.models import list_models
+
+    return list_models(extra_folders, runs_dir)
+
+
+def hardware_task(*, report, should_stop) -> dict:
+    from ..core.device import hardware_summary
+
+    return hardware_summary()
+
+
+def train_task(job, *, report, should_stop):
+    from ..core.training import train
+
+    return train(job, on_event=report, should_stop=should_stop)
+
+
+def evaluate_task(run_dir: str, data, *, report, should_stop):
+    from ..core.evaluate import evaluate
+
+    return evaluate(run_dir, data, on_event=report, should_stop=should_stop)
+
+
+def predict_file_task(run_dir: str, input_path: str, out_path: str, text_column: str | None = None, *, report, should_stop) -> dict:
+    from ..core.predict import predict_file
+
+    return predict_file(run_dir, input_path, out_path, text_column=text_column, on_event=report, should_stop=should_stop)
+
+
+class ClassifierWorker(QObject):
+    """Holds one Classifier in its own thread; texts come in by signal, predictions go out by signal."""
+
+    loaded = Signal(str, list)  # path, labels
+    prediction = Signal(int, str, dict)  # request id, text, {label: probability}
+    failed = Signal(str, str)
+
+    def __init__(self):
+        super().__init__()
+        self.classifier = None
+        self.path = ""
+
+    @Slot(str)
+    def load(self, path: str) -> None:
+        try:
+            from ..core.inference import Classifier
+
+            self.classifier = Classifier.load(path)
+            self.path = path
+            self.loaded.emit(path, list(self.classifier.labels))
+        except Exception as exc:  # noqa: BLE001
+            log.exception("loading %s failed", path)
+            self.failed.emit(f"Could not load the model: {exc}", traceback.format_exc())
+
+    @Slot(int, str)
+    def predict(self, request_id: int, text: str) -> None:
+        if self.classifier is None:
+            return
+        try:
+            probs = self.classifier.predict_proba([text])[0]
+            self.prediction.emit(request_id, text, {l: float(p) for l, p in zip(self.classifier.labels, probs)})
+        except Exception as exc:  # noqa: BLE001
+            log.exception("prediction failed")
+            self.failed.emit(f"Prediction failed: {exc}", traceback.format_exc())
+
+    @Slot()
+    def unload(self) -> None:
+        self.classifier = None
