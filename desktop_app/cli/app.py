@@ -13,10 +13,12 @@ import sys
 from .. import __version__
 from ..core.errors import UserInputError
 from . import common, evaluate, models, predict, train
+from . import compare, distill, export
 
 log = logging.getLogger(__name__)
 
 COMMANDS = [models, train, evaluate, predict]
+COMMANDS += [compare, distill, export]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,52 @@
+"""``classifier-studio distill RUN_DIR DATA --layers K --out RUN_DIR2``: a smaller, faster student of a run."""
+
+from __future__ import annotations
+
+from .common import add_column_args, positive
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("distill", help="distil a trained run into a student with fewer layers")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the teacher: a run folder from `train`")
+    p.add_argument("data", metavar="DATA", help="labeled file (the teacher's training file is best)")
+    p.add_argument("--out", required=True, metavar="RUN_DIR2", help="run folder to write for the student")
+    p.add_argument("--layers", type=positive(int), metavar="K", help="layers the student keeps (default: every other)")
+    add_column_args(p)
+    p.add_argument("--epochs", type=positive(float), default=3, metavar="N", help="epochs (default 3)")
+    p.add_argument("--alpha", type=float, default=0.5, metavar="A", help="weight of the distillation loss, 0-1 (default 0.5)")
+    p.add_argument("--temperature", type=positive(float), default=2.0, metavar="T", help="softmax temperature (default 2)")
+    p.add_argument("--batch-size", type=positive(int), default=16, metavar="N")
+    p.add_argument("--lr", type=positive(float), default=5e-5, metavar="X")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..core.distill import distill
+    from ..core.errors import TrainingCancelled
+    from ..core.export import model_dir_of
+    from .common import EXIT_INTERRUPTED, CommandFailed, Progress, emit_json, interruptible, load_labeled
+
+    model_dir_of(args.run_dir)  # UserInputError (exit 2) before reading data
+    loaded = load_labeled(args.data, args.text_column, args.label_column)
+    progress = Progress()
+    with interruptible() as stop:
+        try:
+            record = distill(Path(args.run_dir), loaded.data, layers=args.layers, out_dir=Path(args.out), epochs=args.epochs,
+                             alpha=args.alpha, temperature=args.temperature, on_event=progress, should_stop=stop.is_set,
+                             batch_size=args.batch_size, learning_rate=args.lr, device=args.device)
+        except TrainingCancelled:
+            raise CommandFailed(EXIT_INTERRUPTED, "Interrupted; the student was not saved.") from None
+        finally:
+            progress.close()
+    d, m = record["distillation"], record["final_metrics"]
+    if args.json:
+        emit_json({"run_dir": args.out, "status": record["status"], "distillation": d, **m})
+        return 0
+    print(f"Student saved in {args.out}/model ({d['student_layers']} of {d['teacher_layers']} layers)")
+    print(f"Accuracy: teacher {d['teacher_accuracy']:.4f}, student {d['student_accuracy']:.4f} ({d['retained']:.1%} retained)")
+    print(f"CPU speed-up {d['speedup']:.2f}x; size {d['teacher_size_mb']:.1f} MB -> {d['student_size_mb']:.1f} MB")
+    return 0
