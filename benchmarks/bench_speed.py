@@ -1,0 +1,129 @@
+"""Training and prediction speed: our engine vs. a plain transformers recipe, same run, same data.
+
+    python benchmarks/bench_speed.py [--rows 2000] [--epochs 1] [--data ../shared/datasets/banking77]
+
+Training: our loop vs. ``transformers.Trainer`` (dynamic padding via DataCollatorWithPadding,
+same model, batch size, learning rate, warm-up, max length, epochs). Prediction: our
+``Classifier.predict_proba`` vs. ``transformers.pipeline("text-classification")`` at the same
+batch size. Prints both accuracies on the test rows and the speed ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def read(path: Path, rows: int | None):
+    with path.open(encoding="utf-8") as fh:
+        data = list(csv.DictReader(fh))
+    if rows and rows < len(data):
+        step = len(data) / rows
+        data = [data[int(i * step)] for i in range(rows)]
+    return [r["text"] for r in data], [r["label"] for r in data]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets" / "banking77"))
+    ap.add_argument("--rows", type=int, default=2000)
+    ap.add_argument("--test-rows", type=int, default=1000)
+    ap.add_argument("--epochs", type=float, default=1)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--max-length", type=int, default=64)
+    args = ap.parse_args()
+
+    import numpy as np
+    import torch
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
+                              TrainingArguments, pipeline)
+
+    from desktop_app.core.data import LabeledData
+    from desktop_app.core.evaluate import evaluate
+    from desktop_app.core.inference import Classifier, quiet_transformers
+    from desktop_app.core.resources import bundled_model_dir
+    from desktop_app.core.settings import TrainSettings
+    from desktop_app.core.training import TrainJob, train
+
+    quiet_transformers()
+    data = Path(args.data)
+    tr_x, tr_y = read(data / "train.csv", args.rows)
+    te_x, te_y = read(data / "test.csv", args.test_rows)
+    labels = sorted(set(tr_y))
+    keep = [i for i, y in enumerate(te_y) if y in labels]
+    te_x, te_y = [te_x[i] for i in keep], [te_y[i] for i in keep]
+    model_dir = bundled_model_dir()
+    tmp = Path(tempfile.mkdtemp())
+
+    # ---- ours
+    mk = lambda x, y, src: LabeledData(texts=x, labels=y, rows=list(range(2, len(x) + 2)), source=src)
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, head_learning_rate=args.lr,
+                             max_length=args.max_length, warmup=0.1, early_stopping_patience=0, class_weights=False)
+    t = time.perf_counter()
+    result = train(TrainJob(train=mk(tr_x, tr_y, "train"), valid=mk(te_x, te_y, "test"), out_dir=tmp / "ours", settings=settings))
+    ours_wall = time.perf_counter() - t
+    import json
+
+    ours_sps = json.loads((tmp / "ours" / "run.json").read_text())["timings"]["samples_per_s"]
+    ours_acc = evaluate(tmp / "ours", mk(te_x, te_y, "test")).metrics["accuracy"]
+
+    # ---- plain Trainer recipe
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    l2i = {l: i for i, l in enumerate(labels)}
+
+    class DS(torch.utils.data.Dataset):
+        def __init__(self, x, y):
+            self.enc = tok(x, truncation=True, max_length=args.max_length)
+            self.y = [l2i[v] for v in y]
+
+        def __len__(self):
+            return len(self.y)
+
+        def __getitem__(self, i):
+            return {"input_ids": self.enc["input_ids"][i], "attention_mask": self.enc["attention_mask"][i], "labels": self.y[i]}
+
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=len(labels))
+    targs = TrainingArguments(output_dir=str(tmp / "trainer"), per_device_train_batch_size=args.batch_size,
+                              per_device_eval_batch_size=64, learning_rate=args.lr, num_train_epochs=args.epochs,
+                              warmup_steps=0.1, weight_decay=0.01, save_strategy="no", report_to="none",
+                              disable_tqdm=True, logging_strategy="no", seed=42, use_cpu=not torch.cuda.is_available())
+    trainer = Trainer(model=model, args=targs, train_dataset=DS(tr_x, tr_y), data_collator=DataCollatorWithPadding(tok))
+    t = time.perf_counter()
+    out = trainer.train()
+    trainer_wall = time.perf_counter() - t
+    trainer_sps = out.metrics["train_samples_per_second"]
+    pred = trainer.predict(DS(te_x, te_y))
+    trainer_acc = float((pred.predictions.argmax(-1) == np.asarray([l2i[y] for y in te_y])).mean())
+
+    # ---- prediction: ours vs pipeline, same fine-tuned model
+    clf = Classifier.load(tmp / "ours", device="cpu")
+    clf.predict_proba(te_x[:64])
+    t = time.perf_counter()
+    clf.predict_proba(te_x, 64)
+    ours_dps = len(te_x) / (time.perf_counter() - t)
+    pipe = pipeline("text-classification", model=str(tmp / "ours" / "model"), device=-1)
+    pipe(te_x[:64], batch_size=64, truncation=True)
+    t = time.perf_counter()
+    pipe(te_x, batch_size=64, truncation=True)
+    pipe_dps = len(te_x) / (time.perf_counter() - t)
+
+    print(f"\nData: {args.data} ({len(tr_x)} train rows, {len(te_x)} test rows), model all-MiniLM-L6-v2, "
+          f"{args.epochs:g} epoch(s), batch {args.batch_size}, lr {args.lr:g}, max length {args.max_length}, {torch.get_num_threads()} threads\n")
+    print("| measure | Classifier Studio | plain transformers | ratio |")
+    print("|---|---|---|---|")
+    print(f"| training samples/s | {ours_sps:.1f} | {trainer_sps:.1f} (Trainer) | {ours_sps / trainer_sps:.2f}x |")
+    print(f"| training wall time (s) | {ours_wall:.0f} | {trainer_wall:.0f} | |")
+    print(f"| test accuracy | {ours_acc:.4f} | {trainer_acc:.4f} | {100 * (ours_acc - trainer_acc):+.1f} pt |")
+    print(f"| prediction docs/s (batch 64) | {ours_dps:.0f} | {pipe_dps:.0f} (pipeline) | {ours_dps / pipe_dps:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
