@@ -6,18 +6,13 @@ import logging
 import logging.handlers
 from pathlib import Path
 
-from .core.runs import APP_NAME, app_home
+from .core.appdirs import user_dir
 
 LOG_NAME = "classifier-studio.log"
 
 
 def log_dir() -> Path:
-    home = app_home()
-    if home:
-        return home / "logs"
-    import platformdirs
-
-    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    return user_dir("logs")
 
 
 def log_file() -> Path:

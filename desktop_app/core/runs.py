@@ -17,29 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-APP_NAME = "ClassifierStudio"
+from .appdirs import user_dir
+
 RUN_JSON = "run.json"
 MODEL_DIR = "model"
 CHECKPOINT_DIR = "checkpoint"
 
 
-def app_home() -> Path | None:
-    """CLASSIFIER_STUDIO_HOME puts config, data and logs under one folder (tests, portable use)."""
-    home = os.environ.get("CLASSIFIER_STUDIO_HOME")
-    return Path(home) if home else None
-
-
-def user_data_dir() -> Path:
-    home = app_home()
-    if home:
-        return home / "data"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-
-
 def default_runs_dir() -> Path:
-    return user_data_dir() / "runs"
+    return user_dir("data") / "runs"
 
 
 @contextmanager

@@ -7,19 +7,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..core.runs import APP_NAME, app_home, write_json
+from ..core.appdirs import user_dir
+from ..core.runs import write_json
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 8
 
 
 def config_dir() -> Path:
-    home = app_home()
-    if home:
-        return home / "config"
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return user_dir("config")
 
 
 class Store:
