@@ -53,6 +53,8 @@ def compare(data: LabeledData, models: list[str], out_dir: str | Path, settings:
         raise UserInputError("No models to compare.", where="--models", fix="Pass for example --models default,/path/to/model.")
     settings = settings or TrainSettings()
     out_dir = Path(out_dir)
+    if (out_dir / LEADERBOARD).exists():
+        raise UserInputError("This folder already holds a comparison.", where=str(out_dir), fix="Choose a new --out folder.")
     train_part, valid_part = (data, valid) if valid is not None else split(data, settings.valid_split, settings.seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []

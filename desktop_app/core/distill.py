@@ -84,7 +84,18 @@ def distill(teacher_run_dir: str | Path, data: LabeledData, layers: int | None =
             epochs: float = 3, alpha: float = 0.5, temperature: float = 2.0, on_event: EventSink = ignore,
             should_stop: Callable[[], bool] = _never, *, batch_size: int = 16, learning_rate: float = 5e-5,
             device: str = "auto", seed: int | None = None, valid: LabeledData | None = None) -> dict:
-    """Train the student; returns the run.json record. Raises TrainingCancelled on ``should_stop``."""
+    """Train the student; returns the run.json record. Raises TrainingCancelled on ``should_stop``
+    (after a CancelledEvent; nothing is saved)."""
+    try:
+        return _distill(teacher_run_dir, data, layers, out_dir, epochs, alpha, temperature, on_event, should_stop,
+                        batch_size, learning_rate, device, seed, valid)
+    except TrainingCancelled:
+        on_event(CancelledEvent(str(out_dir), False, "Distillation cancelled; nothing was saved."))
+        raise
+
+
+def _distill(teacher_run_dir, data, layers, out_dir, epochs, alpha, temperature, on_event, should_stop,
+             batch_size, learning_rate, device, seed, valid) -> dict:
     from . import batching, speed
     from .device import choose, free_memory, hardware_summary
     from .export import count_parameters, cpu_classifier, run_record_of, state_size_mb
@@ -159,7 +170,6 @@ def distill(teacher_run_dir: str | Path, data: LabeledData, layers: int | None =
             if step >= total:
                 break
             if should_stop():
-                on_event(CancelledEvent(str(out_dir), False, f"Distillation cancelled at step {step}; nothing was saved."))
                 raise TrainingCancelled()
             t0 = time.perf_counter()
             batch = batching.collate([train_ids[i] for i in b], teacher.pad_id, dev)

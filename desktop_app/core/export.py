@@ -115,6 +115,9 @@ def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path, data: Labeled
     if out_dir.resolve() == run_dir.resolve() or run_dir.resolve() in out_dir.resolve().parents:
         raise UserInputError("The export folder must be outside the run folder.", where=str(out_dir),
                              fix="Choose another --out folder.")
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "export.json").is_file())):
+        raise UserInputError("The export folder already exists and is not an earlier export; it would be replaced.",
+                             where=str(out_dir), fix="Choose a new or empty --out folder.")
     record = run_record_of(run_dir)
     on_event(StatusEvent("Loading the model"))
     clf = Classifier.load(run_dir, device="cpu", precision="fp32")

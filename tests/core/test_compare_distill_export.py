@@ -128,6 +128,10 @@ def test_cli_exit_codes_and_json(env, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         cli_main(["export", str(env["teacher"]), "--format", "tflite", "--out", str(tmp_path / "e")])
     assert exc.value.code == 2
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert cli_main(["export", str(env["teacher"]), "--format", "hf", "--out", str(tmp_path / "mine")]) == 2
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     assert cli_main(["distill", str(env["teacher"]), str(env["csv"]), "--layers", "4", "--out", str(tmp_path / "s")]) == 2
     capsys.readouterr()
 
@@ -140,3 +144,14 @@ def test_cli_exit_codes_and_json(env, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {r["variant"] for r in out["rows"]} == {"fp32", "int8"}
     assert {"most_accurate", "fastest_within_1_point"} <= set(out["recommendations"])
+    # a second comparison into the same folder is refused
+    assert cli_main(["compare", str(env["csv"]), "--models", str(env["distilbert"]), "--out", str(tmp_path / "c")]) == 2
+
+
+def test_distill_cancel_saves_nothing(env, tmp_path):
+    from desktop_app.core.errors import TrainingCancelled
+
+    log = EventLog()
+    with pytest.raises(TrainingCancelled):
+        distill(env["teacher"], env["data"], out_dir=tmp_path / "s", epochs=1, on_event=log, should_stop=lambda: True)
+    assert not (tmp_path / "s" / "run.json").exists() and log.of("cancelled")
