@@ -103,7 +103,7 @@ def run_record_of(run_dir: str | Path) -> dict:
 
 # -- export ---------------------------------------------------------------------------------------
 def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path, data: LabeledData | None = None,
-               on_event: EventSink = ignore) -> dict:
+               on_event: EventSink = ignore, *, speed_docs: int = 256, latency_docs: int = 32) -> dict:
     """Write ``out_dir`` (swapped in whole) with the model in ``fmt``, README.md and predict.py."""
     from .inference import Classifier
 
@@ -132,7 +132,7 @@ def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path, data: Labeled
         elif fmt == "onnx":
             summary.update(_export_onnx(clf, tmp, texts, on_event))
         else:
-            summary.update(_export_int8(clf, tmp, data, texts, on_event))
+            summary.update(_export_int8(clf, tmp, data, texts, on_event, speed_docs, latency_docs))
         (tmp / "labels.json").write_text(_labels_json(clf), encoding="utf-8")
         (tmp / "predict.py").write_text(PREDICT_SCRIPTS[fmt], encoding="utf-8")
         (tmp / "README.md").write_text(model_card(record, summary), encoding="utf-8")
@@ -215,7 +215,8 @@ def verify_onnx(path: Path, torch_model, ids: Sequence[Sequence[int]], pad_id: i
             "batches_checked": [len(g) for g in groups if g]}
 
 
-def _export_int8(clf, tmp: Path, data: LabeledData | None, texts: Sequence[str], on_event: EventSink) -> dict:
+def _export_int8(clf, tmp: Path, data: LabeledData | None, texts: Sequence[str], on_event: EventSink,
+                 speed_docs: int, latency_docs: int) -> dict:
     from . import speed
     from .evaluate import evaluate
 
@@ -226,15 +227,15 @@ def _export_int8(clf, tmp: Path, data: LabeledData | None, texts: Sequence[str],
     clf.tokenizer.save_pretrained(tmp)
     qclf = cpu_classifier(qmodel, clf)
     on_event(StatusEvent("Measuring speed (CPU, batch 32)"))
-    fp32_speed = speed.full_report(lambda t, b: clf.predict_proba(t, b), texts, 32, 256, 32)
-    int8_speed = speed.full_report(lambda t, b: qclf.predict_proba(t, b), texts, 32, 256, 32)
+    fp32_speed = speed.full_report(lambda t, b: clf.predict_proba(t, b), texts, 32, speed_docs, latency_docs)
+    int8_speed = speed.full_report(lambda t, b: qclf.predict_proba(t, b), texts, 32, speed_docs, latency_docs)
     out = {
         "int8": {
             "quantization": "torch.ao.quantization.quantize_dynamic({nn.Linear}, qint8)",
             "fp32_speed": fp32_speed.to_dict(), "int8_speed": int8_speed.to_dict(),
             "speedup": int8_speed.docs_per_s / max(fp32_speed.docs_per_s, 1e-9),
             "fp32_size_mb": state_size_mb(clf.model), "int8_size_mb": state_size_mb(qmodel),
-            "speed_measured_on": f"{len(speed._sample(texts, 256))} texts, CPU",
+            "speed_measured_on": f"{min(len(texts), speed_docs)} texts, CPU; p50/p95 over {min(len(texts), latency_docs)} at batch 1",
         },
         "files": {"model": INT8_FILE + " (state dict) + config.json + tokenizer files"},
     }
