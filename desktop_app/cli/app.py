@@ -12,13 +12,11 @@ import sys
 
 from .. import __version__
 from ..core.errors import UserInputError
-from . import common, evaluate, models, predict, train
-from . import compare, distill, export
+from . import common, compare, distill, evaluate, export, models, predict, train
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [models, train, evaluate, predict]
-COMMANDS += [compare, distill, export]
+COMMANDS = [models, train, evaluate, predict, compare, distill, export]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,12 +24,6 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"{self.prog}: error: {message}\nRun '{self.prog} --help' for the options.\n")
         raise SystemExit(common.EXIT_USAGE)
-
-
-def register(module) -> None:
-    """Let an optional feature module add its sub-command (compare, distill, export ...)."""
-    if module not in COMMANDS:
-        COMMANDS.append(module)
 
 
 def build_parser() -> argparse.ArgumentParser:
