@@ -182,8 +182,11 @@ class ModelPage(QWidget):
         if path not in extra:
             extra.append(path)
             self.win.store.set("extra_model_folders", extra)
-        self._wanted_model = path
+        self.table.blockSignals(True)
         self.table.clearSelection()
+        self.table.blockSignals(False)
+        self._wanted_model = path
+        self.model_changed.emit()
         self.refresh()
 
     def add_folder(self) -> None:
