@@ -48,7 +48,8 @@ if [ $status = 0 ] && ! head -n1 "$TMP/preds.csv" 2>/dev/null | grep -q predicte
     echo "preds.csv has no predicted_label column: $(head -n1 "$TMP/preds.csv" 2>&1)" >> predict.log
     status=1
 fi
-check $status "predict -> preds.csv with predicted_label ($(($(wc -l < "$TMP/preds.csv" 2>/dev/null || echo 1) - 1)) rows)" predict.log
+ROWS=0; [ -f "$TMP/preds.csv" ] && ROWS=$(($(wc -l < "$TMP/preds.csv") - 1))
+check $status "predict -> preds.csv with predicted_label ($ROWS rows)" predict.log
 
 # 4. the desktop window opens (offscreen Qt)
 if [ "${SKIP_GUI:-0}" = 1 ]; then
