@@ -35,7 +35,7 @@ class ClassifyPage(QWidget):
         self.empty = hint("Train a model (or open a run in the Runs library), then type a text here to classify it.")
         self.text = QPlainTextEdit()
         self.text.setPlaceholderText("Type or paste a text; its class appears as you type.")
-        self.text.setMaximumHeight(140)
+        self.text.setMaximumHeight(100)
         self.text.textChanged.connect(self._text_changed)
         self.debounce = QTimer(self)
         self.debounce.setSingleShot(True)

@@ -156,7 +156,7 @@ class DataPage(QWidget):
         self.preview.model().set_table(table)
         self.preview.resizeColumnsToContents()
         for i in range(len(table.columns)):
-            self.preview.setColumnWidth(i, min(self.preview.columnWidth(i), 420))
+            self.preview.setColumnWidth(i, min(self.preview.columnWidth(i), 320))
         self.empty.setVisible(False)
         self.splitter.setVisible(True)
         for combo, value in ((self.text_combo, guess.text), (self.label_combo, guess.label)):
@@ -222,6 +222,8 @@ class DataPage(QWidget):
             item = QListWidgetItem("\n".join(lines))
             item.setData(Qt.UserRole, f.fix_id)
             self.findings.addItem(item)
+        if not self.report.findings:
+            self.findings.addItem("✓ No problems found: the data is ready for training.")
         self.fix_button.setEnabled(bool(self.safe_fix_ids()))
         self._draw_classes()
 

@@ -78,14 +78,19 @@ class ModelPage(QWidget):
         self.preset_group = QButtonGroup(self)
         self.preset_buttons: dict[str, QRadioButton] = {}
         for key, preset in PRESETS.items():
-            button = QRadioButton(f"{preset.title}: {preset.description}")
+            button = QRadioButton(preset.title)
             button.setToolTip(preset.description)
             self.preset_group.addButton(button)
             self.preset_buttons[key] = button
             pl.addWidget(button)
+            text = QLabel(preset.description)
+            text.setWordWrap(True)
+            text.setContentsMargins(24, 0, 0, 4)
+            pl.addWidget(text)
             button.toggled.connect(lambda on, k=key: on and self.apply_preset(k))
 
-        self.advanced = QGroupBox("Advanced settings (Auto lets the app choose from your data and hardware)")
+        self.advanced = QGroupBox("Advanced settings")
+        self.advanced.setToolTip("Auto lets the app choose from your data and hardware")
         self.advanced.setCheckable(True)
         self.advanced.setChecked(False)
         form = QFormLayout()
@@ -111,6 +116,7 @@ class ModelPage(QWidget):
         right.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(right_widget)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)

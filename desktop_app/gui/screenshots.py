@@ -63,8 +63,10 @@ def take_screenshots(window, out_dir: str, model: str | None = None) -> int:
     window.evaluate_page.evaluate_validation()
     wait_until(lambda: window.evaluate_page.result is not None and not window.tasks.is_running("evaluate"), 120)
     conf = window.evaluate_page.confusion
-    if conf.rowCount() > 1:
-        window.evaluate_page.show_cell(1, 0)
+    cells = [(int(conf.item(r, c).text()), r, c) for r in range(conf.rowCount()) for c in range(conf.columnCount()) if r != c]
+    if cells:
+        _, r, c = max(cells)
+        window.evaluate_page.show_cell(r, c)
     shot(3, "evaluate.png")
     window.sidebar.setCurrentRow(4)
     window.classify_page.text.setPlainText("I was charged twice for my subscription this month, please refund one payment.")

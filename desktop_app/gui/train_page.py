@@ -75,6 +75,9 @@ class TrainPage(QWidget):
                                         symbolBrush="#f58518", name="macro-F1"),
             "speed": self.speed_plot.plot(pen=pg.mkPen("#b279a2", width=2), symbol="o", symbolSize=7, symbolBrush="#b279a2"),
         }
+        self.metric_plot.setYRange(0, 1.02)
+        for plot in (self.loss_plot, self.metric_plot, self.speed_plot):
+            plot.getAxis("left").enableAutoSIPrefix(False)
         for curve in self.curves.values():
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)

@@ -34,7 +34,7 @@ class MainWindow(QMainWindow):
 
         self.sidebar = QListWidget()
         self.sidebar.addItems(STEPS)
-        self.sidebar.setFixedWidth(self.sidebar.sizeHintForColumn(0) + 60)
+        self.sidebar.setFixedWidth(self.sidebar.fontMetrics().horizontalAdvance("✓ 5. Run library") + 48)
         self.stack = QStackedWidget()
         self.data_page = DataPage(self)
         self.model_page = ModelPage(self)
@@ -177,8 +177,18 @@ class MainWindow(QMainWindow):
                 self.evaluate_page.result is not None, self.classify_page.last_result is not None
                 or self.classify_page.output_path is not None, False]
         for i, name in enumerate(STEPS):
-            self.sidebar.item(i).setText(f"{'✓ ' if done[i] else '   '}{i + 1 if i < 5 else ' '} {name}" if i < 5
-                                         else f"     {name}")
+            mark = "✓" if done[i] else "  "
+            self.sidebar.item(i).setText(f"{mark} {i + 1}. {name}" if i < 5 else f"    Run library")
+        if self.train_page.is_training():
+            self.statusBar().showMessage("Training …")
+        elif self.training_data() is None:
+            self.statusBar().showMessage("Open your labeled data to begin (Ctrl+O).")
+        elif not self.model_path():
+            self.statusBar().showMessage("Pick a model on the Model page.")
+        elif not self.current_run:
+            self.statusBar().showMessage("Ready to train (Ctrl+R).")
+        else:
+            self.statusBar().showMessage(f"Run: {self.current_run}")
         parts = ["Classifier Studio"]
         if self.data_page.table is not None:
             parts.append(Path(self.data_page.table.path).name)
