@@ -137,7 +137,7 @@ def test_train_evaluate_classify_and_export(qtbot, window, tiny_model, tmp_path)
 
 
 def test_cancel_mid_training_then_resume(qtbot, window, tiny_model):
-    ready_to_train(qtbot, window, tiny_model, epochs=1.0, batch_size=8)
+    ready_to_train(qtbot, window, tiny_model, epochs=2.0, batch_size=4)
     page = window.train_page
     page.start()
     wait_for(qtbot, lambda: page.counts["step"] > 0, 60)
