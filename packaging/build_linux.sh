@@ -35,6 +35,12 @@ rm -rf "$ROOT/dist/classifier-studio"
     packaging/classifier_studio.spec
 
 BUNDLE="$ROOT/dist/classifier-studio"
+# Strip torch's own libraries only (415 -> 330 MB for libtorch_cpu.so). Not the spec's strip=True:
+# that also strips numpy.libs' OpenBLAS, which then fails to load.
+if command -v strip > /dev/null; then
+    echo "==> stripping torch libraries"
+    strip --strip-unneeded "$BUNDLE"/_internal/torch/lib/*.so* "$BUNDLE"/_internal/torch/_C*.so || true
+fi
 "$BUNDLE/classifier-studio" --version
 
 TARBALL="$ROOT/dist/classifier-studio-$VERSION-linux-x86_64.tar.gz"
