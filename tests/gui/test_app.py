@@ -195,3 +195,55 @@ def test_version_in_a_subprocess(tmp_path):
     r = subprocess.run([sys.executable, "-m", "desktop_app", "--version"], cwd=ROOT, env=env, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_evaluate_on_a_chosen_labeled_file(qtbot, window, tiny_model):
+    ready_to_train(qtbot, window, tiny_model)
+    window.train_page.start()
+    wait_for(qtbot, lambda: window.train_page.finished_run and window.current_run, 90)
+    from desktop_app.core.resources import sample_training_file
+
+    window.evaluate_page.evaluate_file(str(sample_training_file()))
+    wait_for(qtbot, lambda: window.evaluate_page.result is not None and not window.tasks.is_running("evaluate"))
+    assert len(window.evaluate_page.result.true) == 400
+    assert window.evaluate_page.mistakes.model().rowCount() == len(window.evaluate_page.result.misclassified())
+
+
+def test_unexpected_errors_are_logged_and_shown(qtbot, window, app_home):
+    import sys
+
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from desktop_app.applog import log_file, setup_logging
+    from desktop_app.gui.app import install_excepthooks
+
+    setup_logging()
+    old = sys.excepthook
+    install_excepthooks(lambda: window)
+    try:
+        try:
+            raise RuntimeError("boom in a slot")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+        wait_for(qtbot, lambda: any(isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets()), 5)
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        assert "boom in a slot" in box.text() and "Traceback" in box.detailedText()
+        box.close()
+    finally:
+        sys.excepthook = old
+        import threading
+
+        threading.excepthook = threading.__excepthook__
+    assert "boom in a slot" in log_file().read_text(encoding="utf-8")
+
+
+def test_screenshots_command_in_a_subprocess(tiny_model, tmp_path):
+    import os
+
+    env = {**os.environ, "CLASSIFIER_STUDIO_HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen"}
+    out = tmp_path / "shots"
+    r = subprocess.run([sys.executable, "-m", "desktop_app", "screenshots", str(out), "--model", str(tiny_model)], cwd=ROOT,
+                       env=env, capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name in ("data.png", "model.png", "train.png", "evaluate.png", "classify.png"):
+        assert (out / name).stat().st_size > 10_000, name
