@@ -104,14 +104,15 @@ class Tasks(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.running: dict[str, Task] = {}
+        self.retired: list[Task] = []
 
     def start(self, name: str, fn: Callable, *args: Any, on_event: Callable | None = None, on_done: Callable | None = None,
               on_failed: Callable | None = None, on_cancelled: Callable | None = None, **kwargs: Any) -> Task:
         old = self.running.get(name)
-        if old is not None:
+        if old is not None:  # superseded: let it end on its own, its results are ignored
             old.stop()
-            old.thread.quit()
-            old.thread.wait()
+            old.relay.callbacks = {}
+            self.retired.append(old)
         thread = QThread()
         thread.setObjectName(f"task-{name}")
         worker = Worker(fn, *args, **kwargs)
@@ -132,6 +133,10 @@ class Tasks(QObject):
 
     @Slot()
     def _thread_finished(self) -> None:
+        for task in [t for t in self.retired if t.thread.isFinished()]:
+            self.retired.remove(task)
+            task.worker.deleteLater()
+            task.thread.deleteLater()
         for name, task in list(self.running.items()):
             if not task.thread.isRunning() and task.thread.isFinished():
                 self._forget(task)
@@ -153,12 +158,14 @@ class Tasks(QObject):
             task.stop()
 
     def stop_all(self, wait_ms: int = 120_000) -> None:
-        for task in list(self.running.values()):
+        tasks = list(self.running.values()) + list(self.retired)
+        for task in tasks:
             task.stop()
-        for task in list(self.running.values()):
+        for task in tasks:
             task.thread.quit()
             task.thread.wait(wait_ms)
         self.running.clear()
+        self.retired.clear()
 
 
 # -- the plain Python functions the workers run --------------------------------------------------
