@@ -185,7 +185,7 @@ class EvaluatePage(QWidget):
                 item.setToolTip(f"true {labels[r]}, predicted {labels[c]}: {n} examples (click to see them)")
                 self.confusion.setItem(r, c, item)
         self.confusion.resizeColumnsToContents()
-        self.confusion.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.confusion.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.mistakes.model().set_rows(result.misclassified())
         self.mistakes.resizeColumnsToContents()
         self.update_state()
