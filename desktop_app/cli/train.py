@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--seed", type=int, default=42, metavar="N")
     p.add_argument("--time-budget", type=positive(float), metavar="MINUTES", help="plan the run to end within this time")
+    p.add_argument("--early-stopping-patience", type=int, metavar="N",
+                   help="stop after N epochs without a better validation macro-F1 (0: never; default: chosen)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in RUN_DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object with the metrics as the last line")
     p.set_defaults(run=run)
@@ -54,7 +56,8 @@ def run(args) -> int:
         valid = load_labeled(args.valid, loaded.text_column, loaded.label_column).data
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                              max_length=args.max_length, device=args.device, seed=args.seed,
-                             time_budget_min=args.time_budget, valid_split=args.valid_split)
+                             time_budget_min=args.time_budget, valid_split=args.valid_split,
+                             early_stopping_patience=args.early_stopping_patience)
     progress = Progress()
     with interruptible() as stop:
         try:

@@ -91,12 +91,14 @@ def test_ctrl_c_saves_a_checkpoint_exits_130_and_resumes(tiny_models, sample_csv
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "desktop_app", "train", str(sample_csv), "--out", str(run), "--model",
-                             str(tiny_models["bert"]), "--epochs", "50", "--max-length", "32"],
+                             str(tiny_models["bert"]), "--epochs", "50", "--max-length", "32",
+                             "--early-stopping-patience", "0"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (run / "run.json").exists():
         time.sleep(0.2)
-    time.sleep(2)
+    time.sleep(1)
+    assert proc.poll() is None, "training ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
