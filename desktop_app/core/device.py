@@ -102,8 +102,7 @@ def hardware_summary() -> dict:
 
 
 def free_memory(device: torch.device) -> None:
-    import gc
-
-    gc.collect()
+    """Give cached accelerator memory back. No forced ``gc.collect()``: the engine runs in GUI worker
+    threads, and a collection there could destroy Qt objects outside the GUI thread."""
     if device.type == "cuda":
         torch.cuda.empty_cache()

@@ -17,6 +17,7 @@ from .model_page import ModelPage
 from .runs_page import RunsPage
 from .store import Store
 from .train_page import TrainPage
+from . import main_thread_gc
 from .workers import Tasks
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ STEPS = ["Data", "Model", "Train", "Evaluate", "Classify", "Runs"]
 class MainWindow(QMainWindow):
     def __init__(self, store: Store | None = None):
         super().__init__()
+        main_thread_gc.install()  # before any worker thread starts: see main_thread_gc
         self.store = store or Store()
         self.tasks = Tasks(self)
         self.current_run: str | None = None

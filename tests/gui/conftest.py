@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -74,6 +75,8 @@ def window(qtbot, app_home):
     win.close()
     if not win.closing:
         win.shutdown()
+    del win
+    gc.collect()  # on the GUI thread, before the next test starts worker threads
 
 
 def wait_for(qtbot, condition, timeout_s: float = 60):
