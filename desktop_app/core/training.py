@@ -86,6 +86,29 @@ class _State:
     train_seconds: float = 0.0
 
 
+def _padded_tokens(batch: list[int], lengths) -> int:
+    """Work in a batch after dynamic padding: rows times its longest row."""
+    return len(batch) * max(lengths[i] for i in batch)
+
+
+class _Calibration:
+    """Speed in the first steps, per padded token, so that a batch of long texts early on (the
+    longest batch comes first) does not make the whole epoch look slower than it is."""
+
+    def __init__(self):
+        self.tokens = 0
+        self.seconds = 0.0
+        self.epoch_tokens = 0
+
+    def add(self, step: int, tokens: int, seconds: float) -> None:
+        if step > 1:  # the first step pays for one-time allocations
+            self.tokens += tokens
+            self.seconds += seconds
+
+    def epoch_seconds(self) -> float:
+        return self.seconds / max(1, self.tokens) * self.epoch_tokens
+
+
 class _Plan:
     """Total steps; a time budget can shorten it after the first steps (LR schedule follows)."""
 
@@ -311,10 +334,13 @@ class _Trainer:
         last_emit = time.perf_counter()
         running_loss, running_n = 0.0, 0
         epoch_times: list[float] = []
+        calibration = _Calibration()
 
         while state.epoch < math.ceil(plan.epochs) and state.step < plan.total_steps:
             epoch_start = time.perf_counter()
             batches = self.ctx.shard(batching.length_grouped_batches(lengths, s.batch_size, s.seed + state.epoch))
+            if not calibrated:
+                calibration.epoch_tokens = sum(_padded_tokens(b, lengths) for b in batches)
             micro = state.batch_in_epoch
             optimizer.zero_grad(set_to_none=True)
             while micro < len(batches) and state.step < plan.total_steps:
@@ -334,11 +360,14 @@ class _Trainer:
                 micro += len(group)
                 state.step += 1
                 state.samples += n_in_group * self.ctx.world_size
-                state.train_seconds += time.perf_counter() - step_start
+                step_seconds = time.perf_counter() - step_start
+                state.train_seconds += step_seconds
 
-                if not calibrated and state.step >= CALIBRATION_STEPS:
-                    calibrated = True
-                    self._fit_budget(plan, state, budget_s)
+                if not calibrated:
+                    calibration.add(state.step, sum(_padded_tokens(b, lengths) for b in group), step_seconds)
+                    if state.step > CALIBRATION_STEPS:
+                        calibrated = True
+                        self._apply_budget(plan, state, budget_s, calibration.epoch_seconds())
                 now = time.perf_counter()
                 if now - last_emit >= STEP_EVENT_INTERVAL_S or micro >= len(batches) or state.step >= plan.total_steps:
                     self.emit(self._step_event(state, plan, running_loss / max(1, running_n), scheduler))
@@ -431,12 +460,9 @@ class _Trainer:
         )
 
     # -- time budget --------------------------------------------------------------------------
-    def _fit_budget(self, plan: _Plan, state: _State, budget_s: float) -> None:
-        """After the first steps: how many epochs fit into what is left of the budget?"""
-        sec_per_sample = state.train_seconds / max(1, state.samples)
-        self._apply_budget(plan, state, budget_s, sec_per_sample * len(self.train_ids) / self.ctx.world_size)
-
     def _refit_budget(self, plan: _Plan, state: _State, budget_s: float, epoch_times: list[float]) -> None:
+        if state.step >= plan.total_steps:  # the schedule has run out: done, never restart it
+            return
         self._apply_budget(plan, state, budget_s, max(epoch_times[-1], 1e-3), measured=True)
 
     def _apply_budget(self, plan: _Plan, state: _State, budget_s: float, epoch_s: float, measured: bool = False) -> None:
@@ -447,8 +473,9 @@ class _Trainer:
         done_epochs = state.step / plan.steps_per_epoch
         fit = done_epochs + max(0.0, left) / (epoch_s + eval_s)
         chosen = max(done_epochs + 1 / plan.steps_per_epoch, min(float(self.settings.epochs), fit))
-        if abs(chosen - plan.epochs) > 1e-6 and chosen < plan.epochs:
-            plan.epochs = chosen if chosen < 1 else max(round(chosen, 2), done_epochs)
+        chosen = chosen if chosen < 1 else max(round(chosen, 2), done_epochs)
+        if abs(chosen - plan.epochs) >= 0.01:  # shorter if slower than planned, longer (up to the cap) if faster
+            plan.epochs = chosen
             self.emit(StatusEvent(f"Time budget {budget_s / 60:g} min: planned {plan.epochs:.2f} epochs ({plan.total_steps} steps)"))
             self.run_record["settings"]["epochs"] = plan.epochs
             self.run_record["settings_explained"]["epochs"] = {
