@@ -51,10 +51,13 @@ def run(args) -> int:
     if args.json:
         emit_json({"out": str(out), "rows": rows, "recommendations": board["recommendations"]})
         return 0
-    print(f"{'MODEL':32} {'VARIANT':7} {'ACC':>7} {'MACRO-F1':>8} {'DOCS/S':>8} {'P50 MS':>7} {'P95 MS':>7} {'PARAMS':>8} {'MB':>7} {'TRAIN S':>7}")
+    gpu = any(r.get("docs_per_s_gpu") for r in rows)
+    print(f"{'MODEL':32} {'VARIANT':7} {'ACC':>7} {'MACRO-F1':>8} {'CPU DOC/S':>9}" + (f" {'GPU DOC/S':>9}" if gpu else "")
+          + f" {'P50 MS':>7} {'P95 MS':>7} {'PARAMS':>8} {'MB':>7} {'TRAIN S':>7}")
     for r in rows:
-        print(f"{r['name'][-32:]:32} {r['variant']:7} {r['accuracy']:7.4f} {r['macro_f1']:8.4f} {r['docs_per_s_cpu']:8.1f} "
-              f"{r['p50_ms']:7.2f} {r['p95_ms']:7.2f} {r['parameters'] / 1e6:7.1f}M {r['size_mb']:7.1f} {r['train_s']:7.1f}")
+        gpu_cell = (f" {r['docs_per_s_gpu']:9.1f}" if r.get("docs_per_s_gpu") else f" {'-':>9}") if gpu else ""
+        print(f"{r['name'][-32:]:32} {r['variant']:7} {r['accuracy']:7.4f} {r['macro_f1']:8.4f} {r['docs_per_s_cpu']:9.1f}"
+              + gpu_cell + f" {r['p50_ms']:7.2f} {r['p95_ms']:7.2f} {r['parameters'] / 1e6:7.1f}M {r['size_mb']:7.1f} {r['train_s']:7.1f}")
     for key, rec in board["recommendations"].items():
         print(f"{key.replace('_', ' ')}: {rec['name']} ({rec['variant']}): {rec['reason']}")
     print(f"Leaderboard: {out / LEADERBOARD}")

@@ -12,17 +12,31 @@ OUT_DIR/<n>-<model>/ holds each run; OUT_DIR/leaderboard.json holds the rows and
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Union
 
 from .data import LabeledData, split
 from .errors import TrainingCancelled, UserInputError
-from .events import EventSink, StatusEvent, ignore
+from .events import EventSink, LeaderboardEvent, StatusEvent, ignore
 from .runs import write_json
 from .settings import TrainSettings
 
 LEADERBOARD = "leaderboard.json"
 WITHIN = 0.01  # "within 1 point" of accuracy
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One entry of a comparison: a model, optionally with its own settings (one model, several settings)."""
+
+    model: str
+    settings: TrainSettings | None = None  # None: the comparison's settings
+    name: str = ""  # leaderboard name; defaults to the model
+
+    @property
+    def label(self) -> str:
+        return self.name or self.model
 
 
 def _never() -> bool:
@@ -34,7 +48,7 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in tail)[:40].strip("-.") or "model"
 
 
-def compare(data: LabeledData, models: list[str], out_dir: str | Path, settings: TrainSettings | None = None,
+def compare(data: LabeledData, models: list[Union[str, Candidate]], out_dir: str | Path, settings: TrainSettings | None = None,
             on_event: EventSink = ignore, should_stop: Callable[[], bool] = _never, *, valid: LabeledData | None = None,
             speed_docs: int = 512, latency_docs: int = 64) -> list[dict]:
     """Train and measure every model in ``models``; returns the leaderboard rows (best accuracy first).
@@ -42,14 +56,11 @@ def compare(data: LabeledData, models: list[str], out_dir: str | Path, settings:
     Raises TrainingCancelled when ``should_stop`` ends a training run (rows measured so far stay
     in leaderboard.json).
     """
-    from . import speed
-    from .evaluate import evaluate
-    from .export import count_parameters, cpu_classifier, quantize_int8, state_size_mb
-    from .inference import Classifier
     from .training import TrainJob, train
 
-    models = [m.strip() for m in models if m and m.strip()]
-    if len(models) < 1:
+    candidates = [m if isinstance(m, Candidate) else Candidate(m.strip()) for m in models
+                  if isinstance(m, Candidate) or (m and m.strip())]
+    if len(candidates) < 1:
         raise UserInputError("No models to compare.", where="--models", fix="Pass for example --models default,/path/to/model.")
     settings = settings or TrainSettings()
     out_dir = Path(out_dir)
@@ -57,36 +68,72 @@ def compare(data: LabeledData, models: list[str], out_dir: str | Path, settings:
         raise UserInputError("This folder already holds a comparison.", where=str(out_dir), fix="Choose a new --out folder.")
     train_part, valid_part = (data, valid) if valid is not None else split(data, settings.valid_split, settings.seed)
     out_dir.mkdir(parents=True, exist_ok=True)
+    names = [c.label for c in candidates]
     rows: list[dict] = []
-    for i, model in enumerate(models, 1):
-        run_dir = out_dir / f"{i:02d}-{_safe(model)}"
-        on_event(StatusEvent(f"Model {i}/{len(models)}: training {model}"))
+    for i, cand in enumerate(candidates, 1):
+        run_dir = out_dir / f"{i:02d}-{_safe(cand.label)}"
+        on_event(StatusEvent(f"Model {i}/{len(candidates)}: training {cand.label}"))
         t0 = time.perf_counter()
-        result = train(TrainJob(train=train_part, valid=valid_part, out_dir=run_dir, model=model, settings=settings),
-                       on_event, should_stop)
+        job = TrainJob(train=train_part, valid=valid_part, out_dir=run_dir, model=cand.model,
+                       settings=cand.settings or settings)
+        result = train(job, on_event, should_stop)
         train_s = time.perf_counter() - t0
         if result.status != "finished":
-            _write(out_dir, rows, models, valid_part, "cancelled")
+            _write(out_dir, rows, names, valid_part, "cancelled")
             raise TrainingCancelled()
-        on_event(StatusEvent(f"Model {i}/{len(models)}: measuring {model} on the CPU (fp32 and int8)"))
-        clf = Classifier.load(run_dir, device="cpu", precision="fp32")
-        qclf = cpu_classifier(quantize_int8(clf.model), clf)
-        for variant, c in (("fp32", clf), ("int8", qclf)):
-            if should_stop():
-                _write(out_dir, rows, models, valid_part, "cancelled")
-                raise TrainingCancelled()
-            metrics = evaluate(c, valid_part).metrics
-            rep = speed.full_report(lambda t, b, c=c: c.predict_proba(t, b), valid_part.texts, 32, speed_docs, latency_docs)
-            rows.append({
-                "name": model, "variant": variant, "run_dir": str(run_dir),
-                "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
-                "docs_per_s_cpu": rep.docs_per_s, "p50_ms": rep.p50_ms, "p95_ms": rep.p95_ms,
-                "parameters": count_parameters(clf.model), "size_mb": state_size_mb(c.model),
-                "train_s": round(train_s, 2), "n_valid": metrics["n"],
-            })
-        _write(out_dir, rows, models, valid_part, "running")
-    rows = _write(out_dir, rows, models, valid_part, "finished")["rows"]
+        on_event(StatusEvent(f"Model {i}/{len(candidates)}: measuring {cand.label} on the CPU (fp32 and int8)"))
+        measured = measure_run(run_dir, valid_part, should_stop, speed_docs, latency_docs)
+        if measured is None:
+            _write(out_dir, rows, names, valid_part, "cancelled")
+            raise TrainingCancelled()
+        rows.extend({"name": cand.label, **row, "train_s": round(train_s, 2)} for row in measured)
+        board = _write(out_dir, rows, names, valid_part, "running")
+        on_event(LeaderboardEvent(board["rows"], board["recommendations"]))
+    rows = _write(out_dir, rows, names, valid_part, "finished")["rows"]
     return rows
+
+
+def measure_run(run_dir: str | Path, data: LabeledData, should_stop: Callable[[], bool] = _never,
+                speed_docs: int = 512, latency_docs: int = 64) -> list[dict] | None:
+    """Accuracy, macro-F1 and speed of a run's model on ``data``, in fp32 and as int8 (CPU); GPU docs/s
+    for fp32 where CUDA is present. None when ``should_stop`` interrupts."""
+    from . import speed
+    from .evaluate import evaluate
+    from .export import count_parameters, cpu_classifier, quantize_int8, state_size_mb
+    from .inference import Classifier
+
+    clf = Classifier.load(run_dir, device="cpu", precision="fp32")
+    qclf = cpu_classifier(quantize_int8(clf.model), clf)
+    gpu_docs_per_s = _gpu_docs_per_s(Path(run_dir), data.texts, speed_docs)
+    rows = []
+    for variant, c in (("fp32", clf), ("int8", qclf)):
+        if should_stop():
+            return None
+        metrics = evaluate(c, data).metrics
+        rep = speed.full_report(c.predict_proba, data.texts, 32, speed_docs, latency_docs)
+        rows.append({
+            "variant": variant, "run_dir": str(run_dir), "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
+            "docs_per_s_cpu": rep.docs_per_s, "docs_per_s_gpu": gpu_docs_per_s if variant == "fp32" else None,
+            "p50_ms": rep.p50_ms, "p95_ms": rep.p95_ms, "parameters": count_parameters(clf.model),
+            "size_mb": state_size_mb(c.model), "n_valid": metrics["n"],
+        })
+    return rows
+
+
+def _gpu_docs_per_s(run_dir: Path, texts: list[str], n_docs: int) -> float | None:
+    """docs/s on the GPU (its own precision policy) where CUDA is present; None otherwise (int8 is CPU-only)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    from . import speed
+    from .inference import Classifier
+
+    clf = Classifier.load(run_dir, device="cuda")
+    rate = speed.throughput(clf.predict_proba, texts, 64, n_docs).docs_per_s
+    del clf
+    torch.cuda.empty_cache()
+    return rate
 
 
 def recommend(rows: list[dict], within: float = WITHIN) -> dict:
@@ -116,7 +163,8 @@ def _write(out_dir: Path, rows: list[dict], models: list[str], valid: LabeledDat
     board = {
         "status": status, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "models": models,
         "validation": {"source": valid.source, "n": len(valid)},
-        "measured": "CPU, fp32 and int8 dynamic quantization; docs/s at batch 32, p50/p95 ms at batch 1",
+        "measured": "CPU, fp32 and int8 dynamic quantization; docs/s at batch 32, p50/p95 ms at batch 1; "
+                    "GPU docs/s at batch 64 where CUDA is present",
         "hardware": hardware_summary(), "rows": rows, "recommendations": recommend(rows),
     }
     write_json(out_dir / LEADERBOARD, board)

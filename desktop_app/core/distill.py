@@ -50,6 +50,16 @@ def layer_list(model: torch.nn.Module) -> tuple[torch.nn.Module, str]:
                          where=type(model).__name__, fix="Distil a BERT, RoBERTa or DistilBERT-style run.")
 
 
+def teacher_layers(run_dir: str | Path) -> int:
+    """How many transformer layers a run's model has, read from its config (no weights loaded)."""
+    import json
+
+    from .export import model_dir_of
+
+    config = json.loads((model_dir_of(run_dir) / "config.json").read_text(encoding="utf-8"))
+    return int(config.get("num_hidden_layers") or config.get("n_layers") or 0)
+
+
 def choose_layers(n: int, k: int | None) -> list[int]:
     """Which teacher layers the student keeps: every other one by default, else k evenly spaced."""
     if k is None:
@@ -82,7 +92,7 @@ def make_student(teacher: torch.nn.Module, keep: list[int]) -> torch.nn.Module:
 
 def distill(teacher_run_dir: str | Path, data: LabeledData, layers: int | None = None, out_dir: str | Path = "distilled",
             epochs: float = 3, alpha: float = 0.5, temperature: float = 2.0, on_event: EventSink = ignore,
-            should_stop: Callable[[], bool] = _never, *, batch_size: int = 16, learning_rate: float = 5e-5,
+            should_stop: Callable[[], bool] = _never, *, batch_size: int | None = None, learning_rate: float | None = None,
             device: str = "auto", seed: int | None = None, valid: LabeledData | None = None) -> dict:
     """Train the student; returns the run.json record. Raises TrainingCancelled on ``should_stop``
     (after a CancelledEvent; nothing is saved)."""
@@ -123,6 +133,10 @@ def _distill(teacher_run_dir, data, layers, out_dir, epochs, alpha, temperature,
 
     tsettings = teacher_record.get("settings") or {}
     seed = int(seed if seed is not None else tsettings.get("seed", 42))
+    # The student starts from the teacher's own weights and learns at the teacher's pace: the rate and
+    # batch size the teacher was fine-tuned with (chosen for this model size and data), unless set.
+    learning_rate = float(learning_rate or tsettings.get("learning_rate") or 5e-5)
+    batch_size = int(batch_size or tsettings.get("batch_size") or 16)
     known = [i for i, l in enumerate(data.labels) if l in label2id]
     if len(known) < len(data):
         on_event(StatusEvent(f"{len(data) - len(known)} rows with labels the teacher does not know are ignored"))

@@ -100,6 +100,15 @@ class FailedEvent:
     kind: str = "failed"
 
 
+@dataclass(frozen=True, slots=True)
+class LeaderboardEvent:
+    """A comparison measured one more candidate: the rows so far (plain dicts) and the recommendations."""
+
+    rows: list
+    recommendations: dict
+    kind: str = "leaderboard"
+
+
 Event = Union[
     StatusEvent,
     StepEvent,
@@ -110,6 +119,7 @@ Event = Union[
     FinishedEvent,
     CancelledEvent,
     FailedEvent,
+    LeaderboardEvent,
 ]
 
 EventSink = Callable[[Event], None]

@@ -83,6 +83,7 @@ class RunInfo:
     labels: list[str] = field(default_factory=list)
     final_metrics: dict = field(default_factory=dict)
     data_source: str = ""
+    resumable: bool = False  # interrupted, with a checkpoint to continue from
 
     @classmethod
     def from_folder(cls, folder: Path) -> "RunInfo | None":
@@ -99,6 +100,7 @@ class RunInfo:
             labels=list(run.get("labels", [])),
             final_metrics=dict(run.get("final_metrics") or {}),
             data_source=str(run.get("data", {}).get("source", "")),
+            resumable=run.get("status") != "finished" and (folder / CHECKPOINT_DIR).is_dir(),
         )
 
 
@@ -107,8 +109,20 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
     root = Path(runs_dir)
     if not root.is_dir():
         return []
-    runs = [RunInfo.from_folder(p) for p in root.iterdir() if p.is_dir() and (p / RUN_JSON).is_file()]
-    return sorted((r for r in runs if r is not None), key=lambda r: r.created, reverse=True)
+    folders = []
+    for p in root.iterdir():
+        if (p / RUN_JSON).is_file():
+            folders.append(p)
+        elif (p / "leaderboard.json").is_file():  # a comparison: one run per candidate
+            folders.extend(q for q in sorted(p.iterdir()) if (q / RUN_JSON).is_file())
+    runs = []
+    for folder in folders:
+        run = RunInfo.from_folder(folder)
+        if run is not None:
+            if folder.parent != root:
+                run.name = f"{folder.parent.name}/{folder.name}"
+            runs.append(run)
+    return sorted(runs, key=lambda r: r.created, reverse=True)
 
 
 def new_run_dir(runs_dir: Path, model_name: str) -> Path:

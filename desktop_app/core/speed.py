@@ -31,7 +31,7 @@ class SpeedReport:
 def throughput(predict: PredictFn, texts: Sequence[str], batch_size: int = 64, max_docs: int = 512,
                warmup: bool = True) -> SpeedReport:
     """docs/s over up to ``max_docs`` texts (evenly sampled, so lengths stay representative)."""
-    sample = _sample(texts, max_docs)
+    sample = sample_texts(texts, max_docs)
     if warmup:
         predict(sample[: min(len(sample), batch_size)], batch_size)
     start = time.perf_counter()
@@ -42,7 +42,7 @@ def throughput(predict: PredictFn, texts: Sequence[str], batch_size: int = 64, m
 
 def latency(predict: PredictFn, texts: Sequence[str], n_docs: int = 64, warmup: int = 3) -> tuple[float, float]:
     """p50 and p95 milliseconds for one document at a time (batch size 1)."""
-    sample = _sample(texts, n_docs)
+    sample = sample_texts(texts, n_docs)
     for text in sample[:warmup]:
         predict([text], 1)
     times = []
@@ -60,7 +60,7 @@ def full_report(predict: PredictFn, texts: Sequence[str], batch_size: int = 32, 
     return SpeedReport(base.docs_per_s, base.ms_per_doc, batch_size, base.n_docs, p50, p95)
 
 
-def _sample(texts: Sequence[str], limit: int) -> list[str]:
+def sample_texts(texts: Sequence[str], limit: int) -> list[str]:
     texts = [t for t in texts if t] or [""]
     if len(texts) <= limit:
         return list(texts)

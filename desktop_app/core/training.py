@@ -386,6 +386,9 @@ class _Trainer:
             if s.early_stopping_patience and state.epochs_without_improvement >= s.early_stopping_patience:
                 self.emit(StatusEvent(f"Early stopping: no better validation {s.metric} for {s.early_stopping_patience} epochs"))
                 break
+            if s.early_stopping_patience and self.ctx.any_true(state.best_metric >= 1.0 - 1e-9, dev):  # rank 0 knows
+                self.emit(StatusEvent(f"Early stopping: validation {s.metric} is 1.0, so no later epoch can do better"))
+                break
             if budget_s is not None:
                 self._refit_budget(plan, state, budget_s, epoch_times)
             if not finished_epoch:

@@ -88,6 +88,35 @@ class ModelPage(QWidget):
             text.setContentsMargins(24, 0, 0, 4)
             pl.addWidget(text)
             button.toggled.connect(lambda on, k=key: on and self.apply_preset(k))
+        self.budget_button = QRadioButton("Train for about")
+        self.budget_button.setToolTip("Your own time budget")
+        self.budget_spin = QSpinBox()
+        self.budget_spin.setRange(1, 24 * 60)
+        self.budget_spin.setSuffix(" minutes")
+        self.budget_spin.setValue(int(window.store.get("budget_minutes", 10)))
+        self.preset_group.addButton(self.budget_button)
+        self.preset_buttons["budget"] = self.budget_button
+        row = QHBoxLayout()
+        row.addWidget(self.budget_button)
+        row.addWidget(self.budget_spin)
+        row.addStretch(1)
+        pl.addLayout(row)
+        text = QLabel("The app measures its speed in the first steps and plans the epochs to finish in time, "
+                      "keeping the best checkpoint.")
+        text.setWordWrap(True)
+        text.setContentsMargins(24, 0, 0, 4)
+        pl.addWidget(text)
+        self.budget_button.toggled.connect(lambda on: on and self.apply_budget())
+        self.budget_spin.valueChanged.connect(lambda _v: self.budget_button.isChecked() and self.apply_budget())
+
+        self.plan_label = QLabel("")
+        self.plan_label.setWordWrap(True)
+        self.plan_label.setTextFormat(Qt.RichText)
+        plan_box = QGroupBox("What training will use, and why")
+        plan_box.setToolTip("Settings left on Auto are chosen from your data, the model and this computer. "
+                            "Anything you set yourself wins.")
+        QVBoxLayout(plan_box).addWidget(self.plan_label)
+        self.hardware_info: dict = {}
 
         self.advanced = QGroupBox("Advanced settings")
         self.advanced.setToolTip("Auto lets the app choose from your data and hardware")
@@ -112,6 +141,7 @@ class ModelPage(QWidget):
         right_widget = QWidget()
         right = QVBoxLayout(right_widget)
         right.addWidget(preset_box)
+        right.addWidget(plan_box)
         right.addWidget(self.advanced)
         right.addStretch(1)
         scroll = QScrollArea()
@@ -140,7 +170,10 @@ class ModelPage(QWidget):
 
     def _hardware(self, info: dict) -> None:
         self.hardware_label.setProperty("done", True)
-        lines = [f"CPU: {info.get('cpu_count')} cores ({info.get('cpu_threads')} threads for training)"]
+        self.hardware_info = info
+        self.update_plan()
+        lines = [f"CPU: {info.get('cpu_count')} cores ({self.win.training_threads()} threads for training, "
+                 "one core left for this window)"]
         for gpu in info.get("gpus", []):
             lines.append(f"GPU {gpu['index']}: {gpu['name']} ({gpu['memory_gb']} GB): training runs there")
         if info.get("mps"):
@@ -152,6 +185,7 @@ class ModelPage(QWidget):
     def _models_loaded(self, models: list) -> None:
         current = self.model_path() or self._wanted_model
         self.models = [m for m in models if m.source != "run"] + [m for m in models if m.source == "run"]
+        self.win.compare_page.models_changed(self.models)
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.models))
         select = -1
@@ -344,6 +378,56 @@ class ModelPage(QWidget):
         if values["time_budget_min"] is None and self.inputs["time_budget_min"].value() == 0:
             values["time_budget_min"] = None
         return TrainSettings(**values)
+
+    def apply_budget(self) -> None:
+        from dataclasses import replace
+
+        minutes = self.budget_spin.value()
+        self.win.store.set("preset", "budget")
+        self.win.store.set("budget_minutes", minutes)
+        self.set_settings(replace(self.settings(), time_budget_min=float(minutes), early_stopping_patience=None))
+
+    def planned(self):
+        """(resolved settings, reasons) as the engine will choose them for the open data and this model, or None."""
+        from ..core.defaults import Facts, plan
+
+        data, info = self.win.data_page.labeled, self.model_info()
+        if data is None or info is None or not len(data):
+            return None
+        s = self.settings()
+        gpus = self.hardware_info.get("gpus") or []
+        facts = Facts(n_train=max(1, round(len(data) * (1 - (s.valid_split or 0.1)))), class_counts=data.class_counts(),
+                      token_lengths=self.win.data_page.lengths or [], model_parameters=info.parameters,
+                      model_max_length=min(info.max_length or 512, 512),
+                      device_type="cuda" if gpus else ("mps" if self.hardware_info.get("mps") else "cpu"),
+                      gpu_memory_gb=gpus[0]["memory_gb"] if gpus else None)
+        return plan(s, facts)
+
+    def update_plan(self) -> None:
+        from html import escape
+
+        planned = self.planned()
+        if planned is None:
+            self.plan_label.setText("Open your data and pick a model: the settings the app chooses, and the reason "
+                                    "for each, appear here.")
+            return
+        resolved, reasons = planned
+        names = {"learning_rate": "Learning rate", "head_learning_rate": "Head learning rate", "epochs": "Epochs",
+                 "max_length": "Max length", "batch_size": "Batch size", "warmup": "Warm-up",
+                 "early_stopping_patience": "Early stopping", "class_weights": "Class weights",
+                 "time_budget_min": "Time budget"}
+        rows = []
+        for key, label in names.items():
+            why = reasons.get(key)
+            value = getattr(resolved, key)
+            if why is None and value is None:
+                continue
+            shown = f"{value:g}" if isinstance(value, float) else ("on" if value is True else "off" if value is False else value)
+            if key == "time_budget_min":
+                shown = f"{value:g} min" if value else "none"
+            rows.append(f"<tr><td>{label}</td><td style='padding:0 8px'><b>{escape(str(shown))}</b></td>"
+                        f"<td>{escape(why['reason']) if why else ''}</td></tr>")
+        self.plan_label.setText("<table cellspacing='2'>" + "".join(rows) + "</table>")
 
     def apply_preset(self, key: str) -> None:
         from ..core.defaults import apply_preset

@@ -1,12 +1,23 @@
-"""The run library: earlier runs with their metrics; open one to evaluate or classify with it."""
+"""The run library: earlier runs with their metrics. Open one to evaluate or classify with it, resume
+an interrupted one, shrink one by distillation, or export one (Hugging Face, ONNX, int8)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from pathlib import Path
 
-from .widgets import hint
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from . import workers
+from .widgets import hint, show_error
+
+FORMATS = {
+    "hf": "Hugging Face folder (transformers, any platform)",
+    "onnx": "ONNX model (ONNX Runtime; checked against PyTorch)",
+    "int8": "int8 quantized PyTorch model for the CPU (smaller, usually faster)",
+}
 
 
 class RunsPage(QWidget):
@@ -16,16 +27,31 @@ class RunsPage(QWidget):
         super().__init__()
         self.win = window
         self.runs: list = []
+        self.last_summary: dict | None = None  # the last distillation or export result
         self.folder_label = QLabel("")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
         self.open_button = QPushButton("Open run")
         self.open_button.setToolTip("Use this run on the Evaluate and Classify pages")
         self.open_button.clicked.connect(self._open_selected)
+        self.resume_button = QPushButton("Resume…")
+        self.resume_button.setToolTip("Continue an interrupted run from its last checkpoint (with the same data open)")
+        self.resume_button.clicked.connect(self.resume_selected)
+        self.distill_button = QPushButton("Shrink…")
+        self.distill_button.setToolTip("Distill this run into a smaller, faster student with fewer layers")
+        self.distill_button.clicked.connect(self.choose_distill)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write a Hugging Face, ONNX or int8 folder with a model card and a standalone predict.py")
+        self.export_button.clicked.connect(self.choose_export)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
         top = QHBoxLayout()
         top.addWidget(self.folder_label, 1)
-        top.addWidget(self.refresh_button)
-        top.addWidget(self.open_button)
+        for b in (self.refresh_button, self.open_button, self.resume_button, self.distill_button, self.export_button,
+                  self.cancel_button):
+            top.addWidget(b)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
         self.empty = hint("No runs yet. Train a model on the Train page; every run is kept here.")
         self.table = QTableWidget(0, 7)
         self.table.setHorizontalHeaderLabels(["Run", "Status", "Created", "Model", "Accuracy", "Macro-F1", "Data"])
@@ -35,10 +61,13 @@ class RunsPage(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.Stretch)
         self.table.doubleClicked.connect(self._open_selected)
+        self.table.itemSelectionChanged.connect(self.update_state)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.status)
         layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
+        self.update_state()
 
     def refresh(self) -> None:
         from ..core.runs import list_runs
@@ -49,7 +78,8 @@ class RunsPage(QWidget):
         self.table.setRowCount(len(self.runs))
         for r, run in enumerate(self.runs):
             m = run.final_metrics
-            values = [run.name, run.status, run.created.replace("T", " "), run.model,
+            status = run.status + (" (resumable)" if run.resumable else "")
+            values = [run.name, status, run.created.replace("T", " "), run.model,
                       f"{m['accuracy']:.3f}" if isinstance(m.get("accuracy"), (int, float)) else "",
                       f"{m['macro_f1']:.3f}" if isinstance(m.get("macro_f1"), (int, float)) else "", run.data_source]
             for c, v in enumerate(values):
@@ -59,10 +89,166 @@ class RunsPage(QWidget):
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.Stretch)
         self.empty.setVisible(not self.runs)
-        self.open_button.setEnabled(bool(self.runs))
+        self.update_state()
+
+    def selected(self):
+        rows = self.table.selectionModel().selectedRows()
+        return self.runs[rows[0].row()] if rows and rows[0].row() < len(self.runs) else None
+
+    def busy(self) -> bool:
+        return self.win.tasks.is_running("distill") or self.win.tasks.is_running("export")
+
+    def update_state(self) -> None:
+        run = self.selected()
+        busy = self.busy()
+        finished = run is not None and run.status == "finished"
+        self.open_button.setEnabled(finished)
+        self.resume_button.setEnabled(run is not None and run.resumable and not self.win.tasks.is_running("train"))
+        self.distill_button.setEnabled(finished and not busy)
+        self.export_button.setEnabled(finished and not busy)
+        self.cancel_button.setVisible(busy)
 
     def _open_selected(self, *_):
-        rows = self.table.selectionModel().selectedRows()
-        if rows:
-            run = self.runs[rows[0].row()]
+        run = self.selected()
+        if run is not None and run.status == "finished":
             self.open_run.emit(run.path)
+
+    # -- resume ----------------------------------------------------------------------------------
+    def resume_selected(self) -> None:
+        run = self.selected()
+        if run is None or not run.resumable:
+            return
+        train = self.win.train_page
+        train.resumable_run = run.path
+        self.win.sidebar.setCurrentRow(self.win.pages.index(train))
+        if self.win.training_data() is None:
+            train.update_buttons()
+            QMessageBox.information(self, "Open the run's data", f"To resume {run.name}, open the data it was trained on "
+                                    f"({run.data_source or 'the same file'}) on the Data page, then press Resume.")
+            return
+        train.resume()
+
+    # -- shrink (distillation) -------------------------------------------------------------------
+    def choose_distill(self) -> None:
+        run = self.selected()
+        if run is None:
+            return
+        if self.win.training_data() is None:
+            QMessageBox.information(self, "Open the training data", "Distillation trains the student on the teacher's data: "
+                                    f"open {run.data_source or 'the data this run was trained on'} on the Data page first.")
+            return
+        from ..core.distill import teacher_layers
+
+        n = teacher_layers(run.path)
+        dialog = QDialog(self)
+        dialog.setWindowTitle(f"Shrink {run.name}")
+        form = QFormLayout(dialog)
+        form.addRow(QLabel(f"The student starts as a copy of this model with fewer of its {n} layers (every other one by "
+                           "default, as DistilBERT did), then learns from the model's answers and the true labels."))
+        layers = QSpinBox()
+        layers.setRange(1, max(1, n - 1))
+        layers.setValue(max(1, n // 2))
+        layers.setToolTip("Fewer layers: faster and smaller, usually a little less accurate")
+        epochs = QDoubleSpinBox()
+        epochs.setRange(0.5, 50)
+        epochs.setValue(3)
+        form.addRow("Student layers", layers)
+        form.addRow("Epochs", epochs)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        if dialog.exec() == QDialog.Accepted:
+            self.distill_selected(layers.value(), epochs.value())
+
+    def distill_selected(self, layers: int, epochs: float = 3.0) -> None:
+        from ..core.runs import new_run_dir
+
+        run, data = self.selected(), self.win.training_data()
+        if run is None or data is None or self.busy():
+            return
+        out = new_run_dir(self.win.store.runs_dir(), f"{Path(run.model).name or 'run'}-{layers}layers")
+        self.status.setText(f"Shrinking {run.name} to {layers} layers …")
+        self.win.tasks.start("distill", workers.distill_task, run.path, data, layers, str(out), epochs,
+                             on_event=self._on_event, on_done=self._distilled, on_failed=self._failed,
+                             on_cancelled=lambda: self._ended("Shrinking cancelled; nothing was saved."))
+        self.update_state()
+
+    def _distilled(self, record: dict) -> None:
+        d = record["distillation"]
+        self.last_summary = d
+        self._ended(f"Student with {d['student_layers']} of {d['teacher_layers']} layers: accuracy "
+                    f"{d['student_accuracy']:.3f} vs {d['teacher_accuracy']:.3f} ({d['retained'] * 100:.1f}% retained), "
+                    f"{d['speedup']:.2f}x faster on the CPU, {d['student_size_mb']:.0f} MB vs {d['teacher_size_mb']:.0f} MB. "
+                    "It is in the list as a new run.")
+        self.win.model_page.refresh()
+
+    # -- export ----------------------------------------------------------------------------------
+    def choose_export(self) -> None:
+        run = self.selected()
+        if run is None:
+            return
+        dialog = QDialog(self)
+        dialog.setWindowTitle(f"Export {run.name}")
+        form = QFormLayout(dialog)
+        fmt = QComboBox()
+        for key, text in FORMATS.items():
+            fmt.addItem(text, key)
+        form.addRow("Format", fmt)
+        form.addRow(QLabel("The folder also gets a model card (README.md) and a standalone predict.py."))
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        if dialog.exec() != QDialog.Accepted:
+            return
+        parent = QFileDialog.getExistingDirectory(self, "Export into folder", self.win.store.get("last_export_dir", str(Path.home())))
+        if parent:
+            self.win.store.set("last_export_dir", parent)
+            key = fmt.currentData()
+            self.export_selected(key, str(Path(parent) / f"{Path(run.path).name}-{key}"))
+
+    def export_selected(self, fmt: str, out_dir: str) -> None:
+        run = self.selected()
+        if run is None or self.busy():
+            return
+        if Path(out_dir).exists() and any(Path(out_dir).iterdir()):
+            show_error(self, f"{out_dir} already exists and is not empty.", "Choose another folder, or delete that one first.")
+            return
+        self.status.setText(f"Exporting {run.name} as {fmt} to {out_dir} …")
+        self.win.tasks.start("export", workers.export_task, run.path, fmt, out_dir, self.win.training_data(),
+                             on_event=self._on_event, on_done=self._exported, on_failed=self._failed)
+        self.update_state()
+
+    def _exported(self, summary: dict) -> None:
+        self.last_summary = summary
+        text = f"Exported ({summary['format']}) to {summary['out_dir']}."
+        check = summary.get("onnx") or {}
+        if check.get("max_abs_diff") is not None:
+            text += f" The ONNX model matches PyTorch within {check['max_abs_diff']:.1e} (largest logit difference)."
+        q = summary.get("int8")
+        if q:
+            text += f" int8: {q['speedup']:.2f}x the fp32 speed, {q['int8_size_mb']:.0f} MB instead of {q['fp32_size_mb']:.0f} MB"
+            if q.get("accuracy_change") is not None:
+                text += f", accuracy change {q['accuracy_change'] * 100:+.1f} points"
+            text += "."
+        self._ended(text)
+
+    # -- shared ----------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        self.win.tasks.stop("distill")
+        self.win.tasks.stop("export")
+
+    def _on_event(self, ev) -> None:
+        if getattr(ev, "kind", "") == "status":
+            self.status.setText(ev.message)
+        elif getattr(ev, "kind", "") == "step":
+            self.status.setText(f"Training the student: step {ev.step} of {ev.total_steps}, loss {ev.loss:.3f}")
+
+    def _failed(self, message: str, details: str) -> None:
+        self._ended(f"Failed: {message}")
+        show_error(self, message, details)
+
+    def _ended(self, message: str) -> None:
+        self.status.setText(message)
+        self.refresh()

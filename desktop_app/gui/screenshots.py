@@ -76,4 +76,17 @@ def take_screenshots(window, out_dir: str, model: str | None = None) -> int:
     window.classify_page.classify_path(str(sample_unlabeled_file()))
     wait_until(lambda: window.classify_page.output_path is not None and not window.tasks.is_running("predict"), 120)
     shot(4, "classify.png")
+
+    # compare: one model with two settings (1 and 2 epochs), trained one after another
+    page = window.compare_page
+    page.add_current()
+    window.model_page.update_settings(epochs=2.0)
+    page.add_current()
+    window.sidebar.setCurrentRow(window.pages.index(page))
+    page.start()
+    if not wait_until(lambda: not page.is_running() and page.rows, 900):
+        print("The comparison did not finish")
+        return 1
+    shot(window.pages.index(page), "compare.png")
+    shot(window.pages.index(window.runs_page), "runs.png")
     return 0

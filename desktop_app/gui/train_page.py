@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
-from PySide6.QtCore import Qt
+import time
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from . import workers
-from .widgets import Series, format_duration, hint, plot_widget, show_error
-
-REDRAW_MS = 66  # ~15 Hz
+from .live_charts import LiveCharts
+from .widgets import format_duration, hint, show_error
 
 
 class TrainPage(QWidget):
@@ -25,12 +25,7 @@ class TrainPage(QWidget):
         self.run_dir: str | None = None
         self.resumable_run: str | None = None
         self.finished_run: str | None = None
-        self.counts = {"step": 0, "eval": 0, "speed": 0, "status": 0}
-        self.series = {k: Series() for k in ("loss", "val_loss", "accuracy", "f1", "speed")}
-        self._dirty = False
-        self.redraw_timer = QTimer(self)
-        self.redraw_timer.setInterval(REDRAW_MS)
-        self.redraw_timer.timeout.connect(self.redraw)
+        self.status_count = 0
 
         self.start_button = QPushButton("Start training")
         self.start_button.setToolTip("Fine-tune the chosen model on your data (Ctrl+R)")
@@ -58,43 +53,17 @@ class TrainPage(QWidget):
         info.addWidget(self.device_label)
         self.empty = hint("Open your data on the Data page and pick a model, then press Start training.")
 
-        import pyqtgraph as pg
-
-        self.loss_plot = plot_widget("Loss", "loss", "step")
-        self.loss_plot.addLegend(offset=(-10, 10))
-        self.metric_plot = plot_widget("Validation accuracy and macro-F1", "score", "epoch")
-        self.metric_plot.addLegend(offset=(-10, -10))
-        self.speed_plot = plot_widget("Inference speed", "docs/s", "epoch")
-        self.curves = {
-            "loss": self.loss_plot.plot(pen=pg.mkPen("#4c78a8", width=2), name="train loss"),
-            "val_loss": self.loss_plot.plot(pen=pg.mkPen("#e45756", width=2), symbol="o", symbolSize=7,
-                                            symbolBrush="#e45756", name="validation loss"),
-            "accuracy": self.metric_plot.plot(pen=pg.mkPen("#54a24b", width=2), symbol="o", symbolSize=7,
-                                              symbolBrush="#54a24b", name="accuracy"),
-            "f1": self.metric_plot.plot(pen=pg.mkPen("#f58518", width=2), symbol="s", symbolSize=7,
-                                        symbolBrush="#f58518", name="macro-F1"),
-            "speed": self.speed_plot.plot(pen=pg.mkPen("#b279a2", width=2), symbol="o", symbolSize=7, symbolBrush="#b279a2"),
-        }
-        self.metric_plot.setYRange(0, 1.02)
-        for plot in (self.loss_plot, self.metric_plot, self.speed_plot):
-            plot.getAxis("left").enableAutoSIPrefix(False)
-        for curve in self.curves.values():
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
+        self.charts = LiveCharts()
+        self.charts.redrawn.connect(self._show_progress)
+        self.series, self.curves = self.charts.series, self.charts.curves
 
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
         self.log.setPlaceholderText("Messages from training appear here.")
 
-        charts = QWidget()
-        grid = QGridLayout(charts)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.loss_plot, 0, 0, 1, 2)
-        grid.addWidget(self.metric_plot, 1, 0)
-        grid.addWidget(self.speed_plot, 1, 1)
         splitter = QSplitter(Qt.Vertical)
-        splitter.addWidget(charts)
+        splitter.addWidget(self.charts)
         splitter.addWidget(self.log)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
@@ -112,11 +81,14 @@ class TrainPage(QWidget):
     def update_buttons(self) -> None:
         training = self.is_training()
         ready = self.win.training_data() is not None and bool(self.win.model_path())
-        self.start_button.setEnabled(not training and ready)
+        comparing = self.win.tasks.is_running("compare")
+        self.start_button.setEnabled(not training and ready and not comparing)
         self.cancel_button.setEnabled(training)
         self.resume_button.setEnabled(not training and self.resumable_run is not None and self.win.training_data() is not None)
         if training:
             self.empty.setText("Training … you can watch the charts, or cancel and resume later.")
+        elif comparing:
+            self.empty.setText("A comparison is running on the Compare page; training starts again when it ends.")
         elif not ready:
             missing = []
             if self.win.training_data() is None:
@@ -127,12 +99,13 @@ class TrainPage(QWidget):
         else:
             self.empty.setText("Ready: press Start training (Ctrl+R).")
 
+    @property
+    def counts(self) -> dict:
+        return {**self.charts.counts, "status": self.status_count}
+
     def reset_charts(self) -> None:
-        for s in self.series.values():
-            s.clear()
-        self.counts = {"step": 0, "eval": 0, "speed": 0, "status": 0}
-        self._dirty = True
-        self.redraw()
+        self.status_count = 0
+        self.charts.reset()
 
     # -- actions ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -159,12 +132,7 @@ class TrainPage(QWidget):
 
         settings = self.win.model_page.settings()
         if settings.threads is None:
-            # Leave one core to the window: with every core busy in torch, both the GUI and the
-            # training itself slow down badly on small machines (measured: ~20x on 2 cores).
-            import os
-            from dataclasses import replace
-
-            settings = replace(settings, threads=max(1, (os.cpu_count() or 2) - 1))
+            settings = replace(settings, threads=self.win.training_threads())
         job = TrainJob(train=data, out_dir=Path(out), model=model, settings=settings, resume=resume)
         self.run_dir = str(out)
         self.finished_run = None
@@ -176,7 +144,7 @@ class TrainPage(QWidget):
         self.log.appendPlainText(("Resuming " if resume else "Starting ") + f"run {out}")
         self.win.tasks.start("train", workers.train_task, job, on_event=self.on_event, on_done=self._done,
                              on_failed=self._failed, on_cancelled=self._cancelled_exc)
-        self.redraw_timer.start()
+        self.charts.start()
         self.update_buttons()
         self.state_changed.emit()
 
@@ -188,26 +156,15 @@ class TrainPage(QWidget):
 
     # -- events (GUI thread, queued) -------------------------------------------------------------
     def on_event(self, ev) -> None:
+        self.charts.on_event(ev)
         kind = getattr(ev, "kind", "")
-        if kind == "step":
-            self.series["loss"].append(ev.step, ev.loss)
-            self.counts["step"] += 1
-            self._last_step = ev
-        elif kind == "eval":
-            self.series["val_loss"].append(ev.step, ev.val_loss)
-            self.series["accuracy"].append(ev.epoch, ev.accuracy)
-            self.series["f1"].append(ev.epoch, ev.macro_f1)
-            self.counts["eval"] += 1
+        if kind == "eval":
             self.log.appendPlainText(f"Epoch {ev.epoch:g}: validation accuracy {ev.accuracy:.3f}, macro-F1 {ev.macro_f1:.3f}, "
                                      f"loss {ev.val_loss:.4f}" + (" (best so far)" if ev.is_best else ""))
         elif kind == "speed":
-            self.series["speed"].append(ev.epoch, ev.docs_per_s)
-            self.counts["speed"] += 1
             self.device_label.setText(f"Device: {ev.device}")
         elif kind == "status":
-            self.counts["status"] += 1
-            import time
-
+            self.status_count += 1
             self.log.appendPlainText(f"[{time.strftime('%H:%M:%S')}] {ev.message}")
         elif kind == "checkpoint":
             self.log.appendPlainText(f"Checkpoint saved after epoch {ev.epoch}")
@@ -222,31 +179,22 @@ class TrainPage(QWidget):
             m = ev.metrics
             self.log.appendPlainText("Finished. " + ", ".join(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"
                                                                 for k, v in m.items() if not isinstance(v, (dict, list))))
-        self._dirty = True
 
-    def redraw(self) -> None:
-        if not self._dirty:
-            return
-        self._dirty = False
-        for key, curve in self.curves.items():
-            x, y = self.series[key].view()
-            curve.setData(x, y)
-        last = getattr(self, "_last_step", None)
-        if last is not None and self.series["loss"].n:
+    def _show_progress(self) -> None:
+        last = self.charts.last_step
+        if last is not None:
             self.progress.setValue(int(100 * last.step / max(1, last.total_steps)))
             self.progress.setFormat(f"step {last.step} of {last.total_steps} (%p%)")
             self.eta_label.setText(f"about {format_duration(last.eta_s)} left")
             self.speed_label.setText(f"{last.samples_per_s:.1f} samples/s")
 
     def _end(self) -> None:
-        self.redraw_timer.stop()
-        self._dirty = True
-        self.redraw()
+        self.charts.stop()
         self.update_buttons()
         self.state_changed.emit()
 
     def _done(self, result) -> None:
-        self._last_step = None
+        self.charts.last_step = None
         if result.status == "finished":
             self.progress.setValue(100)
             self.eta_label.setText("done")

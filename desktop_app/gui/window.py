@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QListWidget, QMainWindo
                                QWidget)
 
 from .classify_page import ClassifyPage
+from .compare_page import ComparePage
 from .data_page import DataPage
 from .evaluate_page import EvaluatePage
 from .model_page import ModelPage
@@ -21,7 +22,7 @@ from . import main_thread_gc
 from .workers import Tasks
 
 log = logging.getLogger(__name__)
-STEPS = ["Data", "Model", "Train", "Evaluate", "Classify", "Runs"]
+STEPS = ["Data", "Model", "Train", "Evaluate", "Classify", "Compare", "Runs"]
 
 
 class MainWindow(QMainWindow):
@@ -43,8 +44,10 @@ class MainWindow(QMainWindow):
         self.train_page = TrainPage(self)
         self.evaluate_page = EvaluatePage(self)
         self.classify_page = ClassifyPage(self)
+        self.compare_page = ComparePage(self)
         self.runs_page = RunsPage(self)
-        self.pages = [self.data_page, self.model_page, self.train_page, self.evaluate_page, self.classify_page, self.runs_page]
+        self.pages = [self.data_page, self.model_page, self.train_page, self.evaluate_page, self.classify_page,
+                      self.compare_page, self.runs_page]
         for page in self.pages:
             self.stack.addWidget(page)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
@@ -107,6 +110,7 @@ class MainWindow(QMainWindow):
     def cancel_current(self) -> None:
         if self.train_page.is_training():
             self.train_page.cancel()
+        self.compare_page.cancel()
         for name in ("evaluate", "predict", "load"):
             self.tasks.stop(name)
 
@@ -137,6 +141,11 @@ class MainWindow(QMainWindow):
         if page.labeled is None or page.report is None or not page.report.can_train:
             return None
         return page.labeled
+
+    def training_threads(self) -> int:
+        from ..core.device import threads_beside_a_gui
+
+        return threads_beside_a_gui()
 
     def model_path(self) -> str | None:
         return self.model_page.model_path()
@@ -173,16 +182,20 @@ class MainWindow(QMainWindow):
         if self.closing:
             return
         self.train_page.update_buttons()
+        self.model_page.update_plan()
+        self.compare_page.update_state()
         self.evaluate_page.update_state()
         self.classify_page.update_state()
         done = [self.training_data() is not None, bool(self.model_path()), self.train_page.finished_run is not None,
                 self.evaluate_page.result is not None, self.classify_page.last_result is not None
-                or self.classify_page.output_path is not None, False]
+                or self.classify_page.output_path is not None, bool(self.compare_page.rows), False]
         for i, name in enumerate(STEPS):
             mark = "✓" if done[i] else "  "
-            self.sidebar.item(i).setText(f"{mark} {i + 1}. {name}" if i < 5 else f"    Run library")
+            self.sidebar.item(i).setText(f"{mark} {i + 1}. {name}" if name != "Runs" else "    Run library")
         if self.train_page.is_training():
             self.statusBar().showMessage("Training …")
+        elif self.compare_page.is_running():
+            self.statusBar().showMessage("Comparing models …")
         elif self.training_data() is None:
             self.statusBar().showMessage("Open your labeled data to begin (Ctrl+O).")
         elif not self.model_path():
@@ -219,7 +232,7 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.Yes
 
     def closeEvent(self, event):  # noqa: N802
-        if self.train_page.is_training() and not self.confirm_close():
+        if (self.train_page.is_training() or self.compare_page.is_running()) and not self.confirm_close():
             event.ignore()
             return
         self.shutdown()
@@ -228,7 +241,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every worker and wait for its thread; save the settings."""
         self.closing = True
-        self.train_page.redraw_timer.stop()
+        self.train_page.charts.timer.stop()
+        self.compare_page.charts.timer.stop()
         self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
         self.store.set("train_settings", self.model_page.settings().to_dict())
         self.store.save()

@@ -212,6 +212,24 @@ def train_task(job, *, report, should_stop):
     return train(job, on_event=report, should_stop=should_stop)
 
 
+def compare_task(data, candidates: list, out_dir: str, settings, *, report, should_stop) -> list:
+    from ..core.compare import compare
+
+    return compare(data, candidates, out_dir, settings, on_event=report, should_stop=should_stop)
+
+
+def distill_task(teacher_run: str, data, layers: int, out_dir: str, epochs: float, *, report, should_stop) -> dict:
+    from ..core.distill import distill
+
+    return distill(teacher_run, data, layers, out_dir, epochs, on_event=report, should_stop=should_stop)
+
+
+def export_task(run_dir: str, fmt: str, out_dir: str, data, *, report, should_stop) -> dict:
+    from ..core.export import export_run
+
+    return export_run(run_dir, fmt, out_dir, data, on_event=report)
+
+
 def evaluate_task(run_dir: str, data, *, report, should_stop):
     from ..core.evaluate import evaluate
 

@@ -128,7 +128,7 @@ def test_train_evaluate_classify_and_export(qtbot, window, tiny_model, tmp_path)
     assert "predicted_label" in header and ws.max_row == 41
 
     # the run library lists it and can open it
-    window.sidebar.setCurrentRow(5)
+    window.sidebar.setCurrentRow(window.pages.index(window.runs_page))
     assert window.runs_page.table.rowCount() == 1
     window.runs_page.table.selectRow(0)
     window.runs_page.open_button.click()
@@ -247,3 +247,28 @@ def test_screenshots_command_in_a_subprocess(tiny_model, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     for name in ("data.png", "model.png", "train.png", "evaluate.png", "classify.png"):
         assert (out / name).stat().st_size > 10_000, name
+
+
+def test_model_page_explains_the_chosen_settings_and_takes_a_time_budget(qtbot, window, tiny_model):
+    from desktop_app.core.resources import sample_training_file
+
+    page = window.model_page
+    assert "Open your data" in page.plan_label.text()
+    open_file(qtbot, window, sample_training_file())
+    pick_model(qtbot, window, tiny_model)
+    wait_for(qtbot, lambda: window.data_page.lengths is not None)
+    window.refresh_state()
+    text = page.plan_label.text()
+    for label in ("Learning rate", "Epochs", "Max length", "Batch size", "Class weights"):
+        assert label in text, label
+    assert "percentile" in text or "token" in text  # the max length is explained from the data
+    page.budget_spin.setValue(7)
+    page.budget_button.setChecked(True)
+    assert page.settings().time_budget_min == 7.0
+    window.refresh_state()
+    assert "7 min" in page.plan_label.text() and "time budget" in page.plan_label.text()
+    page.preset_buttons["best"].setChecked(True)
+    assert page.settings().time_budget_min is None
+    page.update_settings(learning_rate=3e-4)
+    window.refresh_state()
+    assert "set by you" in page.plan_label.text()

@@ -1,0 +1,100 @@
+"""The trade-off in the app: compare candidates, shrink a run by distillation, export it, resume from the library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from .conftest import wait_for
+from .test_app import ready_to_train
+
+
+def train_one(qtbot, window, tiny_model, **settings) -> str:
+    ready_to_train(qtbot, window, tiny_model, **settings)
+    page = window.train_page
+    page.start()
+    wait_for(qtbot, lambda: not page.is_training() and page.finished_run, 120)
+    return page.finished_run
+
+
+def select_run(window, path: str) -> None:
+    page = window.runs_page
+    page.refresh()
+    row = next(i for i, r in enumerate(page.runs) if Path(r.path) == Path(path))
+    page.table.selectRow(row)
+
+
+def test_compare_two_settings_fills_leaderboard_scatter_and_recommendations(qtbot, window, tiny_model):
+    ready_to_train(qtbot, window, tiny_model, batch_size=8)
+    page = window.compare_page
+    window.sidebar.setCurrentRow(window.pages.index(page))
+    assert not page.start_button.isEnabled()  # nothing queued yet
+    page.add_current()
+    window.model_page.update_settings(learning_rate=1e-3)
+    page.add_current()
+    assert page.queue.count() == 2 and "lr 0.001" in page.queue.item(1).text()
+    assert page.start_button.isEnabled()
+    qtbot.mouseClick(page.start_button, Qt.LeftButton)
+    assert page.is_running() and not window.train_page.start_button.isEnabled()
+    wait_for(qtbot, lambda: not page.is_running() and page.status.text().startswith("Finished"), 240)
+
+    assert page.table.rowCount() == 4  # two candidates, fp32 and int8 each
+    variants = sorted(page.table.item(r, 1).text() for r in range(4))
+    assert variants == ["fp32", "fp32", "int8", "int8"]
+    for item in page.points.values():
+        assert len(item.data) == 2
+    assert len(page.point_labels) == 4
+    assert "Most accurate" in page.recommendation.text() and "Fastest within 1 point" in page.recommendation.text()
+    assert page.charts.series["loss"].n > 0 and page.charts.counts["eval"] >= 1
+    board = json.loads((Path(page.out_dir) / "leaderboard.json").read_text())
+    assert board["status"] == "finished" and len(board["rows"]) == 4
+    # both runs are in the library and can be opened like any other run
+    window.runs_page.refresh()
+    names = [r.name for r in window.runs_page.runs]
+    assert sum(Path(page.out_dir).name in n for n in names) == 2
+
+
+def test_shrink_and_export_a_run_from_the_library(qtbot, window, tiny_model, tmp_path):
+    teacher = train_one(qtbot, window, tiny_model, batch_size=8)
+    runs = window.runs_page
+    window.sidebar.setCurrentRow(window.pages.index(runs))
+    select_run(window, teacher)
+    assert runs.distill_button.isEnabled() and runs.export_button.isEnabled()
+
+    runs.distill_selected(layers=2, epochs=1.0)
+    assert runs.busy() and not runs.distill_button.isEnabled()
+    wait_for(qtbot, lambda: not runs.busy() and runs.last_summary is not None, 180)
+    d = runs.last_summary
+    assert d["student_layers"] == 2 and d["teacher_layers"] == 4
+    assert "retained" in runs.status.text() and "faster" in runs.status.text()
+    student = next(r for r in runs.runs if r.name.endswith("-2layers"))
+    assert (Path(student.path) / "model" / "config.json").is_file()
+
+    select_run(window, teacher)
+    out = tmp_path / "exported-onnx"
+    runs.export_selected("onnx", str(out))
+    wait_for(qtbot, lambda: not runs.busy() and runs.last_summary is not None and runs.last_summary.get("format") == "onnx", 180)
+    assert (out / "README.md").is_file() and (out / "predict.py").is_file()
+    assert any(p.suffix == ".onnx" for p in out.iterdir())
+    assert "Exported (onnx)" in runs.status.text()
+
+
+def test_resume_an_interrupted_run_from_the_library(qtbot, window, tiny_model):
+    ready_to_train(qtbot, window, tiny_model, epochs=2.0, batch_size=4)
+    train = window.train_page
+    train.start()
+    wait_for(qtbot, lambda: train.counts["step"] > 0, 60)
+    train.cancel()
+    wait_for(qtbot, lambda: not train.is_training(), 60)
+    interrupted = train.resumable_run
+    train.resumable_run = None  # as after a restart of the app: only the library knows
+    runs = window.runs_page
+    select_run(window, interrupted)
+    assert "resumable" in runs.table.item(runs.table.currentRow(), 1).text()
+    assert runs.resume_button.isEnabled() and not runs.open_button.isEnabled()
+    qtbot.mouseClick(runs.resume_button, Qt.LeftButton)
+    assert window.sidebar.currentRow() == window.pages.index(train) and train.is_training()
+    wait_for(qtbot, lambda: not train.is_training(), 120)
+    assert train.finished_run == interrupted
