@@ -113,3 +113,19 @@ def test_time_budget_shortens_the_plan(tiny_models, sample_csv, tmp_path):
     planned = json.loads((tmp_path / "run" / "run.json").read_text())["settings"]["epochs"]
     assert planned < 200
     assert any("Time budget" in e.message for e in log.of("status"))
+
+
+def test_training_stops_once_validation_is_perfect(tiny_models, tmp_path):
+    from desktop_app.core.data import LabeledData
+
+    texts = [f"{word} {word} number {i}" for i in range(60) for word in ("invoice", "crash")]
+    labels = ["billing" if t.startswith("invoice") else "bug" for t in texts]
+    data = LabeledData(texts=texts, labels=labels, rows=list(range(2, len(texts) + 2)), source="easy.csv")
+    log = EventLog()
+    result = train(TrainJob(train=data, out_dir=tmp_path / "run", model=str(tiny_models["bert"]),
+                            settings=TrainSettings(epochs=30, max_length=16, batch_size=8, learning_rate=1e-3,
+                                                   early_stopping_patience=10)), log)
+    assert result.status == "finished"
+    evals = log.of("eval")
+    assert evals[-1].macro_f1 == 1.0 and len(evals) < 30
+    assert any("is 1.0" in e.message for e in log.of("status"))
