@@ -26,10 +26,10 @@ COLUMNS = [("Model", "name"), ("Variant", "variant"), ("Accuracy", "accuracy"), 
 
 def settings_summary(settings) -> str:
     """The settings a user chose explicitly, in a few words ("auto" when none)."""
-    shown = {"epochs": "epochs", "learning_rate": "lr", "batch_size": "batch", "max_length": "max length",
-             "time_budget_min": "budget min", "precision": "precision"}
-    parts = [f"{label} {getattr(settings, key):g}" if isinstance(getattr(settings, key), float) else f"{label} {getattr(settings, key)}"
-             for key, label in shown.items() if getattr(settings, key) not in (None, "auto")]
+    shown = {"epochs": "epochs {}", "learning_rate": "lr {}", "batch_size": "batch {}", "max_length": "max length {}",
+             "time_budget_min": "about {} min", "precision": "{}"}
+    parts = [fmt.format(f"{value:g}" if isinstance(value, float) else value)
+             for key, fmt in shown.items() if (value := getattr(settings, key)) not in (None, "auto")]
     return ", ".join(parts) or "automatic settings"
 
 
@@ -50,7 +50,7 @@ def cell_text(key: str, value) -> str:
 def trade_off_points(rows: list[dict]) -> list[dict]:
     """One scatter point per leaderboard row: x = CPU docs/s, y = accuracy, with its label."""
     return [{"x": r["docs_per_s_cpu"], "y": r["accuracy"], "variant": r["variant"],
-             "label": f"{r['name'].split(' — ')[0]} ({r['variant']})"} for r in rows]
+             "label": f"{r['name'].split(' ')[0]} {r['variant']}"} for r in rows]
 
 
 class ComparePage(QWidget):
@@ -58,6 +58,7 @@ class ComparePage(QWidget):
         super().__init__()
         self.win = window
         self.candidates: list[dict] = []  # {"model", "name", "settings"}
+        self.added = 0
         self.rows: list[dict] = []
         self.recommendations: dict = {}
         self.out_dir: str | None = None
@@ -65,6 +66,7 @@ class ComparePage(QWidget):
         # -- the queue
         self.queue = QListWidget()
         self.queue.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.queue.setWordWrap(True)
         self.queue.setToolTip("Candidates train one after another on the same training/validation split.")
         self.add_current_button = QPushButton("Add chosen model + settings")
         self.add_current_button.setToolTip("Adds the model and the settings chosen on the Model page. Change a setting "
@@ -112,6 +114,7 @@ class ComparePage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
         self.scatter = plot_widget("Accuracy against CPU inference speed", "validation accuracy", "docs/s on the CPU")
         self.scatter.getAxis("left").enableAutoSIPrefix(False)
         self.scatter.getAxis("bottom").enableAutoSIPrefix(False)
@@ -168,10 +171,11 @@ class ComparePage(QWidget):
         from ..core.settings import TrainSettings
 
         settings = settings or TrainSettings()
-        label = f"{name} — {settings_summary(settings)}"
+        self.added += 1  # numbers stay unique after removals
+        label = f"#{self.added} {name} — {settings_summary(settings)}"
         self.candidates.append({"model": model, "name": label, "settings": settings})
         self.queue.addItem(label)
-        self.queue.item(self.queue.count() - 1).setToolTip(model)
+        self.queue.item(self.queue.count() - 1).setToolTip(f"{label}\n{model}")
         self.update_state()
 
     def add_current(self) -> None:
@@ -283,8 +287,8 @@ class ComparePage(QWidget):
         for r, row in enumerate(rows):
             for c, (_, key) in enumerate(COLUMNS):
                 value = row.get(key)
-                item = QTableWidgetItem(cell_text(key, value))
-                item.setToolTip(row.get("run_dir", ""))
+                item = QTableWidgetItem(cell_text(key, value) if key != "name" else value.split(" — ")[0])
+                item.setToolTip(f"{row['name']}\n{row.get('run_dir', '')}")
                 if key != "name" and key != "variant":
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.table.setItem(r, c, item)

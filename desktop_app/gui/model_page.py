@@ -172,7 +172,8 @@ class ModelPage(QWidget):
         self.hardware_label.setProperty("done", True)
         self.hardware_info = info
         self.update_plan()
-        lines = [f"CPU: {info.get('cpu_count')} cores ({self.win.training_threads()} threads for training, "
+        threads = self.win.training_threads()
+        lines = [f"CPU: {info.get('cpu_count')} cores ({threads} thread{'s' if threads != 1 else ''} for training, "
                  "one core left for this window)"]
         for gpu in info.get("gpus", []):
             lines.append(f"GPU {gpu['index']}: {gpu['name']} ({gpu['memory_gb']} GB): training runs there")

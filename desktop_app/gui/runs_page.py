@@ -79,7 +79,7 @@ class RunsPage(QWidget):
         for r, run in enumerate(self.runs):
             m = run.final_metrics
             status = run.status + (" (resumable)" if run.resumable else "")
-            values = [run.name, status, run.created.replace("T", " "), run.model,
+            values = [run.name, status, run.created.replace("T", " "), Path(run.model).name or run.model,
                       f"{m['accuracy']:.3f}" if isinstance(m.get("accuracy"), (int, float)) else "",
                       f"{m['macro_f1']:.3f}" if isinstance(m.get("macro_f1"), (int, float)) else "", run.data_source]
             for c, v in enumerate(values):
@@ -89,6 +89,8 @@ class RunsPage(QWidget):
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.Stretch)
         self.empty.setVisible(not self.runs)
+        if self.runs and not self.table.selectionModel().selectedRows():
+            self.table.selectRow(0)
         self.update_state()
 
     def selected(self):

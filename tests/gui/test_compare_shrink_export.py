@@ -34,7 +34,7 @@ def test_compare_two_settings_fills_leaderboard_scatter_and_recommendations(qtbo
     page.add_current()
     window.model_page.update_settings(learning_rate=1e-3)
     page.add_current()
-    assert page.queue.count() == 2 and "lr 0.001" in page.queue.item(1).text()
+    assert page.queue.count() == 2 and "lr 0.001" in page.queue.item(1).text() and page.queue.item(1).text().startswith("#2 ")
     assert page.start_button.isEnabled()
     qtbot.mouseClick(page.start_button, Qt.LeftButton)
     assert page.is_running() and not window.train_page.start_button.isEnabled()

@@ -27,9 +27,10 @@ def test_widget_garbage_is_collected_on_the_gui_thread_only(qtbot, window):
     holder.widget.holder = holder  # a reference cycle: only the cyclic collector can free it
     del holder
 
-    def allocate():  # what a training thread does: lots of container allocations
-        junk = [[i] for i in range(200_000)]
-        del junk
+    kept: list = []
+
+    def allocate():  # what a training thread does: lots of container allocations (kept alive, so the
+        kept.append([[i] for i in range(200_000)])  # allocation count stays above the threshold)
 
     worker = threading.Thread(target=allocate, name="worker")
     worker.start()
@@ -37,3 +38,4 @@ def test_widget_garbage_is_collected_on_the_gui_thread_only(qtbot, window):
     assert seen == [] and gc.get_count()[0] > gc.get_threshold()[0]
     wait_for(qtbot, lambda: seen, 10)
     assert seen == ["MainThread"]
+    kept.clear()
