@@ -4,16 +4,110 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from . import workers
-from .widgets import RowsModel, hint, show_error
+from .widgets import RowsModel, heat_color, heat_scale, hint, readable_text_color, show_error
 
 EXAMPLE_COLUMNS = ["row", "label", "predicted", "confidence", "text"]
+
+
+class ConfusionTable(QTableWidget):
+    """The confusion matrix as a heatmap: rows are the true class, columns the predicted class; each cell
+    is colored by its share of the row (green on the diagonal, red-orange off it) and says so in its tooltip."""
+
+    CORNER_TEXT = "true \\ predicted"
+
+    def __init__(self, parent=None):
+        super().__init__(0, 0, parent)
+        self.matrix: list[list[int]] = []
+        self.labels: list[str] = []
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setToolTip("Rows: true class, columns: predicted class. Click a cell to see its examples.")
+        self.horizontalHeader().setMinimumSectionSize(44)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.setCornerButtonEnabled(False)
+        self.corner = QLabel(self.CORNER_TEXT, self)
+        self.corner.setAlignment(Qt.AlignCenter)
+        self.corner.setToolTip("Rows: the true class. Columns: the class the model predicted.")
+        self.corner.setStyleSheet("font-size: 8pt; color: palette(window-text); background: palette(button);")
+        self.verticalHeader().setMinimumWidth(self.corner.sizeHint().width() + 6)
+
+    def set_matrix(self, labels: list[str], matrix) -> None:
+        self.labels = [str(l) for l in labels]
+        self.matrix = [[int(v) for v in row] for row in matrix]
+        k = len(self.labels)
+        self.clear()  # the corner label is a child widget, not an item: it stays
+        self.setRowCount(k)
+        self.setColumnCount(k)
+        for i, label in enumerate(self.labels):
+            h = QTableWidgetItem(label)
+            h.setToolTip(f"predicted: {label}")
+            self.setHorizontalHeaderItem(i, h)
+            v = QTableWidgetItem(label)
+            v.setToolTip(f"true: {label} ({sum(self.matrix[i])} examples)")
+            self.setVerticalHeaderItem(i, v)
+        for r in range(k):
+            total = sum(self.matrix[r])
+            for c in range(k):
+                n = self.matrix[r][c]
+                item = QTableWidgetItem(str(n))
+                item.setTextAlignment(Qt.AlignCenter)
+                share = n / total if total else 0.0
+                item.setToolTip(f"true {self.labels[r]} → predicted {self.labels[c]}: {n} ({share:.1%} of {self.labels[r]})"
+                                + ("\nClick to see these examples." if n else ""))
+                if r == c:
+                    font = QFont(item.font())
+                    font.setBold(True)
+                    item.setFont(font)
+                self.setItem(r, c, item)
+        self.recolor()
+        self.resizeColumnsToContents()
+        self._place_corner()
+
+    def share(self, row: int, column: int) -> float:
+        total = sum(self.matrix[row])
+        return self.matrix[row][column] / total if total else 0.0
+
+    def recolor(self) -> None:
+        """Colors from the current palette's base color, so a light or dark theme both read well."""
+        base = self.palette().base().color()
+        correct, wrong = heat_scale(base)
+        for r in range(self.rowCount()):
+            for c in range(self.columnCount()):
+                item = self.item(r, c)
+                if item is None:
+                    continue
+                share = self.share(r, c)
+                background = heat_color(share, correct if r == c else wrong, base)
+                item.setBackground(background)
+                item.setForeground(readable_text_color(background))
+
+    def changeEvent(self, event):  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.PaletteChange:
+            self.recolor()
+
+    def updateGeometries(self):  # noqa: N802 - called whenever the headers change size
+        super().updateGeometries()
+        self._place_corner()
+
+    def _place_corner(self) -> None:
+        frame = self.frameWidth()
+        w, h = self.verticalHeader().width(), self.horizontalHeader().height()
+        self.corner.setGeometry(frame, frame, w, h)
+        self.corner.setVisible(w > 0 and h > 0)
+        self.corner.raise_()
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#%02x%02x%02x" % rgb
 
 
 class EvaluatePage(QWidget):
@@ -45,10 +139,11 @@ class EvaluatePage(QWidget):
         self.per_class.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.per_class.verticalHeader().setVisible(False)
         self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-        self.confusion = QTableWidget(0, 0)
-        self.confusion.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.confusion.setToolTip("Rows: true class, columns: predicted class. Click a cell to see its examples.")
+        self.confusion = ConfusionTable()
         self.confusion.cellClicked.connect(self.show_cell)
+        self.confusion_legend = QLabel()
+        self.confusion_legend.setWordWrap(True)
+        self._update_legend()
         self.examples_title = QLabel("Click a cell of the confusion matrix to see its examples.")
         self.examples = QTableView()
         self.examples.setModel(RowsModel(EXAMPLE_COLUMNS))
@@ -58,7 +153,9 @@ class EvaluatePage(QWidget):
         self.mistakes.horizontalHeader().setStretchLastSection(True)
 
         cm_box = QGroupBox("Confusion matrix (rows: true class, columns: predicted)")
-        QVBoxLayout(cm_box).addWidget(self.confusion)
+        cm_layout = QVBoxLayout(cm_box)
+        cm_layout.addWidget(self.confusion, 1)
+        cm_layout.addWidget(self.confusion_legend)
         pc_box = QGroupBox("Per class")
         QVBoxLayout(pc_box).addWidget(self.per_class)
         upper = QSplitter(Qt.Horizontal)
@@ -82,6 +179,18 @@ class EvaluatePage(QWidget):
         layout.addWidget(self.metrics_label)
         layout.addWidget(self.body, 1)
         self.update_state()
+
+    def _update_legend(self) -> None:
+        correct, wrong = heat_scale(self.confusion.palette().base().color())
+        self.confusion_legend.setText(
+            f'<span style="background:{_hex(correct)}">&nbsp;&nbsp;&nbsp;&nbsp;</span> correct &nbsp; '
+            f'<span style="background:{_hex(wrong)}">&nbsp;&nbsp;&nbsp;&nbsp;</span> mistakes &nbsp; '
+            "stronger color = larger share of the true class (row). <i>Click a cell to see its examples.</i>")
+
+    def changeEvent(self, event):  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.PaletteChange and hasattr(self, "confusion_legend"):
+            self._update_legend()
 
     def update_state(self) -> None:
         run = self.win.current_run
@@ -165,27 +274,7 @@ class EvaluatePage(QWidget):
             values = [label] + [f"{row.get(k, 0):.3f}" for k in ("precision", "recall", "f1")] + [str(int(row.get("support", 0)))]
             for c, v in enumerate(values):
                 self.per_class.setItem(r, c, QTableWidgetItem(v))
-        cm = m["confusion_matrix"]
-        self.confusion.setRowCount(len(labels))
-        self.confusion.setColumnCount(len(labels))
-        self.confusion.setHorizontalHeaderLabels(labels)
-        self.confusion.setVerticalHeaderLabels(labels)
-        for r in range(len(labels)):
-            total = max(1, sum(cm[r]))
-            for c in range(len(labels)):
-                n = int(cm[r][c])
-                item = QTableWidgetItem(str(n))
-                item.setTextAlignment(Qt.AlignCenter)
-                share = n / total
-                if r == c:
-                    color = QColor.fromRgbF(0.30, 0.65, 0.35, 0.15 + 0.75 * share)
-                else:
-                    color = QColor.fromRgbF(0.89, 0.34, 0.34, min(0.9, 0.9 * share * 2)) if n else QColor(0, 0, 0, 0)
-                item.setBackground(color)
-                item.setToolTip(f"true {labels[r]}, predicted {labels[c]}: {n} examples (click to see them)")
-                self.confusion.setItem(r, c, item)
-        self.confusion.resizeColumnsToContents()
-        self.confusion.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.confusion.set_matrix(labels, m["confusion_matrix"])
         self.mistakes.model().set_rows(result.misclassified())
         self.mistakes.resizeColumnsToContents()
         self.update_state()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 
@@ -160,3 +161,44 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+# -- heatmap colors (confusion matrix) -------------------------------------------------------------
+
+# The color a cell reaches at 100 % of its row: green on the diagonal (correct), red-orange off it.
+# Dark on a light background, bright on a dark one, so that more always means more contrast.
+HEAT_CORRECT = (0x00, 0x6D, 0x2C)
+HEAT_WRONG = (0xB8, 0x2E, 0x12)
+HEAT_CORRECT_ON_DARK = (0x6C, 0xD0, 0x7A)
+HEAT_WRONG_ON_DARK = (0xFF, 0x8A, 0x50)
+
+
+def relative_luminance(color: QColor) -> float:
+    """WCAG relative luminance of a QColor (0 = black, 1 = white)."""
+
+    def channel(v: float) -> float:
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(color.redF()) + 0.7152 * channel(color.greenF()) + 0.0722 * channel(color.blueF())
+
+
+def readable_text_color(background: QColor) -> QColor:
+    """Black or white, whichever contrasts more with ``background``."""
+    lum = relative_luminance(background)
+    # contrast with black: (lum + .05) / .05, with white: 1.05 / (lum + .05)
+    return QColor(0, 0, 0) if (lum + 0.05) ** 2 > 0.05 * 1.05 else QColor(255, 255, 255)
+
+
+def heat_scale(base: QColor) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """(correct, wrong) full-share colors for a background: dark ones on light, bright ones on dark."""
+    if relative_luminance(base) < 0.25:
+        return HEAT_CORRECT_ON_DARK, HEAT_WRONG_ON_DARK
+    return HEAT_CORRECT, HEAT_WRONG
+
+
+def heat_color(share: float, strong: tuple[int, int, int], base: QColor) -> QColor:
+    """An opaque cell color: ``base`` (the table's background, so light and dark palettes both work)
+    blended towards ``strong`` by ``share`` (0..1). Any non-zero share gets a visible tint."""
+    share = min(1.0, max(0.0, float(share)))
+    t = 0.0 if share <= 0 else 0.12 + 0.88 * share
+    return QColor(*(round(b + (s - b) * t) for b, s in zip((base.red(), base.green(), base.blue()), strong)))
