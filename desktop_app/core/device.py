@@ -82,7 +82,8 @@ def describe_device(device: torch.device) -> str:
         return f"{props.name} ({props.total_memory / 2**30:.0f} GB)"
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"CPU ({n} thread{'s' if n != 1 else ''})"
 
 
 def choose(requested_device: str = "auto", requested_precision: str = "auto") -> DeviceChoice:

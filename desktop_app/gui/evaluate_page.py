@@ -21,6 +21,7 @@ class ConfusionTable(QTableWidget):
     is colored by its share of the row (green on the diagonal, red-orange off it) and says so in its tooltip."""
 
     CORNER_TEXT = "true \\ predicted"
+    FILL_UP_TO = 12  # classes
 
     def __init__(self, parent=None):
         super().__init__(0, 0, parent)
@@ -30,8 +31,7 @@ class ConfusionTable(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SingleSelection)
         self.setToolTip("Rows: true class, columns: predicted class. Click a cell to see its examples.")
         self.horizontalHeader().setMinimumSectionSize(44)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.horizontalHeader().setTextElideMode(Qt.ElideMiddle)  # long class names: the full name is in the tooltip
         self.setCornerButtonEnabled(False)
         self.corner = QLabel(self.CORNER_TEXT, self)
         self.corner.setAlignment(Qt.AlignCenter)
@@ -68,7 +68,10 @@ class ConfusionTable(QTableWidget):
                     item.setFont(font)
                 self.setItem(r, c, item)
         self.recolor()
-        self.resizeColumnsToContents()
+        # A few classes: the matrix fills its box (big cells, no scrolling). Many: cells fit their numbers, and it scrolls.
+        fill = QHeaderView.Stretch if k <= self.FILL_UP_TO else QHeaderView.ResizeToContents
+        self.horizontalHeader().setSectionResizeMode(fill)
+        self.verticalHeader().setSectionResizeMode(fill)
         self._place_corner()
 
     def share(self, row: int, column: int) -> float:
@@ -161,6 +164,8 @@ class EvaluatePage(QWidget):
         upper = QSplitter(Qt.Horizontal)
         upper.addWidget(pc_box)
         upper.addWidget(cm_box)
+        upper.setStretchFactor(0, 2)
+        upper.setStretchFactor(1, 3)  # the matrix needs the room more than the per-class table
         ex_widget = QWidget()
         el = QVBoxLayout(ex_widget)
         el.setContentsMargins(0, 0, 0, 0)
