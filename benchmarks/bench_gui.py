@@ -185,14 +185,14 @@ def main() -> None:
     window.model_page.update_settings(epochs=args.epochs, max_length=64)
     wait_until(lambda: window.data_page.lengths is not None, 120)
     idle = gaps_during(app, lambda: False, 3.0)
-    window.sidebar.setCurrentRow(2)
     if args.show_page_first:
+        window.sidebar.setCurrentRow(2)
         gaps_during(app, lambda: False, 1.0)
     diagnosis = Diagnosis() if args.diagnose is not None else None
     if diagnosis:
         diagnosis.start()
     stamps: list[float] = []
-    window.train_page.start()
+    window._start_training()  # what Ctrl+R does: show the Train page, then start
     busy = gaps_during(app, lambda: not window.train_page.is_training(), 900, stamps)
     if diagnosis:
         diagnosis.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -19,6 +19,8 @@ EXAMPLE_COLUMNS = ["row", "label", "predicted", "confidence", "text"]
 class ConfusionTable(QTableWidget):
     """The confusion matrix as a heatmap: rows are the true class, columns the predicted class; each cell
     is colored by its share of the row (green on the diagonal, red-orange off it) and says so in its tooltip."""
+
+    recolored = Signal()  # after the colors were (re)computed, e.g. for a new palette
 
     CORNER_TEXT = "true \\ predicted"
     FILL_UP_TO = 12  # classes
@@ -36,7 +38,12 @@ class ConfusionTable(QTableWidget):
         self.corner = QLabel(self.CORNER_TEXT, self)
         self.corner.setAlignment(Qt.AlignCenter)
         self.corner.setToolTip("Rows: the true class. Columns: the class the model predicted.")
-        self.corner.setStyleSheet("font-size: 8pt; color: palette(window-text); background: palette(button);")
+        self.corner.setAutoFillBackground(True)  # palette roles, not a style sheet: they follow a theme change
+        self.corner.setBackgroundRole(QPalette.Button)
+        self.corner.setForegroundRole(QPalette.ButtonText)
+        font = QFont(self.corner.font())
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
+        self.corner.setFont(font)
         self.verticalHeader().setMinimumWidth(self.corner.sizeHint().width() + 6)
 
     def set_matrix(self, labels: list[str], matrix) -> None:
@@ -91,6 +98,7 @@ class ConfusionTable(QTableWidget):
                 background = heat_color(share, correct if r == c else wrong, base)
                 item.setBackground(background)
                 item.setForeground(readable_text_color(background))
+        self.recolored.emit()
 
     def changeEvent(self, event):  # noqa: N802
         super().changeEvent(event)
@@ -135,15 +143,20 @@ class EvaluatePage(QWidget):
             top.addWidget(b)
         self.empty = hint("Train a model (or open a run in the Runs library), then evaluate it here.")
         self.metrics_label = QLabel("")
-        self.metrics_label.setStyleSheet("font-size: 15pt;")
+        big = QFont(self.metrics_label.font())
+        big.setPointSizeF(15)
+        self.metrics_label.setFont(big)  # a font, not a style sheet: a style sheet would pin the colors of the theme it started with
 
         self.per_class = QTableWidget(0, 5)
         self.per_class.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Examples"])
         self.per_class.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.per_class.verticalHeader().setVisible(False)
         self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        for c in range(1, 5):  # numbers: as wide as they need, the class names get the rest
+            self.per_class.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeToContents)
         self.confusion = ConfusionTable()
         self.confusion.cellClicked.connect(self.show_cell)
+        self.confusion.recolored.connect(self._update_legend)
         self.confusion_legend = QLabel()
         self.confusion_legend.setWordWrap(True)
         self._update_legend()
@@ -191,11 +204,6 @@ class EvaluatePage(QWidget):
             f'<span style="background:{_hex(correct)}">&nbsp;&nbsp;&nbsp;&nbsp;</span> correct &nbsp; '
             f'<span style="background:{_hex(wrong)}">&nbsp;&nbsp;&nbsp;&nbsp;</span> mistakes &nbsp; '
             "stronger color = larger share of the true class (row). <i>Click a cell to see its examples.</i>")
-
-    def changeEvent(self, event):  # noqa: N802
-        super().changeEvent(event)
-        if event.type() == QEvent.PaletteChange and hasattr(self, "confusion_legend"):
-            self._update_legend()
 
     def update_state(self) -> None:
         run = self.win.current_run

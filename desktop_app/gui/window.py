@@ -28,9 +28,10 @@ STEPS = ["Data", "Model", "Train", "Evaluate", "Classify", "Compare", "Runs"]
 class MainWindow(QMainWindow):
     def __init__(self, store: Store | None = None):
         super().__init__()
-        main_thread_gc.install()  # before any worker thread starts: see main_thread_gc
         self.store = store or Store()
         self.tasks = Tasks(self)
+        tasks = self.tasks
+        main_thread_gc.install(busy=lambda: bool(tasks.running))  # before any worker starts: see main_thread_gc
         self.current_run: str | None = None
         self.closing = False
         self.confirm_close = self._ask_close  # tests replace this
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
 
     def _start_training(self) -> None:
         self.sidebar.setCurrentRow(2)
+        self.train_page.repaint()  # paint the page before the worker's imports compete for the interpreter
         self.train_page.start()
 
     def cancel_current(self) -> None:

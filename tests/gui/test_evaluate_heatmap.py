@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QPalette
 
 from desktop_app.core.evaluate import EvaluationResult
 from desktop_app.core.metrics import classification_metrics
-from desktop_app.gui.widgets import relative_luminance
+from desktop_app.gui.widgets import HEAT_CORRECT_ON_DARK, relative_luminance
 
 LABELS = ["billing", "bug", "other"]
 # rows: true class, columns: predicted
@@ -92,3 +92,4 @@ def test_heatmap_follows_a_dark_palette(qtbot, window):
             assert contrast(*cell_colors(table, r, c)) >= 4.5, (r, c)
     small = cell_colors(table, 0, 1)
     assert small[1] == QColor(Qt.white)  # a faint tint on a dark base: white text
+    assert "#%02x%02x%02x" % HEAT_CORRECT_ON_DARK in ev.confusion_legend.text()  # the legend follows
