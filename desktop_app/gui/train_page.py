@@ -47,6 +47,7 @@ class TrainPage(QWidget):
         self.speed_label = QLabel("")
         self.device_label = QLabel("")
         info = QHBoxLayout()
+        info.setSpacing(self.fontMetrics().horizontalAdvance("M") * 2)  # scales with the font (and 200%)
         info.addWidget(self.progress, 2)
         info.addWidget(self.eta_label)
         info.addWidget(self.speed_label)
