@@ -110,7 +110,7 @@ class _Calibration:
 
 
 class _Plan:
-    """Total steps; a time budget can shorten it after the first steps (LR schedule follows)."""
+    """Total steps; a time budget re-plans it after the first steps and after each epoch (LR schedule follows)."""
 
     def __init__(self, steps_per_epoch: int, epochs: float, warmup: float):
         self.steps_per_epoch = steps_per_epoch
