@@ -20,6 +20,7 @@ from .data import LabeledData, split
 from .errors import TrainingCancelled, UserInputError
 from .events import EventSink, LeaderboardEvent, StatusEvent, ignore
 from .runs import write_json
+from .models import short_name
 from .settings import TrainSettings
 
 LEADERBOARD = "leaderboard.json"
@@ -71,7 +72,7 @@ def compare(data: LabeledData, models: list[Union[str, Candidate]], out_dir: str
     names = [c.label for c in candidates]
     rows: list[dict] = []
     for i, cand in enumerate(candidates, 1):
-        run_dir = out_dir / f"{i:02d}-{_safe(cand.model)}"
+        run_dir = out_dir / f"{i:02d}-{_safe(short_name(cand.model))}"
         on_event(StatusEvent(f"Model {i}/{len(candidates)}: training {cand.label}"))
         t0 = time.perf_counter()
         job = TrainJob(train=train_part, valid=valid_part, out_dir=run_dir, model=cand.model,

@@ -37,6 +37,18 @@ class ModelInfo:
         return asdict(self)
 
 
+def short_name(model: str | Path) -> str:
+    """A model's name for people: the bundled model's name, a Hub id, or the folder's name."""
+    text = str(model)
+    bundled = bundled_model_dir()
+    if text in ("", "default") or (bundled is not None and Path(text).exists() and Path(text).resolve() == bundled.resolve()):
+        return BUNDLED_NAME
+    if not Path(text).exists():
+        return text  # a Hub id such as distilbert-base-uncased
+    path = Path(text)
+    return path.parent.name if path.name == "model" and path.parent.name else path.name
+
+
 def _folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 

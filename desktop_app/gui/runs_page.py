@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QFormLayout, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from ..core.models import short_name
 from . import workers
 from .widgets import hint, show_error
 
@@ -79,7 +80,7 @@ class RunsPage(QWidget):
         for r, run in enumerate(self.runs):
             m = run.final_metrics
             status = run.status + (" (resumable)" if run.resumable else "")
-            values = [run.name, status, run.created.replace("T", " "), Path(run.model).name or run.model,
+            values = [run.name, status, run.created.replace("T", " "), short_name(run.model),
                       f"{m['accuracy']:.3f}" if isinstance(m.get("accuracy"), (int, float)) else "",
                       f"{m['macro_f1']:.3f}" if isinstance(m.get("macro_f1"), (int, float)) else "", run.data_source]
             for c, v in enumerate(values):
@@ -169,7 +170,7 @@ class RunsPage(QWidget):
         run, data = self.selected(), self.win.training_data()
         if run is None or data is None or self.busy():
             return
-        out = new_run_dir(self.win.store.runs_dir(), f"{Path(run.model).name or 'run'}-{layers}layers")
+        out = new_run_dir(self.win.store.runs_dir(), f"{short_name(run.model)}-{layers}layers")
         self.status.setText(f"Shrinking {run.name} to {layers} layers …")
         self.win.tasks.start("distill", workers.distill_task, run.path, data, layers, str(out), epochs,
                              on_event=self._on_event, on_done=self._distilled, on_failed=self._failed,

@@ -155,3 +155,14 @@ def test_distill_cancel_saves_nothing(env, tmp_path):
     with pytest.raises(TrainingCancelled):
         distill(env["teacher"], env["data"], out_dir=tmp_path / "s", epochs=1, on_event=log, should_stop=lambda: True)
     assert not (tmp_path / "s" / "run.json").exists() and log.of("cancelled")
+
+
+def test_model_names_for_people(tmp_path):
+    from desktop_app.core.models import BUNDLED_NAME, short_name
+    from desktop_app.core.resources import bundled_model_dir
+
+    assert short_name(str(bundled_model_dir())) == BUNDLED_NAME  # not its folder, which is called "model"
+    assert short_name("default") == BUNDLED_NAME
+    assert short_name("distilbert-base-uncased") == "distilbert-base-uncased"
+    (tmp_path / "my-run" / "model").mkdir(parents=True)
+    assert short_name(tmp_path / "my-run" / "model") == "my-run"
