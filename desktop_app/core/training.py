@@ -216,6 +216,7 @@ class _Trainer:
         y_valid = np.asarray([label2id[l] for l in valid_data.labels], dtype=np.int64)
 
         self.emit(StatusEvent(f"Preparing {info.architecture} on {self.device.name}"))
+        torch.manual_seed(resolved.seed)  # the new classification head's initial weights follow the seed
         model = AutoModelForSequenceClassification.from_pretrained(
             model_path,
             num_labels=len(labels),

@@ -42,7 +42,9 @@ class ClassifyPage(QWidget):
         self.debounce.setInterval(DEBOUNCE_MS)
         self.debounce.timeout.connect(self._send)
         self.answer = QLabel("")
-        self.answer.setStyleSheet("font-size: 15pt;")
+        answer_font = self.answer.font()
+        answer_font.setPointSizeF(answer_font.pointSizeF() * 1.5)  # relative: follows the user's font size
+        self.answer.setFont(answer_font)
         self.bars_box = QGroupBox("Probability per class")
         self.bars_form = QFormLayout(self.bars_box)
         self.bars: dict[str, QProgressBar] = {}

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComb
                                QRadioButton, QScrollArea, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from . import workers
-from .widgets import format_bytes, format_count, hint, show_error
+from .widgets import fit_columns, format_bytes, format_count, hint, show_error
 
 TIPS = {
     "epochs": "How many times training reads all your examples. Auto: chosen from the data size; early stopping may end sooner.",
@@ -198,8 +198,7 @@ class ModelPage(QWidget):
                 self.table.setItem(row, col, item)
             if current and m.path == current:
                 select = row
-        self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.Stretch)
+        fit_columns(self.table, stretch=5)
         self.table.resizeRowsToContents()
         self.table.blockSignals(False)
         self.status.setText(f"{len(self.models)} models found. Pick one; the first is a good start."

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QHeaderView, QLabel, QMessageBox, QTableWidget, QWidget
 
 
 class TableModel(QAbstractTableModel):
@@ -92,12 +92,56 @@ def show_error(parent: QWidget | None, message: str, details: str = "", title: s
     return box
 
 
+HINT_TEXT_SHARE = 0.7  # hint color: 70% text color, 30% background, so it reads softer yet stays legible
+
+
+class Hint(QLabel):
+    """A softer italic sentence telling the user what to do next (empty states).
+
+    Its color is mixed from the theme's text and background colors (contrast about 5:1 on light
+    and dark themes, unlike palette(mid)) and follows theme changes.
+    """
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.setWordWrap(True)
+        font = self.font()
+        font.setItalic(True)
+        self.setFont(font)
+        self._apply_colors()
+
+    def _apply_colors(self) -> None:
+        app_palette = QApplication.palette()
+        fg, bg = app_palette.color(QPalette.WindowText), app_palette.color(QPalette.Window)
+        mixed = QColor.fromRgbF(*(HINT_TEXT_SHARE * a + (1 - HINT_TEXT_SHARE) * b
+                                  for a, b in zip(fg.getRgbF()[:3], bg.getRgbF()[:3])))
+        palette = self.palette()
+        if palette.color(QPalette.WindowText) != mixed:
+            palette.setColor(QPalette.WindowText, mixed)
+            self.setPalette(palette)
+
+    def event(self, event) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.ApplicationPaletteChange:  # the theme changed (not delivered to changeEvent)
+            self._apply_colors()
+        return handled
+
+
 def hint(text: str) -> QLabel:
-    """A grey sentence telling the user what to do next (empty states)."""
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: palette(mid); font-style: italic;")
-    return label
+    return Hint(text)
+
+
+def fit_columns(table: QTableWidget, stretch: int, cap_share: float = 0.3) -> None:
+    """Columns sized to their contents, none wider than ``cap_share`` of the table (long names
+    are elided; the tooltip has them whole), and column ``stretch`` taking the room left, so
+    short columns such as numbers stay visible even with large fonts or 200% scaling."""
+    header = table.horizontalHeader()
+    table.resizeColumnsToContents()
+    limit = max(120, int(table.viewport().width() * cap_share))
+    for col in range(table.columnCount()):
+        if col != stretch and table.columnWidth(col) > limit:
+            table.setColumnWidth(col, limit)
+    header.setSectionResizeMode(stretch, QHeaderView.Stretch)
 
 
 class Series:
