@@ -201,7 +201,7 @@ class ModelPage(QWidget):
         fit_columns(self.table, stretch=5)
         self.table.resizeRowsToContents()
         self.table.blockSignals(False)
-        self.status.setText(f"{len(self.models)} models found. Pick one; the first is a good start."
+        self.status.setText(f"{len(self.models)} model{'s' if len(self.models) != 1 else ''} found. Pick one; the first is a good start."
                             if self.models else "No models found. Use “Add folder…” to add a Hugging Face model folder.")
         if select < 0 and self.models and not current:
             select = 0
