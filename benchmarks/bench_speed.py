@@ -1,6 +1,7 @@
 """Training and prediction speed: our engine vs. a plain transformers recipe, same run, same data.
 
-    python benchmarks/bench_speed.py [--rows 4000] [--epochs 3] [--seeds 42 43 44] [--data ../shared/datasets/banking77]
+    python benchmarks/bench_speed.py [--rows 4000] [--epochs 3] [--seeds 42 43 44] [--random-batches]
+        [--data ../shared/datasets/banking77]
 
 Training: our loop vs. ``transformers.Trainer`` (dynamic padding via DataCollatorWithPadding,
 same model, batch size, learning rate, warm-up, max length, epochs), once per seed on each side;
@@ -41,6 +42,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-length", type=int, default=64)
+    ap.add_argument("--random-batches", action="store_true",
+                    help="our loop draws random batches as the Trainer does, instead of grouping texts by length")
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44],
                     help="one run per seed on each side; short runs vary by a few points from seed to seed")
     args = ap.parse_args()
@@ -88,6 +91,7 @@ def main() -> None:
         settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                                  head_learning_rate=args.lr, max_length=args.max_length, warmup=0.1,
                                  early_stopping_patience=0, class_weights=False, seed=seed,
+                                 group_by_length=not args.random_batches,
                                  keep_best=False)  # the last epoch, as the Trainer: no selection on the test rows
         out = tmp / f"ours{seed}"
         t = time.perf_counter()
@@ -138,7 +142,8 @@ def main() -> None:
     seeds = ", ".join(str(x) for x in args.seeds)
     print(f"\nData: {args.data} ({len(tr_x)} train rows, {len(te_x)} test rows), model all-MiniLM-L6-v2, "
           f"{args.epochs:g} epoch(s), batch {args.batch_size}, lr {args.lr:g}, max length {args.max_length}, "
-          f"{torch.get_num_threads()} threads, seeds {seeds} (means over the seeds)\n")
+          f"{torch.get_num_threads()} threads, seeds {seeds} (means over the seeds), our batches "
+          f"{'random' if args.random_batches else 'grouped by length'}\n")
     print("| measure | Classifier Studio | plain transformers | ratio |")
     print("|---|---|---|---|")
     print(f"| training samples/s | {ours_sps:.1f} | {trainer_sps:.1f} (Trainer) | {ours_sps / trainer_sps:.2f}x |")

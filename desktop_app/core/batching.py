@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 TOKENIZE_CHUNK = 2048
+GROUP_MEGA_FACTOR = 50  # batches per length-sorted chunk (the Trainer's group_by_length uses up to 50)
 
 
 def encode(tokenizer, texts: Sequence[str], max_length: int, should_stop: Callable[[], bool] | None = None) -> list[list[int]]:
@@ -31,12 +32,18 @@ def token_lengths(tokenizer, texts: Sequence[str]) -> list[int]:
     return lengths
 
 
-def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int, mega_factor: int = 50) -> list[list[int]]:
+def training_batches(lengths: Sequence[int], batch_size: int, seed: int, grouped: bool = True) -> list[list[int]]:
+    """One epoch's batches: grouped by length (fast), or random as in a plain DataLoader."""
+    return length_grouped_batches(lengths, batch_size, seed, GROUP_MEGA_FACTOR if grouped else 1)
+
+
+def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int, mega_factor: int = GROUP_MEGA_FACTOR) -> list[list[int]]:
     """Shuffled batches of similar length (the idea of HF's LengthGroupedSampler).
 
     Indices are shuffled, cut into mega-chunks of ``mega_factor`` batches, each sorted by
     length and cut into batches; the batch order is shuffled again, so every epoch differs
     while padding stays small. The longest batch comes first to surface out-of-memory early.
+    ``mega_factor=1`` gives random batches (each one merely sorted inside).
     """
     rng = random.Random(seed)
     order = list(range(len(lengths)))

@@ -113,7 +113,7 @@ def plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict[str
     lr, why = learning_rate_for(facts.model_parameters, facts.n_classes)
     choose("learning_rate", lr, why)
     head = max(resolved.learning_rate * 5, 1e-3) if facts.n_classes >= 20 else resolved.learning_rate * 5
-    choose("head_learning_rate", head, f"the new classification head starts from random weights: 5x the body's rate"
+    choose("head_learning_rate", head, "the new classification head starts from random weights: 5x the body's rate"
            + (f" (at least 1e-3 for {facts.n_classes} classes)" if facts.n_classes >= 20 else ""))
     ml, why = max_length_for(facts.token_lengths, facts.model_max_length)
     choose("max_length", ml, why)

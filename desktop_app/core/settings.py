@@ -16,6 +16,7 @@ class TrainSettings:
     warmup: float | None = None  # fraction of total steps (0.06 = 6%)
     weight_decay: float = 0.01
     grad_accum: int = 1
+    group_by_length: bool = True  # training batches of similar length: far less padding; False: random batches
     seed: int = 42
     class_weights: bool | None = None  # None: on when the classes are strongly imbalanced
     early_stopping_patience: int | None = None  # epochs without improvement; None = chosen

@@ -14,7 +14,7 @@ import math
 import random
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -316,7 +316,7 @@ class _Trainer:
         torch.manual_seed(s.seed)
 
         lengths = [len(x) for x in self.train_ids]
-        micro_per_epoch = len(self.ctx.shard(batching.length_grouped_batches(lengths, s.batch_size, s.seed)))
+        micro_per_epoch = len(self.ctx.shard(batching.training_batches(lengths, s.batch_size, s.seed, s.group_by_length)))
         steps_per_epoch = max(1, math.ceil(micro_per_epoch / max(1, s.grad_accum)))
         plan = _Plan(steps_per_epoch, float(s.epochs), float(s.warmup or 0.0))
 
@@ -339,7 +339,7 @@ class _Trainer:
 
         while state.epoch < math.ceil(plan.epochs) and state.step < plan.total_steps:
             epoch_start = time.perf_counter()
-            batches = self.ctx.shard(batching.length_grouped_batches(lengths, s.batch_size, s.seed + state.epoch))
+            batches = self.ctx.shard(batching.training_batches(lengths, s.batch_size, s.seed + state.epoch, s.group_by_length))
             if not calibrated:
                 calibration.epoch_tokens = sum(_padded_tokens(b, lengths) for b in batches)
             micro = state.batch_in_epoch

@@ -22,6 +22,8 @@ TIPS = {
     "warmup": "Share of steps spent slowly raising the learning rate at the start (0.06 = 6%). Auto: 6%.",
     "weight_decay": "A mild pull of the weights towards zero that reduces overfitting.",
     "grad_accum": "Add up this many batches before each learning step (a larger effective batch with little memory).",
+    "group_by_length": "Put texts of similar length in the same batch: about twice as fast on a CPU. Off: random "
+                       "batches, slower, sometimes about a point more accurate in very short runs.",
     "seed": "Fixes the random choices so the same settings give the same result.",
     "class_weights": "Give rare classes more weight in the loss. Auto: on when the classes are strongly imbalanced.",
     "early_stopping_patience": "Stop after this many epochs without a better validation score. Auto: 2 or 3.",
@@ -297,6 +299,7 @@ class ModelPage(QWidget):
             "warmup": auto_float(0.0, 0.5, 0.01, 2),
             "weight_decay": QDoubleSpinBox(),
             "grad_accum": QSpinBox(),
+            "group_by_length": QCheckBox("Batch texts of similar length (faster)"),
             "seed": QSpinBox(),
             "class_weights": combo(["Auto", "On", "Off"]),
             "early_stopping_patience": auto_int(1, 50),

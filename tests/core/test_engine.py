@@ -139,10 +139,11 @@ def test_the_same_seed_gives_the_same_model_whatever_ran_before(tiny_models, sma
     data = load_labeled(small_csv).data
     settings = TrainSettings(epochs=1, max_length=32, seed=7)
 
-    def history(name: str, seed: int = 7) -> list:
+    def history(name: str, seed: int = 7, grouped: bool = True) -> list:
         run = train(TrainJob(train=data, out_dir=tmp_path / name, model=str(tiny_models["bert"]),
-                             settings=TrainSettings(**{**settings.to_dict(), "seed": seed})))
+                             settings=TrainSettings(**{**settings.to_dict(), "seed": seed, "group_by_length": grouped})))
         record = json.loads((run.run_dir / "run.json").read_text())
+        assert record["settings"]["group_by_length"] is grouped
         return [(h["val_loss"], h["accuracy"]) for h in record["history"]]
 
     torch.manual_seed(1)
@@ -150,3 +151,4 @@ def test_the_same_seed_gives_the_same_model_whatever_ran_before(tiny_models, sma
     torch.rand(1000)  # something else drew random numbers in between
     assert history("b") == first
     assert history("c", seed=8) != first
+    assert history("d", grouped=False) != first  # random batches (Advanced settings): another batch order
