@@ -128,6 +128,7 @@ class Hint(QLabel):
 
 
 def hint(text: str) -> QLabel:
+    """The app's one way to show a hint (see Hint)."""
     return Hint(text)
 
 
