@@ -44,6 +44,8 @@ def main() -> None:
     ap.add_argument("--max-length", type=int, default=64)
     ap.add_argument("--random-batches", action="store_true",
                     help="our loop draws random batches as the Trainer does, instead of grouping texts by length")
+    ap.add_argument("--sort-chunk-batches", type=int, default=None,
+                    help="grouping by length sorts chunks of this many batches (the engine's GROUP_MEGA_FACTOR)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44],
                     help="one run per seed on each side; short runs vary by a few points from seed to seed")
     args = ap.parse_args()
@@ -63,6 +65,10 @@ def main() -> None:
     from desktop_app.core.training import TrainJob, train
 
     quiet_transformers()
+    if args.sort_chunk_batches:
+        from desktop_app.core import batching
+
+        batching.GROUP_MEGA_FACTOR = args.sort_chunk_batches
     data = Path(args.data)
     tr_x, tr_y = read(data / "train.csv", args.rows)
     te_x, te_y = read(data / "test.csv", args.test_rows)
@@ -143,7 +149,8 @@ def main() -> None:
     print(f"\nData: {args.data} ({len(tr_x)} train rows, {len(te_x)} test rows), model all-MiniLM-L6-v2, "
           f"{args.epochs:g} epoch(s), batch {args.batch_size}, lr {args.lr:g}, max length {args.max_length}, "
           f"{torch.get_num_threads()} threads, seeds {seeds} (means over the seeds), our batches "
-          f"{'random' if args.random_batches else 'grouped by length'}\n")
+          f"{'random' if args.random_batches else 'grouped by length'}"
+          f"{f' (sorted in chunks of {args.sort_chunk_batches} batches)' if args.sort_chunk_batches else ''}\n")
     print("| measure | Classifier Studio | plain transformers | ratio |")
     print("|---|---|---|---|")
     print(f"| training samples/s | {ours_sps:.1f} | {trainer_sps:.1f} (Trainer) | {ours_sps / trainer_sps:.2f}x |")
