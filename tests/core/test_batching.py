@@ -31,8 +31,8 @@ def test_grouping_by_length_saves_most_of_the_padding():
     real = sum(lengths)
     grouped = _padded(training_batches(lengths, 32, seed=1, grouped=True), lengths)
     random_ = _padded(training_batches(lengths, 32, seed=1, grouped=False), lengths)
-    assert grouped < 1.1 * real  # almost no padding
-    assert random_ > 1.8 * grouped
+    assert grouped < 1.5 * real  # little padding (chunks of 4 batches sorted by length)
+    assert random_ > 1.8 * grouped  # random batches pad almost three times the real tokens
 
 
 def test_batches_change_with_the_epoch_seed_and_repeat_with_the_same_seed():
