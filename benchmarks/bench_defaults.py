@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--time-budget", type=float, help="also run banking77 with this budget (minutes)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
+    print(f"Run folders (kept, e.g. as a teacher for bench_distill.py): {tmp}", flush=True)
     rows = []
     for name in args.datasets.split(","):
         data = Path(args.shared) / name

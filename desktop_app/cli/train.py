@@ -21,6 +21,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-length", type=positive(int), metavar="N", help="max tokens per text (default: from the data)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--seed", type=int, default=42, metavar="N")
+    p.add_argument("--random-batches", action="store_true",
+                   help="draw training batches at random instead of grouping texts of similar length (slower)")
     p.add_argument("--time-budget", type=positive(float), metavar="MINUTES", help="plan the run to end within this time")
     p.add_argument("--early-stopping-patience", type=int, metavar="N",
                    help="stop after N epochs without a better validation macro-F1 (0: never; default: chosen)")
@@ -57,7 +59,8 @@ def run(args) -> int:
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                              max_length=args.max_length, device=args.device, seed=args.seed,
                              time_budget_min=args.time_budget, valid_split=args.valid_split,
-                             early_stopping_patience=args.early_stopping_patience)
+                             early_stopping_patience=args.early_stopping_patience,
+                             group_by_length=not args.random_batches)
     progress = Progress()
     with interruptible() as stop:
         try:

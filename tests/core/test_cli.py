@@ -39,9 +39,11 @@ def test_models_json_lists_the_bundled_default():
 
 def test_train_evaluate_predict_round_trip(tiny_models, small_csv, sample_csv, tmp_path):
     run = tmp_path / "run"
-    r = cli("train", small_csv, "--out", run, "--model", tiny_models["distilbert"], "--epochs", 1, "--max-length", 32, "--json")
+    r = cli("train", small_csv, "--out", run, "--model", tiny_models["distilbert"], "--epochs", 1, "--max-length", 32,
+            "--random-batches", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["settings"]["group_by_length"] is False
     assert {"accuracy", "macro_f1", "labels", "per_class", "confusion_matrix", "n"} <= set(out)
     assert "Settings chosen for you" in r.stderr
 
