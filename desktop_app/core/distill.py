@@ -166,7 +166,7 @@ def _distill(teacher_run_dir, data, layers, out_dir, epochs, alpha, temperature,
     on_event(StatusEvent(f"Student: layers {keep} of {n_layers} ({count_parameters(student) / 1e6:.2f}M parameters)"))
     optimizer = torch.optim.AdamW(student.parameters(), lr=learning_rate, weight_decay=0.01)
     lengths = [len(x) for x in train_ids]
-    steps_per_epoch = len(batching.length_grouped_batches(lengths, batch_size, seed))
+    steps_per_epoch = len(batching.training_batches(lengths, batch_size, seed))
     total = max(1, math.ceil(steps_per_epoch * epochs))
     warm = max(1, int(total * 0.06))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -179,7 +179,7 @@ def _distill(teacher_run_dir, data, layers, out_dir, epochs, alpha, temperature,
     T = float(temperature)
     epoch = 0
     while step < total:
-        batches = batching.length_grouped_batches(lengths, batch_size, seed + epoch)
+        batches = batching.training_batches(lengths, batch_size, seed + epoch)
         for b in batches:
             if step >= total:
                 break
