@@ -80,12 +80,12 @@ def fingerprint(model_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-def cache_dir_for(model_dir: str | Path) -> Path:
+def cache_dir_for(model_dir: str | Path, fp: str | None = None) -> Path:
     """RUN/onnx for a run's model/ folder; the app's data folder for any other model folder."""
     model_dir = Path(model_dir)
     if model_dir.name == "model" and (model_dir.parent / "run.json").is_file():
         return model_dir.parent / ONNX_DIR
-    return shared_cache_dir(fingerprint(model_dir))
+    return shared_cache_dir(fp or fingerprint(model_dir))
 
 
 def shared_cache_dir(fp: str) -> Path:
@@ -103,7 +103,7 @@ def graph_path(model_dir: str | Path, variant: str = "fp32", cache_dir: str | Pa
         raise ValueError(f"unknown ONNX variant {variant!r}")
     model_dir = Path(model_dir)
     fp = fingerprint(model_dir)
-    folder = Path(cache_dir) if cache_dir is not None else cache_dir_for(model_dir)
+    folder = Path(cache_dir) if cache_dir is not None else cache_dir_for(model_dir, fp)
     path = _cached(folder, variant, fp)
     if path is not None:
         return path
