@@ -144,8 +144,9 @@ def main() -> None:
     lengths = [len(x) for x in fp32.encode(texts)]
     print(f"\nData: {Path(args.data) / 'test.csv'}, {len(texts)} rows (token lengths {min(lengths)}-{max(lengths)}, "
           f"mean {np.mean(lengths):.1f}); model: {model_note}; max length {max_length}; batch {bs}; "
-          f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs; one-time ONNX export {load_fp32:.1f} s, "
-          f"int8 quantization {load_int8:.1f} s (cached in RUN/onnx/ afterwards)\n")
+          f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+          f"loading took {load_fp32:.1f} s (fp32) and {load_int8:.1f} s (int8), the one-time ONNX export and "
+          f"quantization included when RUN/onnx/ had no graph yet\n")
     print("| input | engine | docs/s | vs pipeline | labels identical to pipeline | accuracy |")
     print("|---|---|---|---|---|---|")
     for name, label, dps, got, ref, ref_dps in rows:
