@@ -24,7 +24,6 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from .data import LabeledData
