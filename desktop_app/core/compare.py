@@ -4,13 +4,16 @@
 
 The data is split once (core.data.split); every model trains with ``training.train`` on the same
 training part and is validated on the same validation part. Each trained model is then measured
-on the CPU in fp32 and as an int8 dynamic-quantized variant (nn.Linear, qint8): accuracy and
-macro-F1 on the validation texts, docs/s at batch 32 and p50/p95 ms at batch 1 (``speed.full_report``).
+on the CPU with ONNX Runtime in fp32 and as the int8 variant (the run's ONNX graph after onnxruntime's
+dynamic quantization, the model the int8 export ships): accuracy and macro-F1 on the validation
+texts, docs/s at batch 32 and p50/p95 ms at batch 1 (``speed.full_report``). Without ONNX Runtime
+the fp32 row is measured with PyTorch and there is no int8 row.
 OUT_DIR/<n>-<model>/ holds each run; OUT_DIR/leaderboard.json holds the rows and recommendations.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,8 @@ from .events import EventSink, LeaderboardEvent, StatusEvent, ignore
 from .runs import write_json
 from .models import short_name
 from .settings import TrainSettings
+
+log = logging.getLogger(__name__)
 
 LEADERBOARD = "leaderboard.json"
 WITHIN = 0.01  # "within 1 point" of accuracy
@@ -96,27 +101,35 @@ def compare(data: LabeledData, models: list[Union[str, Candidate]], out_dir: str
 
 def measure_run(run_dir: str | Path, data: LabeledData, should_stop: Callable[[], bool] = _never,
                 speed_docs: int = 512, latency_docs: int = 64) -> list[dict] | None:
-    """Accuracy, macro-F1 and speed of a run's model on ``data``, in fp32 and as int8 (CPU); GPU docs/s
-    for fp32 where CUDA is present. None when ``should_stop`` interrupts."""
+    """Accuracy, macro-F1 and speed of a run's model on ``data`` on the CPU: fp32 and the int8 ONNX
+    variant (no int8 row when ONNX Runtime cannot run the model); GPU docs/s for fp32 where CUDA is
+    present. None when ``should_stop`` interrupts."""
     from . import speed
     from .evaluate import evaluate
-    from .export import count_parameters, cpu_classifier, quantize_int8, state_size_mb
+    from .export import classifier_size_mb, count_parameters
     from .inference import Classifier
 
     clf = Classifier.load(run_dir, device="cpu", precision="fp32")
-    qclf = cpu_classifier(quantize_int8(clf.model), clf)
+    variants = [("fp32", clf)]
+    if clf.session is not None:
+        try:
+            variants.append(("int8", Classifier.load(run_dir, device="cpu", precision="int8", engine="onnx")))
+        except UserInputError as exc:
+            log.warning("No int8 row for %s: %s", run_dir, exc.message)
     gpu_docs_per_s = _gpu_docs_per_s(Path(run_dir), data.texts, speed_docs)
+    parameters = count_parameters(clf.model)
     rows = []
-    for variant, c in (("fp32", clf), ("int8", qclf)):
+    for variant, c in variants:
         if should_stop():
             return None
         metrics = evaluate(c, data).metrics
         rep = speed.full_report(c.predict_proba, data.texts, 32, speed_docs, latency_docs)
         rows.append({
-            "variant": variant, "run_dir": str(run_dir), "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
-            "docs_per_s_cpu": rep.docs_per_s, "docs_per_s_gpu": gpu_docs_per_s if variant == "fp32" else None,
-            "p50_ms": rep.p50_ms, "p95_ms": rep.p95_ms, "parameters": count_parameters(clf.model),
-            "size_mb": state_size_mb(c.model), "n_valid": metrics["n"],
+            "variant": variant, "engine": c.engine, "run_dir": str(run_dir), "accuracy": metrics["accuracy"],
+            "macro_f1": metrics["macro_f1"], "docs_per_s_cpu": rep.docs_per_s,
+            "docs_per_s_gpu": gpu_docs_per_s if variant == "fp32" else None,
+            "p50_ms": rep.p50_ms, "p95_ms": rep.p95_ms, "parameters": parameters,
+            "size_mb": classifier_size_mb(c), "n_valid": metrics["n"],
         })
     return rows
 
@@ -164,8 +177,8 @@ def _write(out_dir: Path, rows: list[dict], models: list[str], valid: LabeledDat
     board = {
         "status": status, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "models": models,
         "validation": {"source": valid.source, "n": len(valid)},
-        "measured": "CPU, fp32 and int8 dynamic quantization; docs/s at batch 32, p50/p95 ms at batch 1; "
-                    "GPU docs/s at batch 64 where CUDA is present",
+        "measured": "CPU with ONNX Runtime, fp32 and int8 (dynamic quantization); docs/s at batch 32, "
+                    "p50/p95 ms at batch 1; GPU docs/s (PyTorch) at batch 64 where CUDA is present",
         "hardware": hardware_summary(), "rows": rows, "recommendations": recommend(rows),
     }
     write_json(out_dir / LEADERBOARD, board)

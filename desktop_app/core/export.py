@@ -1,24 +1,22 @@
-"""Export a trained run for use outside the app: a Hugging Face folder, ONNX, or int8 PyTorch.
+"""Export a trained run for use outside the app: a Hugging Face folder, ONNX, or int8 ONNX.
 
     export_run(run_dir, fmt, out_dir, data=None, on_event) -> dict   (summary, also in export.json)
 
 Every export folder holds a README.md model card and a standalone ``predict.py``
 (``python predict.py input.csv out.csv``) that needs only that folder and:
 
-    hf    transformers + torch           (the standard Hugging Face model folder)
-    onnx  onnxruntime + tokenizers + numpy  (model.onnx, tokenizer.json, labels.json)
-    int8  transformers + torch           (config + tokenizer + model_int8.pt: the state dict of the
-          model after torch.ao.quantization.quantize_dynamic on nn.Linear, qint8; predict.py rebuilds
-          the fp32 architecture from config.json, quantizes it the same way and loads the state dict)
+    hf    transformers + torch              (the standard Hugging Face model folder)
+    onnx  onnxruntime + tokenizers + numpy  (model.onnx fp32, tokenizer.json, labels.json)
+    int8  onnxruntime + tokenizers + numpy  (model.onnx int8: onnxruntime's dynamic quantization)
 
-ONNX exports are checked against PyTorch on sample inputs (max |logit difference| < 1e-3) and,
-when onnxruntime is installed, run with it. Also the helpers shared by compare and distill:
-``quantize_int8``, ``state_size_mb``, ``count_parameters``.
+No format holds a pickle: the weights are safetensors (hf) or ONNX protobuf (onnx, int8). The ONNX
+graphs are the run's cached ones (core.onnx_graph: exported once, fused, checked against PyTorch
+to a max |logit difference| below 1e-3). Also the helpers shared by compare and distill:
+``state_size_mb``, ``count_parameters``, ``classifier_size_mb``, ``cpu_classifier``.
 """
 
 from __future__ import annotations
 
-import copy
 import io
 import shutil
 import time
@@ -26,7 +24,6 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from .data import LabeledData
@@ -35,9 +32,7 @@ from .events import EventSink, StatusEvent, ignore
 from .runs import MODEL_DIR, RUN_JSON, atomic_dir, read_json, write_json
 
 FORMATS = ("hf", "onnx", "int8")
-ONNX_TOLERANCE = 1e-3
-ONNX_OPSET = 17
-INT8_FILE = "model_int8.pt"
+ONNX_FILE = "model.onnx"
 
 SAMPLE_TEXTS = [
     "my invoice shows a double charge, please refund it",
@@ -50,17 +45,6 @@ SAMPLE_TEXTS = [
 
 
 # -- helpers shared with compare and distill ------------------------------------------------------
-def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
-    """A CPU copy of ``model`` with every nn.Linear dynamically quantized to int8 (weights int8,
-    activations quantized on the fly). The original model is left untouched."""
-    from torch.ao.quantization import quantize_dynamic
-
-    cpu_copy = copy.deepcopy(model).to("cpu").float().eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return quantize_dynamic(cpu_copy, {torch.nn.Linear}, dtype=torch.qint8)
-
-
 def state_size_mb(model: torch.nn.Module) -> float:
     """Size of the serialized state dict in MB (comparable between fp32 and int8 models)."""
     buf = io.BytesIO()
@@ -68,6 +52,13 @@ def state_size_mb(model: torch.nn.Module) -> float:
         warnings.simplefilter("ignore")
         torch.save(model.state_dict(), buf)
     return len(buf.getvalue()) / 2**20
+
+
+def classifier_size_mb(clf) -> float:
+    """Size of the weights a Classifier runs: its ONNX graph file, or its PyTorch state dict."""
+    if clf.onnx_path is not None:
+        return clf.onnx_path.stat().st_size / 2**20
+    return state_size_mb(clf.model)
 
 
 def count_parameters(model: torch.nn.Module) -> int:
@@ -120,7 +111,9 @@ def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path, data: Labeled
                              where=str(out_dir), fix="Choose a new or empty --out folder.")
     record = run_record_of(run_dir)
     on_event(StatusEvent("Loading the model"))
-    clf = Classifier.load(run_dir, device="cpu", precision="fp32")
+    status = lambda message: on_event(StatusEvent(message))  # noqa: E731
+    # onnx and int8 need ONNX Runtime (UserInputError without it); hf only copies files
+    clf = Classifier.load(run_dir, device="cpu", precision="fp32", engine="torch" if fmt == "hf" else "onnx", on_status=status)
     texts = list(data.texts) if data is not None and len(data) else list(SAMPLE_TEXTS)
     summary: dict = {"format": fmt, "run_dir": str(run_dir), "out_dir": str(out_dir), "labels": clf.labels,
                      "max_length": clf.max_length, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -130,9 +123,9 @@ def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path, data: Labeled
             shutil.copytree(model_dir, tmp, dirs_exist_ok=True)
             summary["files"] = {"model": "config.json + model.safetensors + tokenizer files"}
         elif fmt == "onnx":
-            summary.update(_export_onnx(clf, tmp, texts, on_event))
+            summary.update(_export_onnx(clf, tmp))
         else:
-            summary.update(_export_int8(clf, tmp, data, texts, on_event, speed_docs, latency_docs))
+            summary.update(_export_int8(run_dir, clf, tmp, data, texts, on_event, speed_docs, latency_docs))
         (tmp / "labels.json").write_text(_labels_json(clf), encoding="utf-8")
         (tmp / "predict.py").write_text(PREDICT_SCRIPTS[fmt], encoding="utf-8")
         (tmp / "README.md").write_text(model_card(record, summary), encoding="utf-8")
@@ -147,97 +140,52 @@ def _labels_json(clf) -> str:
     return json.dumps({"labels": clf.labels, "max_length": clf.max_length, "pad_id": clf.pad_id}, indent=2)
 
 
-class _LogitsOnly(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask):
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
-
-
-def _export_onnx(clf, tmp: Path, texts: Sequence[str], on_event: EventSink) -> dict:
-    from transformers import AutoModelForSequenceClassification
-
-    from . import batching
-
-    on_event(StatusEvent("Exporting to ONNX"))
-    model_path = getattr(clf.model, "name_or_path", None)
-    try:  # eager attention traces into plain ops (SDPA paths differ between versions)
-        model = AutoModelForSequenceClassification.from_pretrained(model_path, attn_implementation="eager").eval()
-    except Exception:  # noqa: BLE001 - fall back to the loaded model
-        model = clf.model
-    wrapper = _LogitsOnly(model).eval()
-    sample_ids = clf.encode(list(texts[:8]) or SAMPLE_TEXTS)
-    example = batching.collate(sample_ids[:2], clf.pad_id)
-    path = tmp / "model.onnx"
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            wrapper, (example["input_ids"], example["attention_mask"]), str(path),
-            input_names=["input_ids", "attention_mask"], output_names=["logits"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                          "logits": {0: "batch"}},
-            opset_version=ONNX_OPSET, do_constant_folding=True, dynamo=False,
-        )
+def _copy_onnx(clf, tmp: Path) -> None:
+    """The Classifier's ONNX graph and its fast tokenizer into the export folder."""
+    shutil.copyfile(clf.onnx_path, tmp / ONNX_FILE)
     clf.tokenizer.save_pretrained(tmp)
     if not (tmp / "tokenizer.json").is_file():
         raise UserInputError("This model's tokenizer has no fast (tokenizer.json) version, which the ONNX predict.py needs.",
-                             where=str(clf.model.name_or_path), fix="Export with --format hf or int8 instead.")
-    on_event(StatusEvent("Checking ONNX against PyTorch"))
-    check = verify_onnx(path, wrapper, sample_ids, clf.pad_id)
-    if check["max_abs_diff"] is not None and check["max_abs_diff"] >= ONNX_TOLERANCE:
-        raise RuntimeError(f"The ONNX model differs from PyTorch by {check['max_abs_diff']:.2e} (tolerance {ONNX_TOLERANCE}).")
-    return {"onnx": {"opset": ONNX_OPSET, "exporter": "torch.onnx.export(dynamo=False)", **check},
-            "files": {"model": "model.onnx", "tokenizer": "tokenizer.json"}}
+                             where=str(clf.model_dir), fix="Export with --format hf instead.")
 
 
-def verify_onnx(path: Path, torch_model, ids: Sequence[Sequence[int]], pad_id: int) -> dict:
-    """Max |logit difference| between onnxruntime and torch on a few batches of different shapes."""
-    from . import batching
+def _export_onnx(clf, tmp: Path) -> dict:
+    from .onnx_graph import OPSET, graph_record
 
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        return {"verified_with": None, "max_abs_diff": None, "tolerance": ONNX_TOLERANCE}
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    worst = 0.0
-    groups = [list(ids[:1]), list(ids[:3]), list(ids)]
-    for group in groups:
-        if not group:
-            continue
-        batch = batching.collate(group, pad_id)
-        with torch.no_grad():
-            expected = torch_model(batch["input_ids"], batch["attention_mask"]).float().numpy()
-        got = session.run(["logits"], {k: v.numpy().astype(np.int64) for k, v in batch.items()})[0]
-        worst = max(worst, float(np.abs(expected - got).max()))
-    return {"verified_with": f"onnxruntime {ort.__version__}", "max_abs_diff": worst, "tolerance": ONNX_TOLERANCE,
-            "batches_checked": [len(g) for g in groups if g]}
+    _copy_onnx(clf, tmp)
+    made = graph_record(clf.onnx_path)
+    import onnxruntime
+
+    return {"onnx": {"opset": OPSET, "exporter": made.get("exporter", "torch.onnx.export(dynamo=False)"),
+                     "fused_operators": made.get("fused", {}), "max_abs_diff": made.get("max_abs_diff"),
+                     "tolerance": made.get("tolerance"), "verified_with": f"onnxruntime {onnxruntime.__version__}"},
+            "files": {"model": f"{ONNX_FILE} (fp32)", "tokenizer": "tokenizer.json"}}
 
 
-def _export_int8(clf, tmp: Path, data: LabeledData | None, texts: Sequence[str], on_event: EventSink,
+def _export_int8(run_dir: Path, clf, tmp: Path, data: LabeledData | None, texts: Sequence[str], on_event: EventSink,
                  speed_docs: int, latency_docs: int) -> dict:
     from . import speed
     from .evaluate import evaluate
+    from .inference import Classifier
+    from .onnx_graph import graph_record
 
     on_event(StatusEvent("Quantizing to int8"))
-    qmodel = quantize_int8(clf.model)
-    torch.save(qmodel.state_dict(), tmp / INT8_FILE)
-    clf.model.config.save_pretrained(tmp)
-    clf.tokenizer.save_pretrained(tmp)
-    qclf = cpu_classifier(qmodel, clf)
-    on_event(StatusEvent("Measuring speed (CPU, batch 32)"))
-    fp32_speed = speed.full_report(lambda t, b: clf.predict_proba(t, b), texts, 32, speed_docs, latency_docs)
-    int8_speed = speed.full_report(lambda t, b: qclf.predict_proba(t, b), texts, 32, speed_docs, latency_docs)
+    qclf = Classifier.load(run_dir, device="cpu", precision="int8", engine="onnx",
+                           on_status=lambda message: on_event(StatusEvent(message)))
+    _copy_onnx(qclf, tmp)
+    on_event(StatusEvent("Measuring speed (CPU, ONNX Runtime, batch 32)"))
+    fp32_speed = speed.full_report(clf.predict_proba, texts, 32, speed_docs, latency_docs)
+    int8_speed = speed.full_report(qclf.predict_proba, texts, 32, speed_docs, latency_docs)
     out = {
         "int8": {
-            "quantization": "torch.ao.quantization.quantize_dynamic({nn.Linear}, qint8)",
+            "quantization": graph_record(qclf.onnx_path).get("quantization", "onnxruntime quantize_dynamic (QInt8)"),
+            "engine": "ONNX Runtime (fp32 and int8 graphs)",
             "fp32_speed": fp32_speed.to_dict(), "int8_speed": int8_speed.to_dict(),
             "speedup": int8_speed.docs_per_s / max(fp32_speed.docs_per_s, 1e-9),
-            "fp32_size_mb": state_size_mb(clf.model), "int8_size_mb": state_size_mb(qmodel),
+            "fp32_size_mb": classifier_size_mb(clf), "int8_size_mb": classifier_size_mb(qclf),
             "speed_measured_on": f"{min(len(texts), speed_docs)} texts, CPU; p50/p95 over {min(len(texts), latency_docs)} at batch 1",
         },
-        "files": {"model": INT8_FILE + " (state dict) + config.json + tokenizer files"},
+        "files": {"model": f"{ONNX_FILE} (int8)", "tokenizer": "tokenizer.json"},
     }
     if data is not None and len(data):
         on_event(StatusEvent(f"Measuring accuracy on {len(data)} texts"))
@@ -301,7 +249,9 @@ def model_card(record: dict, summary: dict) -> str:
     if "onnx" in summary:
         o = summary["onnx"]
         diff = "not checked (onnxruntime missing)" if o["max_abs_diff"] is None else f"{o['max_abs_diff']:.2e}"
-        lines += ["", "## ONNX", "", f"- Exporter: {o['exporter']}, opset {o['opset']}, dynamic batch and sequence axes",
+        fused = ", ".join(f"{k} x{v}" for k, v in (o.get("fused_operators") or {}).items()) or "none"
+        lines += ["", "## ONNX", "", f"- Exporter: {o['exporter']}, dynamic batch and sequence axes",
+                  f"- Fused for ONNX Runtime: {fused}",
                   f"- Max |logit difference| vs. PyTorch on sample inputs: {diff} (tolerance {o['tolerance']:g}), "
                   f"checked with {o['verified_with']}"]
     settings = record.get("settings") or {}
@@ -336,7 +286,7 @@ def _fmt_int(value) -> str:
     return f"{value / 1e6:.1f}M" if isinstance(value, (int, float)) and value else "?"
 
 
-PACKAGES = {"hf": "torch transformers", "int8": "torch transformers", "onnx": "onnxruntime tokenizers numpy"}
+PACKAGES = {"hf": "torch transformers", "int8": "onnxruntime tokenizers numpy", "onnx": "onnxruntime tokenizers numpy"}
 
 _PREDICT_COMMON = r'''
 import argparse
@@ -346,7 +296,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BATCH = 32
+BATCH = 64
 
 
 def read_rows(path, text_column):
@@ -363,18 +313,27 @@ def read_rows(path, text_column):
     return rows, fields, text_column
 
 
-def write_rows(path, rows, fields, texts, predict_proba, labels):
+def classify(texts, predict_proba):
+    """Probabilities in input order; batches of texts of similar length (little padding)."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    probs = [None] * len(texts)
+    for start in range(0, len(order), BATCH):
+        batch = order[start:start + BATCH]
+        for i, p in zip(batch, predict_proba([texts[i] for i in batch])):
+            probs[i] = p
+    return probs
+
+
+def write_rows(path, rows, fields, probs, labels):
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields + ["predicted_label", "confidence"] + [f"prob_{l}" for l in labels])
         writer.writeheader()
-        for start in range(0, len(rows), BATCH):
-            probs = predict_proba(texts[start:start + BATCH])
-            for row, p in zip(rows[start:start + BATCH], probs):
-                best = max(range(len(labels)), key=lambda i: p[i])
-                out = dict(row)
-                out.update({"predicted_label": labels[best], "confidence": f"{p[best]:.6f}"})
-                out.update({f"prob_{l}": f"{p[i]:.6f}" for i, l in enumerate(labels)})
-                writer.writerow(out)
+        for row, p in zip(rows, probs):
+            best = max(range(len(labels)), key=lambda i: p[i])
+            out = dict(row)
+            out.update({"predicted_label": labels[best], "confidence": f"{p[best]:.6f}"})
+            out.update({f"prob_{l}": f"{p[i]:.6f}" for i, l in enumerate(labels)})
+            writer.writerow(out)
 
 
 def main():
@@ -387,7 +346,7 @@ def main():
     texts = [r.get(column) or "" for r in rows]
     meta = json.loads((HERE / "labels.json").read_text(encoding="utf-8"))
     predict_proba = load(meta)
-    write_rows(args.output_csv, rows, fields, texts, predict_proba, meta["labels"])
+    write_rows(args.output_csv, rows, fields, classify(texts, predict_proba), meta["labels"])
     print(f"Wrote {len(rows)} predictions to {args.output_csv}")
 '''
 
@@ -421,16 +380,8 @@ def load(meta):
 '''
 
 _HF_BUILD = "    model = AutoModelForSequenceClassification.from_pretrained(HERE)"
-_INT8_BUILD = f'''    import warnings
-    from torch.ao.quantization import quantize_dynamic
-
-    warnings.filterwarnings("ignore")  # torch.ao.quantization deprecation notices
-
-    model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(HERE)).eval()
-    model = quantize_dynamic(model, {{torch.nn.Linear}}, dtype=torch.qint8)
-    model.load_state_dict(torch.load(HERE / "{INT8_FILE}", weights_only=False))'''
-
-_ONNX_LOAD = r'''"""Standalone predictor for this ONNX export. Needs: pip install onnxruntime tokenizers numpy
+_ONNX_LOAD = r'''"""Standalone predictor for this {fmt} export. Needs: pip install onnxruntime tokenizers numpy
+(no torch, no transformers)
 
 Usage: python predict.py input.csv out.csv [--text-column NAME]
 """
@@ -466,6 +417,6 @@ def _script(head: str) -> str:
 
 PREDICT_SCRIPTS = {
     "hf": _script(_TORCH_LOAD.replace("{fmt}", "Hugging Face").replace("{build}", _HF_BUILD)),
-    "int8": _script(_TORCH_LOAD.replace("{fmt}", "int8").replace("{build}", _INT8_BUILD)),
-    "onnx": _script(_ONNX_LOAD),
+    "onnx": _script(_ONNX_LOAD.replace("{fmt}", "ONNX")),
+    "int8": _script(_ONNX_LOAD.replace("{fmt}", "int8 ONNX")),
 }

@@ -1,4 +1,16 @@
-"""A loaded classifier for inference: length-sorted batches, no gradient, plain-data results."""
+"""A loaded classifier for inference: length-sorted batches, no gradient, plain-data results.
+
+One Classifier, two engines:
+
+- ONNX Runtime (``engine`` "onnx-fp32", or "onnx-int8" for the fast variant) on the CPU: the run's
+  graph comes from ``onnx_graph`` (exported once, fused for transformer encoders, cached in
+  RUN/onnx/). This is what ``Classifier.load`` gives on a CPU when onnxruntime works.
+- PyTorch ("torch") on CUDA and MPS, for a model passed in directly (the training loop's
+  validation), when ``engine="torch"`` is asked for, and as the fallback when ONNX Runtime is missing
+  or the export fails; the reason is logged once and kept in ``engine_note``.
+
+``.model`` is the PyTorch model either way; with ONNX Runtime it is loaded only when first used.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +31,9 @@ from .metrics import softmax
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 64
+ENGINES = ("auto", "onnx", "torch")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+_said: set[str] = set()  # fallback notes already logged in this process
 
 
 def quiet_transformers() -> None:
@@ -39,19 +54,44 @@ class Prediction:
 class Classifier:
     """Model + tokenizer + labels on one device. Thread-confined: use it from one thread."""
 
-    def __init__(self, model, tokenizer, labels: Sequence[str], device: torch.device, max_length: int, autocast_dtype=None):
-        self.model = model
+    def __init__(self, model, tokenizer, labels: Sequence[str], device: torch.device, max_length: int, autocast_dtype=None,
+                 *, session=None, onnx_path: str | Path | None = None, model_dir: str | Path | None = None,
+                 engine: str | None = None, engine_note: str | None = None):
+        self._model = model
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.device = device
         self.max_length = int(max_length)
         self.autocast_dtype = autocast_dtype
         self.pad_id = batching.pad_id_of(tokenizer)
+        self.session = session  # an onnxruntime.InferenceSession, or None for PyTorch
+        self.onnx_path = Path(onnx_path) if onnx_path is not None else None  # the graph the session runs
+        self.model_dir = Path(model_dir) if model_dir is not None else None
+        self.engine = engine or ("onnx-fp32" if session is not None else "torch")
+        self.engine_note = engine_note  # why PyTorch was used although ONNX Runtime was wanted
+
+    @property
+    def model(self):
+        """The PyTorch model (loaded on first use when ONNX Runtime does the predicting)."""
+        if self._model is None and self.model_dir is not None:
+            from transformers import AutoModelForSequenceClassification
+
+            self._model = AutoModelForSequenceClassification.from_pretrained(self.model_dir).to(self.device).eval()
+        return self._model
+
+    @model.setter
+    def model(self, value) -> None:
+        self._model = value
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", precision: str = "auto") -> "Classifier":
-        """Load a run folder (RUN_DIR) or a Hugging Face model folder with a classification head."""
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    def load(cls, path: str | Path, device: str = "auto", precision: str = "auto", engine: str = "auto",
+             on_status: Callable[[str], None] | None = None) -> "Classifier":
+        """Load a run folder (RUN_DIR) or a Hugging Face model folder with a classification head.
+
+        ``precision="int8"`` is the fast variant: the int8 ONNX model on the CPU. ``engine``: "auto"
+        (ONNX Runtime on the CPU, PyTorch on a GPU), "onnx" (ONNX Runtime or UserInputError) or
+        "torch". ``on_status`` hears the one-time export ("Preparing the fast CPU engine...")."""
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
         quiet_transformers()
         path = Path(path)
@@ -62,14 +102,41 @@ class Classifier:
                 where=str(path),
                 fix="Pass the RUN_DIR written by `classifier-studio train` (it holds model/ and run.json).",
             )
-        choice = choose(device, precision)
+        if engine not in ENGINES:
+            raise UserInputError(f"Unknown engine '{engine}'.", where="engine", fix=f"Use one of: {', '.join(ENGINES)}.")
+        if precision not in PRECISIONS:
+            raise UserInputError(f"Unknown precision '{precision}'.", where="precision", fix=f"Use one of: {', '.join(PRECISIONS)}.")
+        int8 = precision == "int8"
+        if int8 and device not in ("auto", "cpu"):
+            raise UserInputError("The int8 model runs on the CPU only.", where=f"--device {device}", fix="Use --device cpu or auto.")
+        choice = choose("cpu" if int8 else device, "fp32" if int8 else precision)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        config = AutoConfig.from_pretrained(model_dir)
+        id2label = config.id2label or {}
+        labels = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(config.num_labels)]
+        max_length = _max_length_for(model_dir, tokenizer, config)
+        note = None
+        if choice.device.type == "cpu" and engine != "torch":
+            variant = "int8" if int8 else "fp32"
+            try:
+                from . import onnx_graph
+
+                graph = onnx_graph.graph_path(model_dir, variant, on_status=on_status)
+                return cls(None, tokenizer, labels, choice.device, max_length, None, session=onnx_graph.open_session(graph),
+                           onnx_path=graph, model_dir=model_dir, engine=f"onnx-{variant}")
+            except Exception as exc:  # noqa: BLE001 - OnnxUnavailable, or a session that would not open
+                if engine == "onnx":
+                    raise UserInputError(f"ONNX Runtime cannot run this model: {exc}", where=str(path),
+                                         fix="Install onnxruntime (pip install onnxruntime), or use the PyTorch engine.") from exc
+                note = (f"Using PyTorch for {'int8' if int8 else 'CPU'} inference instead of ONNX Runtime: {exc}"
+                        + (" (the int8 variant needs ONNX Runtime; this is the fp32 model)" if int8 else ""))
+                _say_once(note, on_status)
+        elif engine == "onnx":
+            raise UserInputError("ONNX Runtime runs on the CPU only.", where=f"--device {device}", fix="Use --device cpu.")
         model = AutoModelForSequenceClassification.from_pretrained(model_dir)
         model.to(choice.device).eval()
-        id2label = model.config.id2label or {}
-        labels = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(model.config.num_labels)]
-        max_length = _max_length_for(model_dir, tokenizer, model.config)
-        return cls(model, tokenizer, labels, choice.device, max_length, choice.autocast_dtype)
+        return cls(model, tokenizer, labels, choice.device, max_length, choice.autocast_dtype, model_dir=model_dir,
+                   engine_note=note)
 
     # -- core paths ---------------------------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
@@ -81,6 +148,14 @@ class Classifier:
         """Logits in input order, computed over length-sorted batches."""
         out = np.zeros((len(ids), len(self.labels)), dtype=np.float32)
         if not len(ids):
+            return out
+        if self.session is not None:
+            from .onnx_graph import run_logits
+
+            for batch_idx in batching.sorted_batches([len(x) for x in ids], batch_size):
+                if should_stop is not None and should_stop():
+                    raise TrainingCancelled()
+                out[batch_idx] = run_logits(self.session, [ids[i] for i in batch_idx], self.pad_id)
             return out
         was_training = self.model.training
         self.model.eval()
@@ -111,6 +186,15 @@ class Classifier:
     def to_prediction(self, row: np.ndarray) -> Prediction:
         best = int(row.argmax())
         return Prediction(self.labels[best], float(row[best]), {l: float(p) for l, p in zip(self.labels, row)})
+
+
+def _say_once(note: str, on_status: Callable[[str], None] | None) -> None:
+    """Log a fallback reason once per process; tell ``on_status`` every time (each caller shows it once)."""
+    if note not in _said:
+        _said.add(note)
+        log.warning(note)
+    if on_status is not None:
+        on_status(note)
 
 
 def _max_length_for(model_dir: Path, tokenizer, config) -> int:

@@ -95,7 +95,7 @@ def test_distill_writes_a_loadable_two_layer_run(env, tmp_path):
 def test_export_writes_model_card_and_a_standalone_predict_script(env, tmp_path, fmt):
     out = tmp_path / f"exp_{fmt}"
     summary = export_run(env["teacher"], fmt, out, data=env["data"] if fmt == "int8" else None, latency_docs=4)
-    expected = {"hf": "model.safetensors", "onnx": "model.onnx", "int8": "model_int8.pt"}[fmt]
+    expected = {"hf": "model.safetensors", "onnx": "model.onnx", "int8": "model.onnx"}[fmt]
     assert {"README.md", "predict.py", "labels.json", expected} <= {p.name for p in out.iterdir()}
     card = (out / "README.md").read_text()
     assert "## Limitations" in card and "| class | precision |" in card and "## Intended use" in card
