@@ -196,8 +196,8 @@ class RunsPage(QWidget):
         self.last_summary = d
         self._ended(f"The smaller model ({d['student_layers']} of {d['teacher_layers']} layers) gets "
                     f"{percent(d['student_accuracy'])} right, the original {percent(d['teacher_accuracy'])}; it is "
-                    f"{d['speedup']:.1f} times as fast on the CPU and takes {d['student_size_mb']:.0f} MB instead of "
-                    f"{d['teacher_size_mb']:.0f} MB. It is in the list as a new run.")
+                    f"{d['speedup']:.1f} times as fast on the CPU and takes {megabytes(d['student_size_mb'])} instead of "
+                    f"{megabytes(d['teacher_size_mb'])}. It is in the list as a new run.")
         self.win.model_page.refresh()
 
     # -- export ----------------------------------------------------------------------------------
@@ -247,8 +247,8 @@ class RunsPage(QWidget):
             text += " The portable model gives the same answers as the original (checked)."
         q = summary.get("int8")
         if q:
-            text += (f" The small model is {q['speedup']:.1f} times as fast and takes {q['int8_size_mb']:.0f} MB "
-                     f"instead of {q['fp32_size_mb']:.0f} MB")
+            text += (f" The small model is {q['speedup']:.1f} times as fast and takes {megabytes(q['int8_size_mb'])} "
+                     f"instead of {megabytes(q['fp32_size_mb'])}")
             if q.get("accuracy_change") is not None:
                 text += f"; it gets {abs(q['accuracy_change']) * 100:.1f} points {'more' if q['accuracy_change'] > 0 else 'less'} right"
             text += "."
@@ -266,3 +266,7 @@ class RunsPage(QWidget):
     def _ended(self, message: str) -> None:
         self.status.setText(message)
         self.refresh()
+
+
+def megabytes(mb: float) -> str:
+    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB"

@@ -93,12 +93,15 @@ def test_train_evaluate_classify_and_export(qtbot, window, tiny_model, tmp_path)
     assert (Path(page.finished_run) / "model" / "config.json").is_file()
     assert "run " in window.windowTitle()
 
-    # evaluate on the validation part
+    # the results open at once, in words, and the validation part is evaluated again for the examples
     ev = window.evaluate_page
-    assert ev.valid_button.isEnabled()
-    qtbot.mouseClick(ev.valid_button, Qt.LeftButton)
-    wait_for(qtbot, lambda: ev.result is not None and not window.tasks.is_running("evaluate"))
+    assert window.sidebar.currentRow() == window.page_index(ev)
+    assert ev.shown is not None and "of the validation texts were right" in ev.headline.text()
+    assert "{" not in page.log.toPlainText() and "Finished." in page.log.toPlainText()  # no raw dict
+    wait_for(qtbot, lambda: ev.result is not None and window.tasks.settled("evaluate"))
+    assert ev.valid_button.isEnabled() and not ev.cancel_button.isEnabled()
     assert ev.per_class.rowCount() == 5 and ev.confusion.rowCount() == 5
+    assert all(ev.per_class.item(r, c).text().endswith("%") for r in range(5) for c in (1, 2, 3))
     total = sum(int(ev.confusion.item(r, c).text()) for r in range(5) for c in range(5))
     assert total == len(ev.result.true) == 40
     ev.confusion.cellClicked.emit(0, 0)
@@ -136,7 +139,7 @@ def test_train_evaluate_classify_and_export(qtbot, window, tiny_model, tmp_path)
     window.runs_page.table.selectRow(0)
     window.runs_page.open_button.click()
     assert window.current_run == window.runs_page.runs[0].path
-    assert window.sidebar.currentRow() == 3
+    assert window.sidebar.currentRow() == window.page_index(ev)
 
 
 def test_cancel_mid_training_then_resume(qtbot, window, tiny_model):
