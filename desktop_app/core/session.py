@@ -272,12 +272,12 @@ def summarize(metrics: dict, on: str = "validation", history=(), class_counts: d
     elif n:
         details.append("No mistakes on these texts.")
     class_counts = class_counts or {}
-    for i, label in enumerate(labels):
-        predicted = sum(row[i] for row in matrix) if matrix else None
-        support = int((per_class.get(label) or {}).get("support", 0))
-        if predicted == 0 and support:
-            advice.append(Advice(f"The model never answered “{label}” ({support} of these texts were {label}). "
-                                 "Train longer, and turn on class weights so rare classes count more.", "class_weights"))
+    never = [label for i, label in enumerate(labels)
+             if matrix and sum(row[i] for row in matrix) == 0 and int((per_class.get(label) or {}).get("support", 0))]
+    if never:
+        names = ", ".join(f"“{label}”" for label in never)
+        advice.append(Advice(f"The model never answered {names}, although some of these texts were. "
+                             "Train longer, and turn on class weights so rare classes count more.", "class_weights"))
     for label, count in class_counts.items():
         if count < FEW_EXAMPLES:
             advice.append(Advice(f"“{label}” has only {plural(int(count), 'training example')}: add more examples of it "

@@ -172,6 +172,7 @@ class ClassifyPage(QWidget):
         for label, p in probs.items():
             if label in self.bars:
                 self.bars[label].setValue(int(round(p * 1000)))
+                self.bars[label].setFormat(percent(p))  # the same rounding as the answer above
         self.predicted.emit()
 
     # -- batch -----------------------------------------------------------------------------------

@@ -45,7 +45,9 @@ def cell_text(key: str, value) -> str:
     if value is None:
         return "–"
     if key in ("accuracy", "macro_f1"):
-        return f"{100 * value:.1f}%"
+        from ..core.session import percent
+
+        return percent(value)
     if key == "parameters":
         return f"{value / 1e6:.1f} M"
     if key == "train_s":

@@ -342,6 +342,7 @@ class DataPage(QWidget):
             n_cut = int(np.sum(values > ml))
             self.length_label.setText(f"Texts are read in pieces of words (tokens): half of them have up to "
                                       f"{int(np.median(values))}, the longest {int(values.max())}. Training reads the first "
-                                      f"{ml} of each text, so {plural(n_cut, 'text')} ({percent(n_cut / len(values))}) "
-                                      "will be cut short.")
+                                      f"{ml} of each text, so "
+                                      + (f"{plural(n_cut, 'text')} ({percent(n_cut / len(values))}) will be cut short."
+                                         if n_cut else "no text will be cut short."))
             self.length_label.setToolTip("Max length (tokens): Model page → Advanced settings.")

@@ -164,10 +164,10 @@ class EvaluatePage(QWidget):
         self.advice_box.setVisible(False)
 
         self.per_class = QTableWidget(0, 5)
-        self.per_class.setHorizontalHeaderLabels(["Class", "Found", "Right when chosen", "Score", "Examples"])
-        tips = ["", "Recall: of the texts of this class, the share the model found",
-                "Precision: of the texts the model put in this class, the share that belong there",
-                "F1: one score from Found and Right when chosen (100% is perfect)", "Texts of this class evaluated"]
+        self.per_class.setHorizontalHeaderLabels(["Class", "Found", "Correct", "Score", "Texts"])
+        tips = ["", "Found (recall): of the texts of this class, the share the model found",
+                "Correct (precision): of the texts the model put in this class, the share that belong there",
+                "Score (F1): one number from Found and Correct (100% is perfect)", "Texts of this class evaluated"]
         for c, tip in enumerate(tips):
             self.per_class.horizontalHeaderItem(c).setToolTip(tip)
         self.per_class.setEditTriggers(QAbstractItemView.NoEditTriggers)

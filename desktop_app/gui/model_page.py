@@ -138,6 +138,9 @@ class ModelPage(QWidget):
         left = QVBoxLayout()
         left.addWidget(QLabel("<b>Model to fine-tune</b>"))
         left.addWidget(self.table, 1)
+        self.expect_label = QLabel("")
+        self.expect_label.setWordWrap(True)
+        left.addWidget(self.expect_label)
         left.addLayout(buttons)
         left.addWidget(hw_box)
         right_widget = QWidget()
@@ -157,6 +160,7 @@ class ModelPage(QWidget):
         from ..core.settings import TrainSettings
 
         self.model_changed.connect(lambda: self.win.session.set_model(self.model_path()))
+        self.model_changed.connect(self._show_expectation)
         window.session_signals.changed.connect(self._session_changed)
         saved = window.store.get("train_settings")
         self.set_settings(TrainSettings.from_dict(saved) if isinstance(saved, dict) else TrainSettings())
@@ -229,6 +233,7 @@ class ModelPage(QWidget):
             self.table.selectRow(select)
         elif current:
             self._wanted_model = current
+        self._show_expectation()
         self.update_plan()
 
     def select_model(self, path: str) -> None:
@@ -262,6 +267,11 @@ class ModelPage(QWidget):
                        "Pick the folder that holds config.json, the weights and the tokenizer files.")
             return
         self.select_model(folder)
+
+    def _show_expectation(self) -> None:
+        """The chosen model's 'what to expect', in full (the table's column is cut short in a narrow window)."""
+        info = self.model_info()
+        self.expect_label.setText(f"<b>{info.name}</b>: {info.note}" if info is not None and info.note else "")
 
     def _selection_changed(self) -> None:
         self._wanted_model = None
@@ -461,7 +471,8 @@ class ModelPage(QWidget):
             if key == "time_budget_min":
                 shown = f"about {value:g} minutes" if value else "none"
             elif key == "epochs":
-                shown = epochs_in_words(value) if not resolved.time_budget_min else "as many as fit in the time"
+                timed = resolved.time_budget_min and not self.win.session.settings.epochs
+                shown = "as many as fit in the time" if timed else epochs_in_words(value)
             elif key == "warmup":
                 shown = percent(value)
             elif key == "max_length":

@@ -208,7 +208,7 @@ class TrainPage(QWidget):
             self.progress.setFormat(f"%p% (step {last.step:,} of {last.total_steps:,})")
             eta = state.eta_s()
             self.eta_label.setText(f"about {duration_in_words(eta)} left" if eta is not None else "measuring the speed …")
-            self.speed_label.setText(f"{last.samples_per_s:.0f} texts per second")
+            self.speed_label.setText(f"learns from {last.samples_per_s:.0f} texts per second")
 
     def _end(self) -> None:
         self.charts.stop()

@@ -94,7 +94,7 @@ def test_summary_in_words_with_advice():
     assert summary.headline == f"{percent(90 / 128)} of the validation texts were right (128 texts)."
     assert "Most common mistake: 20 optimism texts taken for joy." in summary.details
     texts = " ".join(a.text for a in summary.advice)
-    assert "never answered “optimism”" in texts
+    assert "never answered “optimism”," in texts
     assert "49% of the training texts once" in texts
     assert {a.action for a in summary.advice} >= {"class_weights", "train_longer"}
     still = summarize(metrics(["a", "b"], [[9, 1], [1, 9]]), history=[{"epoch": 1, "accuracy": 0.7}, {"epoch": 2, "accuracy": 0.8}],
