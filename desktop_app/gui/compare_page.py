@@ -22,6 +22,7 @@ from .widgets import JobBar, hint, plot_widget, show_error
 COLUMNS = [("Model", "name"), ("Variant", "variant"), ("Right", "accuracy"), ("Balanced score", "macro_f1"),
            ("Texts/s (CPU)", "docs_per_s_cpu"), ("Texts/s (GPU)", "docs_per_s_gpu"), ("One text, typical (ms)", "p50_ms"),
            ("One text, slow case (ms)", "p95_ms"), ("Parameters", "parameters"), ("Size MB", "size_mb"), ("Training time", "train_s")]
+VARIANT_WORDS = {"fp32": "as trained", "int8": "compressed for the CPU"}
 COLUMN_TIPS = {
     "variant": "fp32: the model as trained. int8: a compressed copy for the CPU (smaller, usually faster)",
     "accuracy": "Accuracy: share of the validation texts the model got right",
@@ -152,8 +153,8 @@ class ComparePage(QWidget):
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.scatter)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
         rv.addWidget(split, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.charts, "Live training")
@@ -334,8 +335,14 @@ class ComparePage(QWidget):
         rec = self.recommendations
         if rec:
             best, fast = rec["most_accurate"], rec["fastest_within_1_point"]
+            from ..core.session import percent
+
+            def who(r: dict) -> str:
+                return f"{r['name']} ({VARIANT_WORDS.get(r['variant'], r['variant'])})"
+
             self.recommendation.setText(
-                f"<b>Most accurate:</b> {best['name']} ({best['variant']}), {best['reason']}.<br>"
-                f"<b>Fastest within 1 point of it:</b> {fast['name']} ({fast['variant']}), {fast['reason']}.")
+                f"<b>Most accurate:</b> {who(best)}: {percent(best['accuracy'])} of the validation texts right.<br>"
+                f"<b>Fastest within 1 point of it:</b> {who(fast)}: {percent(fast['accuracy'])} right, "
+                f"{fast['docs_per_s_cpu']:.0f} texts per second on the CPU.")
         else:
             self.recommendation.setText("Results appear here as each candidate finishes.")

@@ -144,9 +144,9 @@ class EvaluatePage(QWidget):
         self.cancel_button.clicked.connect(lambda: self.win.tasks.stop("evaluate"))
         self.cancel_button.setEnabled(False)
         top = QHBoxLayout()
-        top.addWidget(self.run_label, 1)
         for b in (self.valid_button, self.file_button, self.cancel_button):
             top.addWidget(b)
+        top.addStretch(1)
         self.job = JobBar(window.tasks, "evaluate")
         self.empty = hint("Train a model (or open a run in the Run library): its results appear here.")
 
@@ -215,6 +215,7 @@ class EvaluatePage(QWidget):
         self.body.addWidget(self.tabs)
         self.body.setVisible(False)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.run_label)
         layout.addLayout(top)
         layout.addWidget(self.job)
         layout.addWidget(self.empty)

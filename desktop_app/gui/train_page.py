@@ -27,6 +27,7 @@ class TrainPage(QWidget):
         self.resumable_run: str | None = None
         self.finished_run: str | None = None
         self.status_count = 0
+        self.under_one_pass_told = False
 
         self.start_button = QPushButton("Start training")
         self.start_button.setToolTip("Fine-tune the chosen model on your data (Ctrl+R)")
@@ -50,9 +51,13 @@ class TrainPage(QWidget):
         info = QHBoxLayout()
         info.setSpacing(self.fontMetrics().horizontalAdvance("M") * 2)  # scales with the font (and 200%)
         info.addWidget(self.progress, 2)
-        info.addWidget(self.eta_label)
-        info.addWidget(self.speed_label)
-        info.addWidget(self.device_label)
+        info.addWidget(self.eta_label, 1)
+        details = QHBoxLayout()  # a row of its own: the page stays narrow enough for 200% on a small screen
+        details.setSpacing(info.spacing())
+        details.addWidget(self.speed_label)
+        details.addWidget(self.device_label)
+        details.addStretch(1)
+        self.eta_label.setWordWrap(True)
         self.empty = hint("Open your data on the Data page and pick a model, then press Start training.")
 
         self.charts = LiveCharts()
@@ -72,6 +77,7 @@ class TrainPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addLayout(info)
+        layout.addLayout(details)
         layout.addWidget(self.empty)
         layout.addWidget(splitter, 1)
         self.update_buttons()
@@ -146,6 +152,7 @@ class TrainPage(QWidget):
         job = TrainJob(train=data, out_dir=Path(out), model=model, settings=settings, resume=resume)
         self.run_dir = str(out)
         self.finished_run = None
+        self.under_one_pass_told = False
         if not resume:  # a new run: new lines and new axes, never those of another run
             self.reset_charts()
             self.log.clear()
@@ -174,7 +181,9 @@ class TrainPage(QWidget):
 
         self.charts.on_event(ev)
         kind = getattr(ev, "kind", "")
-        if kind == "eval":
+        if kind == "step":
+            self._check_plan(ev)
+        elif kind == "eval":
             self.log.appendPlainText(f"After {epoch_words(ev.epoch)}: {percent(ev.accuracy)} of the validation texts right"
                                      + (" (best so far)" if ev.is_best else ""))
         elif kind == "speed":
@@ -196,6 +205,20 @@ class TrainPage(QWidget):
             self.finished_run = ev.run_dir
             summary = summarize(ev.metrics)
             self.log.appendPlainText(f"Finished. {summary.headline} The full results are on the Evaluate page.")
+
+    def _check_plan(self, ev) -> None:
+        """A time limit that leaves the model short of one pass over the texts is said at once, not found later."""
+        if self.under_one_pass_told or ev.step <= CALIBRATION_STEPS or not ev.step or not ev.total_steps:
+            return
+        planned = ev.total_steps * ev.epoch / ev.step
+        if planned < 0.999:
+            from ..core.session import percent
+
+            self.under_one_pass_told = True
+            self.log.appendPlainText(
+                f"Note: in the time limit, the model reads only {percent(planned)} of your training texts once. It will "
+                "be less accurate than it can be; when it ends, the results page offers to train longer (or choose "
+                "“Balanced” or “Best accuracy” on the Model page).")
 
     def _show_progress(self) -> None:
         from ..core.jobs import duration_in_words
@@ -245,6 +268,7 @@ class TrainPage(QWidget):
         show_error(self, f"Training failed: {message}", details)
 
 
+CALIBRATION_STEPS = 8  # the engine plans a time limit after its first steps (core.training.CALIBRATION_STEPS)
 _LONG_FLOAT = re.compile(r"(?<![\w.])(\d+\.\d{4,})(?![\w.])")
 
 

@@ -128,6 +128,7 @@ class JobBar(QWidget):
         self.timer.setInterval(500)
         self.timer.timeout.connect(self.redraw)
         tasks.changed.connect(self.redraw)
+        tasks.progressed.connect(self.redraw)
         self.setVisible(False)
 
     def state(self):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QTimer, QUrl, Qt
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QListWidget, QMainWindow, QMessageBox, QStackedWidget,
+from PySide6.QtWidgets import (QDialog, QFileDialog, QFrame, QScrollArea, QHBoxLayout, QListWidget, QMainWindow, QMessageBox, QStackedWidget,
                                QTextBrowser, QVBoxLayout, QWidget, QDialogButtonBox)
 
 from ..core import session as sess
@@ -75,6 +75,8 @@ class MainWindow(QMainWindow):
         self.tasks.changed.connect(self._tasks_changed)
         self.runs_page.open_run.connect(self.open_run)
         self.train_page.run_finished.connect(self._run_finished)
+        self.evaluate_page.train_longer.connect(self.train_longer)
+        self.evaluate_page.use_class_weights.connect(self.use_class_weights)
 
         self._build_menus()
         self._place()
@@ -87,7 +89,13 @@ class MainWindow(QMainWindow):
             index = self.steps.index("Run library") if "Run library" in self.steps else len(self.steps)
         self.steps.insert(index, title)
         self.pages.insert(index, page)
-        self.stack.insertWidget(index, page)
+        # In a scroll area: on a small screen (or at 200%) a page scrolls instead of making the window
+        # larger than the screen.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(page)
+        self.stack.insertWidget(index, scroll)
         self.sidebar.insertItem(index, title)
         return page
 
@@ -231,6 +239,21 @@ class MainWindow(QMainWindow):
         self.show_page(self.evaluate_page)
         if evaluate:
             self.evaluate_page.evaluate_validation_if_same_data()
+
+    def train_longer(self) -> None:
+        """The advice's "Train longer": no time limit (Best accuracy), on the same data, started at once."""
+        self.model_page.preset_buttons["best"].setChecked(True)
+        if self.session.settings.epochs is not None and self.session.settings.epochs < 3:
+            self.model_page.update_settings(epochs=None)  # let the app choose enough passes
+        self._start_training()
+
+    def use_class_weights(self) -> None:
+        """The advice's "Turn on class weights": set it, and show where it is set."""
+        self.model_page.update_settings(class_weights=True)
+        self.model_page.advanced.setChecked(True)
+        self.show_page(self.model_page)
+        self.statusBar().showMessage("Class weights are on (Advanced settings). Press Start training (Ctrl+R) to train again.",
+                                     15000)
 
     def _run_finished(self, run_dir: str) -> None:
         self.runs_page.refresh()

@@ -6,9 +6,9 @@ queued signals. ``Tasks`` keeps the running threads, and stops and joins them al
 
 Every long operation goes through ``Tasks.start(kind, fn, ...)``: one job per kind (a new one
 replaces the old, whose results are then ignored), a ``core.jobs.JobState`` per running job that
-the engine's events keep up to date (progress, time left, what a cancel waits for), and one
-``changed`` signal whenever a job starts, reports, is cancelled or ends: views redraw their buttons
-and progress bars from it, so no button stays stuck after a job.
+the engine's events keep up to date (progress, time left, what a cancel waits for), a ``changed``
+signal whenever a job starts, is asked to stop or ends (views redraw their buttons from it, so no
+button stays stuck after a job) and ``progressed`` when a job reports (progress bars redraw).
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ class Task:
 class Tasks(QObject):
     """Starts workers on threads and keeps them alive until they end."""
 
-    changed = Signal()
+    changed = Signal()  # a job started, was asked to stop, or ended: buttons redraw
+    progressed = Signal()  # a running job reported progress or what it does now: progress bars redraw
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -179,7 +180,7 @@ class Tasks(QObject):
             state.status_message(ev.message)
         else:
             return
-        self.changed.emit()
+        self.progressed.emit()
 
     def is_running(self, name: str) -> bool:
         task = self.running.get(name)

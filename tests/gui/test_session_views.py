@@ -122,6 +122,24 @@ def test_finishing_training_opens_the_results_in_words(qtbot, window, tiny_model
     # the tiny model cannot learn five classes in one pass: the advice says what to do, with a button for it
     assert ev.advice_box.isVisibleTo(ev)
     assert ev.advice_layout.count() >= 1
+    from PySide6.QtWidgets import QPushButton
+
+    buttons = {b.text(): b for b in ev.advice_box.findChildren(QPushButton)}
+    if "Turn on class weights" in buttons:
+        buttons["Turn on class weights"].click()
+        assert window.session.settings.class_weights is True
+        assert window.sidebar.currentRow() == window.page_index(window.model_page)
+
+
+def test_a_time_limit_short_of_one_pass_is_said_during_training(qtbot, window, tiny_model):
+    from desktop_app.core.events import StepEvent
+
+    page = window.train_page
+    page.under_one_pass_told = False
+    page.on_event(StepEvent(step=20, total_steps=40, epoch=0.25, loss=1.0, learning_rate=1e-4, samples_per_s=10, eta_s=30))
+    assert "reads only 50% of your training texts once" in page.log.toPlainText()
+    page.on_event(StepEvent(step=21, total_steps=40, epoch=0.26, loss=1.0, learning_rate=1e-4, samples_per_s=10, eta_s=30))
+    assert page.log.toPlainText().count("reads only") == 1
 
 
 # -- cancel ------------------------------------------------------------------------------------------
