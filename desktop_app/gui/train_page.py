@@ -225,7 +225,11 @@ class TrainPage(QWidget):
 
         last = self.charts.last_step
         state = self.win.tasks.state("train")
-        if last is not None and state is not None:
+        if last is not None and state is not None and state.budget_s and last.step <= CALIBRATION_STEPS:
+            # the engine plans the steps that fit the time limit only after measuring the first ones
+            self.progress.setRange(0, 0)
+            self.eta_label.setText("measuring the speed to plan the time limit …")
+        elif last is not None and state is not None:
             self.progress.setRange(0, 100)
             self.progress.setValue(int(100 * last.step / max(1, last.total_steps)))
             self.progress.setFormat(f"%p% (step {last.step:,} of {last.total_steps:,})")
