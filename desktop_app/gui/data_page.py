@@ -166,7 +166,8 @@ class DataPage(QWidget):
         self.lengths = None
         self.win.store.add_recent(path)
         self.win.store.set("last_open_dir", str(Path(path).parent))
-        self.path_label.setText(f"{path}  ({plural(table.n_rows, 'row')}, {table.format})")
+        self.path_label.setText(f"{Path(path).name}  ({plural(table.n_rows, 'row')}, {table.format})")
+        self.path_label.setToolTip(str(path))  # the name only on the page: a long folder must not widen it
         self.preview.model().set_table(table)
         self.preview.resizeColumnsToContents()
         for i in range(len(table.columns)):
@@ -253,7 +254,7 @@ class DataPage(QWidget):
         if self.table is not None:
             rows = f"{plural(self.table.n_rows, 'row')} in the file"
             kept = f", {plural(len(self.labeled), 'example')} after the fixes" if self.fixes_applied else ""
-            self.path_label.setText(f"{self.table.path}  ({rows}{kept}, {self.table.format})")
+            self.path_label.setText(f"{Path(self.table.path).name}  ({rows}{kept}, {self.table.format})")
         self.findings.clear()
         for f in report.findings:
             lines = [f"{SEVERITY_ICON.get(f.severity, '')} {f.message}"]
