@@ -47,12 +47,26 @@ def install_excepthooks(parent_getter) -> None:
     threading.excepthook = thread_hook
 
 
-def _model_arg(argv: list[str]) -> str | None:
-    if "--model" in argv:
-        i = argv.index("--model")
+def _option(argv: list[str], name: str) -> str | None:
+    if name in argv:
+        i = argv.index(name)
         if i + 1 < len(argv):
             return argv[i + 1]
     return None
+
+
+def _offscreen_screen(size: str) -> None:
+    """The offscreen platform's screen (default 800x800) as large as a real one: a JSON config file."""
+    import json
+    import tempfile
+
+    w, _, h = size.lower().partition("x")
+    config = {"screens": [{"name": "screen", "x": 0, "y": 0, "width": int(w), "height": int(h), "logicalDpi": 96,
+                           "logicalBaseDpi": 96, "dpr": 1}]}
+    path = os.path.join(tempfile.mkdtemp(prefix="cs-screen-"), "screen.json")
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(config, fh)
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={path}"
 
 
 def run_gui(argv: list[str]) -> int:
@@ -60,9 +74,12 @@ def run_gui(argv: list[str]) -> int:
     screenshots = bool(argv) and argv[0] == "screenshots"
     if screenshots:
         if len(argv) < 2:
-            sys.stderr.write("usage: classifier-studio screenshots OUT_DIR [--model PATH]\n")
+            sys.stderr.write("usage: classifier-studio screenshots OUT_DIR [--model PATH] [--size WxH] [--screen WxH]\n"
+                             "  --size: the window in logical pixels (default 1280x800); --screen: the screen in pixels\n"
+                             "  (default 1920x1200). For 200%: QT_SCALE_FACTOR=2 ... --screen 1440x900\n")
             return 2
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        if "QT_QPA_PLATFORM" not in os.environ:
+            _offscreen_screen(_option(argv, "--screen") or "1920x1200")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -75,18 +92,23 @@ def run_gui(argv: list[str]) -> int:
     from .window import MainWindow
 
     window = MainWindow()
+    if screenshots:
+        window.offer_resume = lambda: None  # never a question in front of the pages
     install_excepthooks(lambda: window)
     window.show()
     QTimer.singleShot(0, window.start_background)
     if screenshots:
         from .screenshots import take_screenshots
 
-        code = take_screenshots(window, argv[1], _model_arg(argv))
+        from .screenshots import parse_size
+
+        code = take_screenshots(window, argv[1], _option(argv, "--model"), parse_size(_option(argv, "--size")))
         window.confirm_close = lambda: True
         window.close()
         return code
     if any(a.startswith("--sample") for a in argv):
         from ..core.resources import bundled_model_dir, sample_training_file
+
 
         def sample():
             window.data_page.open_path(str(sample_training_file()))

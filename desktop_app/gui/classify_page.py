@@ -6,36 +6,36 @@ import csv
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
                                QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from . import workers
-from .widgets import RowsModel, hint, show_error
+from .widgets import JobBar, RowsModel, hint, show_error
 
 DEBOUNCE_MS = 300
 PREVIEW_ROWS = 500
 
 
 class ClassifyPage(QWidget):
-    predict_requested = Signal(int, str)
-    load_requested = Signal(str)
+    """A view of the session's current run and predictions; typed texts and files are classified by jobs."""
+
     predicted = Signal()
     batch_done = Signal()
 
     def __init__(self, window):
         super().__init__()
         self.win = window
-        self.loaded_path = ""
         self.request_id = 0
-        self.last_result: dict | None = None
-        self.output_path: str | None = None
+        self.last_result: dict | None = None  # the typed text's answer, for the current run only
+        self.output_path: str | None = None  # the current run's predictions file (drawn from the session)
+        self.shown_run: str | None = None
 
         self.run_label = QLabel("")
-        self.empty = hint("Train a model (or open a run in the Runs library), then type a text here to classify it.")
+        self.empty = hint("Train a model (or open a run in the Run library), then type a text here to classify it.")
         self.text = QPlainTextEdit()
         self.text.setPlaceholderText("Type or paste a text; its class appears as you type.")
-        self.text.setMaximumHeight(100)
+        self.text.setMaximumHeight(self.fontMetrics().lineSpacing() * 5)
         self.text.textChanged.connect(self._text_changed)
         self.debounce = QTimer(self)
         self.debounce.setSingleShot(True)
@@ -45,7 +45,7 @@ class ClassifyPage(QWidget):
         answer_font = self.answer.font()
         answer_font.setPointSizeF(answer_font.pointSizeF() * 1.5)  # relative: follows the user's font size
         self.answer.setFont(answer_font)
-        self.bars_box = QGroupBox("Probability per class")
+        self.bars_box = QGroupBox("How sure the model is, per class")
         self.bars_form = QFormLayout(self.bars_box)
         self.bars: dict[str, QProgressBar] = {}
 
@@ -65,13 +65,14 @@ class ClassifyPage(QWidget):
         for b in (self.file_button, self.folder_button, self.cancel_button, self.export_csv_button, self.export_xlsx_button):
             row.addWidget(b)
         row.addStretch(1)
-        self.batch_progress = QProgressBar()
+        self.job = JobBar(window.tasks, "predict")
+        self.batch_progress = self.job.bar
         self.batch_label = QLabel("")
         self.batch_label.setWordWrap(True)
         self.preview = QTableView()
         self.preview.setModel(RowsModel())
         bl.addLayout(row)
-        bl.addWidget(self.batch_progress)
+        bl.addWidget(self.job)
         bl.addWidget(self.batch_label)
         bl.addWidget(self.preview, 1)
 
@@ -82,43 +83,52 @@ class ClassifyPage(QWidget):
         layout.addWidget(self.answer)
         layout.addWidget(self.bars_box)
         layout.addWidget(batch_box, 1)
+        window.session_signals.changed.connect(self._session_changed)
+        self.redraw()
 
-        self.thread = QThread()
-        self.thread.setObjectName("classifier")
-        self.worker = workers.ClassifierWorker()
-        self.worker.moveToThread(self.thread)
-        self.predict_requested.connect(self.worker.predict)
-        self.load_requested.connect(self.worker.load)
-        self.worker.loaded.connect(self._loaded)
-        self.worker.prediction.connect(self._prediction)
-        self.worker.failed.connect(self._worker_failed)
-        self.thread.finished.connect(self.worker.deleteLater)
-        self.thread.start()
-        self.update_state()
+    def _session_changed(self, change: str) -> None:
+        from ..core.session import PREDICTIONS, RUN
 
-    def shutdown(self) -> None:
-        self.debounce.stop()
-        if self.thread.isRunning():
-            self.thread.quit()
-            self.thread.wait()
+        if change in (RUN, PREDICTIONS):
+            self.redraw()
 
-    def update_state(self) -> None:
+    def redraw(self) -> None:
+        """Everything from the session: the run, its predictions; nothing of another run stays."""
+        run = self.win.current_run
+        if run != self.shown_run:
+            self.shown_run = run
+            self.last_result = None
+            self._set_bars([])
+            self.answer.setText("")
+            if run and self.text.toPlainText().strip():
+                self._send()
+        predictions = self.win.session.current_predictions()
+        out = predictions.out_path if predictions is not None else None
+        if out != self.output_path:
+            self.output_path = out
+            if predictions is None:
+                self.preview.model().set_rows([], [])
+                self.batch_label.setText("")
+            else:
+                self._show_predictions(predictions)
+        self.run_label.setText(f"Model: {Path(run).name}" if run else "No model chosen yet.")
+        self.empty.setVisible(not run)
+        self.update_buttons()
+
+    def update_buttons(self) -> None:
         run = self.win.current_run
         busy = self.win.tasks.is_running("predict")
-        self.run_label.setText(f"Run: {Path(run).name}" if run else "No run chosen.")
-        self.empty.setVisible(not run)
+        state = self.win.tasks.state("predict")
         self.text.setEnabled(bool(run))
         self.file_button.setEnabled(bool(run) and not busy)
         self.folder_button.setEnabled(bool(run) and not busy)
-        self.cancel_button.setEnabled(busy)
+        self.cancel_button.setEnabled(busy and state is not None and state.status == "running")
         self.export_csv_button.setEnabled(bool(self.output_path) and not busy)
         self.export_xlsx_button.setEnabled(bool(self.output_path) and not busy)
-        if run and run != self.loaded_path:
-            self.loaded_path = run
-            self.answer.setText("Loading the model …")
-            self.load_requested.emit(run)
 
-    def _loaded(self, path: str, labels: list) -> None:
+    def _set_bars(self, labels: list[str]) -> None:
+        if list(self.bars) == list(labels):
+            return
         for bar in self.bars.values():
             self.bars_form.removeRow(bar)
         self.bars = {}
@@ -128,33 +138,41 @@ class ClassifyPage(QWidget):
             bar.setFormat("%p%")
             self.bars[label] = bar
             self.bars_form.addRow(label, bar)
-        self.answer.setText("Model ready. Type a text above.")
-        if self.text.toPlainText().strip():
-            self._send()
 
-    def _worker_failed(self, message: str, details: str) -> None:
-        self.answer.setText(message)
-        show_error(self, message, details)
-
+    # -- typed text --------------------------------------------------------------------------------
     def _text_changed(self) -> None:
         self.debounce.start()
 
     def _send(self) -> None:
         text = self.text.toPlainText().strip()
-        if not text or not self.win.current_run:
+        run = self.win.current_run
+        if not text or not run or self.win.closing:
             return
         self.request_id += 1
-        self.predict_requested.emit(self.request_id, text)
+        if not self.bars:
+            self.answer.setText("Loading the model …")
+        self.win.tasks.start("classify_text", workers.classify_text_task, run, text,
+                             on_done=lambda r, i=self.request_id: self._prediction(i, r),
+                             on_failed=self._text_failed, description="Classifying the text")
 
-    def _prediction(self, request_id: int, text: str, probs: dict) -> None:
-        if request_id != self.request_id:
-            return  # an older text; a newer one is on its way
+    def _text_failed(self, message: str, details: str) -> None:
+        self.answer.setText(message)
+        show_error(self, message, details)
+
+    def _prediction(self, request_id: int, result: dict) -> None:
+        from ..core.session import percent, run_id_of
+
+        if request_id != self.request_id or run_id_of(result["run"]) != self.win.session.run_id:
+            return  # an older text, or another run's answer
+        probs = result["probabilities"]
+        self._set_bars(result["labels"])
         best = max(probs, key=probs.get)
         self.last_result = {"label": best, "probabilities": probs}
-        self.answer.setText(f"<b>{best}</b> ({probs[best]:.1%})")
+        self.answer.setText(f"<b>{best}</b> ({percent(probs[best])} sure)")
         for label, p in probs.items():
             if label in self.bars:
                 self.bars[label].setValue(int(round(p * 1000)))
+                self.bars[label].setFormat(percent(p))  # the same rounding as the answer above
         self.predicted.emit()
 
     # -- batch -----------------------------------------------------------------------------------
@@ -170,51 +188,49 @@ class ClassifyPage(QWidget):
             self.classify_path(path)
 
     def classify_path(self, path: str) -> None:
+        from ..core.session import run_id_of
+
         run = self.win.current_run
         if not run:
             return
         src = Path(path)
         out = Path(run) / "predictions" / f"{src.stem or 'folder'}-predictions.csv"
-        self.output_path = None
-        self.batch_progress.setRange(0, 0)
-        self.batch_label.setText(f"Classifying {path} …")
-        self.win.tasks.start("predict", workers.predict_file_task, run, str(src), str(out), on_event=self._progress,
-                             on_done=self._batch_done, on_failed=self._batch_failed,
-                             on_cancelled=lambda: self._batch_ended("Cancelled."))
-        self.update_state()
-
-    def _progress(self, ev) -> None:
-        if getattr(ev, "kind", "") == "progress":
-            if ev.total:
-                self.batch_progress.setRange(0, ev.total)
-                self.batch_progress.setValue(ev.done)
-            self.batch_label.setText(ev.message)
-
-    def _batch_ended(self, text: str) -> None:
-        self.batch_progress.setRange(0, 100)
-        self.batch_label.setText(text)
-        self.update_state()
+        self.batch_label.setText("")
+        self.win.tasks.start("predict", workers.predict_file_task, run, str(src), str(out),
+                             on_done=lambda r, i=run_id_of(run), p=str(src): self._batch_done(r, i, p),
+                             on_failed=self._batch_failed, on_cancelled=lambda: self.batch_label.setText("Cancelled."),
+                             description=f"Classifying {src.name}")
+        self.update_buttons()
 
     def _batch_failed(self, message: str, details: str) -> None:
-        self._batch_ended(f"Failed: {message}")
+        self.batch_label.setText(f"Failed: {message}")
         show_error(self, message, details)
 
-    def _batch_done(self, result: dict) -> None:
-        self.output_path = result["out"]
-        self.batch_progress.setRange(0, 100)
-        self.batch_progress.setValue(100)
-        counts = ", ".join(f"{k}: {v}" for k, v in result["counts"].items())
-        self.batch_label.setText(f"{result['rows']} documents classified ({counts}). Saved to {result['out']}. "
+    def _batch_done(self, result: dict, run_id: str, input_path: str) -> None:
+        from ..core.session import Predictions
+
+        predictions = Predictions(run_id, input_path, result["out"], result["rows"], dict(result["counts"]),
+                                  result.get("text_column"))
+        if self.win.session.set_predictions(predictions):
+            self.batch_done.emit()
+
+    def _show_predictions(self, predictions) -> None:
+        from ..core.session import plural
+
+        counts = ", ".join(f"{k}: {v:,}" for k, v in predictions.counts.items())
+        self.batch_label.setText(f"{plural(predictions.rows, 'text')} classified ({counts}). Saved to {predictions.out_path}. "
                                  "Use Export to save a copy elsewhere.")
-        with open(self.output_path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            rows = [r for _, r in zip(range(PREVIEW_ROWS), reader)]
-            columns = list(reader.fieldnames or [])
-        lead = [c for c in ("predicted_label", "confidence", result.get("text_column")) if c in columns]
+        try:
+            with open(predictions.out_path, encoding="utf-8", newline="") as fh:
+                reader = csv.DictReader(fh)
+                rows = [r for _, r in zip(range(PREVIEW_ROWS), reader)]
+                columns = list(reader.fieldnames or [])
+        except OSError as exc:
+            self.batch_label.setText(f"Could not read {predictions.out_path}: {exc}")
+            return
+        lead = [c for c in ("predicted_label", "confidence", predictions.text_column) if c in columns]
         self.preview.model().set_rows(rows, lead + [c for c in columns if c not in lead])
         self.preview.resizeColumnsToContents()
-        self.update_state()
-        self.batch_done.emit()
 
     def choose_export(self, fmt: str) -> None:
         if not self.output_path:

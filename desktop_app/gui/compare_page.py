@@ -17,11 +17,20 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 
 from . import workers
 from .live_charts import LiveCharts
-from .widgets import hint, plot_widget, show_error
+from .widgets import JobBar, hint, plot_widget, show_error
 
-COLUMNS = [("Model", "name"), ("Variant", "variant"), ("Accuracy", "accuracy"), ("Macro-F1", "macro_f1"),
-           ("CPU docs/s", "docs_per_s_cpu"), ("GPU docs/s", "docs_per_s_gpu"), ("p50 ms (batch 1)", "p50_ms"),
-           ("p95 ms (batch 1)", "p95_ms"), ("Parameters", "parameters"), ("Size MB", "size_mb"), ("Training time", "train_s")]
+COLUMNS = [("Model", "name"), ("Variant", "variant"), ("Right", "accuracy"), ("Balanced score", "macro_f1"),
+           ("Texts/s (CPU)", "docs_per_s_cpu"), ("Texts/s (GPU)", "docs_per_s_gpu"), ("One text, typical (ms)", "p50_ms"),
+           ("One text, slow case (ms)", "p95_ms"), ("Parameters", "parameters"), ("Size MB", "size_mb"), ("Training time", "train_s")]
+VARIANT_WORDS = {"fp32": "as trained", "int8": "compressed for the CPU"}
+COLUMN_TIPS = {
+    "variant": "fp32: the model as trained. int8: a compressed copy for the CPU (smaller, usually faster)",
+    "accuracy": "Accuracy: share of the validation texts the model got right",
+    "macro_f1": "Macro-F1: the score averaged over the classes, so rare classes count as much",
+    "docs_per_s_cpu": "How many texts per second the model classifies on this computer's CPU",
+    "p50_ms": "p50 latency: half of the single texts take at most this long",
+    "p95_ms": "p95 latency: 95 of 100 single texts take at most this long",
+}
 
 
 def settings_summary(settings) -> str:
@@ -37,7 +46,9 @@ def cell_text(key: str, value) -> str:
     if value is None:
         return "–"
     if key in ("accuracy", "macro_f1"):
-        return f"{value:.4f}"
+        from ..core.session import percent
+
+        return percent(value)
     if key == "parameters":
         return f"{value / 1e6:.1f} M"
     if key == "train_s":
@@ -103,6 +114,8 @@ class ComparePage(QWidget):
         lv.addSpacing(8)
         lv.addWidget(self.start_button)
         lv.addWidget(self.cancel_button)
+        self.job = JobBar(window.tasks, "compare")
+        lv.addWidget(self.job)
         lv.addWidget(self.status)
 
         # -- live charts and results
@@ -111,11 +124,14 @@ class ComparePage(QWidget):
         self.charts = LiveCharts()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([c[0] for c in COLUMNS])
+        for c, (_, key) in enumerate(COLUMNS):
+            if key in COLUMN_TIPS:
+                self.table.horizontalHeaderItem(c).setToolTip(COLUMN_TIPS[key])
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
-        self.scatter = plot_widget("Accuracy against CPU inference speed", "validation accuracy", "docs/s on the CPU")
+        self.scatter = plot_widget("Right answers against speed", "share of validation texts right", "texts per second on the CPU")
         self.scatter.getAxis("left").enableAutoSIPrefix(False)
         self.scatter.getAxis("bottom").enableAutoSIPrefix(False)
         self.scatter.addLegend(offset=(-10, -10))
@@ -137,8 +153,8 @@ class ComparePage(QWidget):
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.scatter)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
         rv.addWidget(split, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.charts, "Live training")
@@ -183,7 +199,7 @@ class ComparePage(QWidget):
         if not model:
             return
         info = self.win.model_page.model_info()
-        self.add_candidate(model, info.name if info else Path(model).name, self.win.model_page.settings())
+        self.add_candidate(model, info.name if info else Path(model).name, self.win.session.settings)
 
     def add_from_combo(self) -> None:
         if self.model_combo.currentIndex() >= 0:
@@ -199,11 +215,15 @@ class ComparePage(QWidget):
         return self.win.tasks.is_running("compare")
 
     def update_state(self) -> None:
+        self.update_buttons()
+
+    def update_buttons(self) -> None:
         running = self.is_running()
         has_data = self.win.training_data() is not None
         self.start_button.setEnabled(not running and has_data and len(self.candidates) >= 1
                                      and not self.win.tasks.is_running("train"))
-        self.cancel_button.setEnabled(running)
+        state = self.win.tasks.state("compare")
+        self.cancel_button.setEnabled(running and state is not None and state.status == "running")
         for w in (self.add_current_button, self.add_model_button, self.remove_button, self.model_combo):
             w.setEnabled(not running)
         self.add_current_button.setEnabled(not running and bool(self.win.model_path()))
@@ -217,7 +237,7 @@ class ComparePage(QWidget):
         data = self.win.training_data()
         if data is None or not self.candidates or self.is_running():
             return
-        base = self.win.model_page.settings()
+        base = self.win.session.settings
         threads = self.win.training_threads()
         candidates = [Candidate(c["model"], replace(c["settings"], threads=c["settings"].threads or threads), c["name"])
                       for c in self.candidates]
@@ -230,15 +250,13 @@ class ComparePage(QWidget):
         self.status.setText(f"Starting: {len(candidates)} candidates, results in {self.out_dir}")
         self.win.tasks.start("compare", workers.compare_task, data, candidates, self.out_dir,
                              replace(base, threads=base.threads or threads),
-                             on_event=self.on_event, on_done=self._done, on_failed=self._failed, on_cancelled=self._cancelled)
-        self.update_state()
-        self.win.refresh_state()
+                             on_event=self.on_event, on_done=self._done, on_failed=self._failed, on_cancelled=self._cancelled,
+                             description=f"Comparing {len(candidates)} candidates")
+        self.update_buttons()
 
     def cancel(self) -> None:
         if self.is_running():
-            self.status.setText("Cancelling after the current step …")
             self.win.tasks.stop("compare")
-            self.cancel_button.setEnabled(False)
 
     def on_event(self, ev) -> None:
         kind = getattr(ev, "kind", "")
@@ -275,8 +293,7 @@ class ComparePage(QWidget):
         self.charts.stop()
         self.status.setText(message)
         self.show_rows()
-        self.update_state()
-        self.win.refresh_state()
+        self.update_buttons()
 
     # -- results ---------------------------------------------------------------------------------
     def show_rows(self) -> None:
@@ -294,7 +311,7 @@ class ComparePage(QWidget):
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-        self.table.setColumnHidden(COLUMNS.index(("GPU docs/s", "docs_per_s_gpu")),
+        self.table.setColumnHidden([key for _, key in COLUMNS].index("docs_per_s_gpu"),
                                    not any(r.get("docs_per_s_gpu") for r in rows))
 
         for label in self.point_labels:
@@ -318,8 +335,14 @@ class ComparePage(QWidget):
         rec = self.recommendations
         if rec:
             best, fast = rec["most_accurate"], rec["fastest_within_1_point"]
+            from ..core.session import percent
+
+            def who(r: dict) -> str:
+                return f"{r['name']} ({VARIANT_WORDS.get(r['variant'], r['variant'])})"
+
             self.recommendation.setText(
-                f"<b>Most accurate:</b> {best['name']} ({best['variant']}), {best['reason']}.<br>"
-                f"<b>Fastest within 1 point of it:</b> {fast['name']} ({fast['variant']}), {fast['reason']}.")
+                f"<b>Most accurate:</b> {who(best)}: {percent(best['accuracy'])} of the validation texts right.<br>"
+                f"<b>Fastest within 1 point of it:</b> {who(fast)}: {percent(fast['accuracy'])} right, "
+                f"{fast['docs_per_s_cpu']:.0f} texts per second on the CPU.")
         else:
             self.recommendation.setText("Results appear here as each candidate finishes.")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
                                QWidget)
 
 from . import workers
+from ..core.session import MODEL, SETTINGS, percent, plural
 from .widgets import TableModel, hint, plot_widget, show_error
 
 FILE_FILTER = "Data files (*.csv *.tsv *.jsonl *.xlsx *.txt);;All files (*)"
@@ -86,7 +87,7 @@ class DataPage(QWidget):
         rl.addWidget(self.fix_button)
 
         self.class_plot = plot_widget("Examples per class", "examples", "")
-        self.length_plot = plot_widget("Text length in tokens", "texts", "tokens")
+        self.length_plot = plot_widget("Text length", "texts", "length in tokens (pieces of words)")
         self.length_label = QLabel("")
         self.length_label.setWordWrap(True)
 
@@ -113,6 +114,13 @@ class DataPage(QWidget):
         layout.addWidget(self.empty)
         layout.addWidget(self.splitter, 1)
         self.splitter.setVisible(False)
+        window.session_signals.changed.connect(self._session_changed)
+
+    def _session_changed(self, change: str) -> None:
+        if change == MODEL:
+            self.request_lengths()
+        elif change == SETTINGS and self.lengths:
+            self.draw_lengths()
 
     # -- opening ---------------------------------------------------------------------------------
     def _fill_recent(self) -> None:
@@ -136,23 +144,30 @@ class DataPage(QWidget):
 
     def open_path(self, path: str) -> None:
         self.path_label.setText(f"Reading {path} …")
-        self.open_button.setEnabled(False)
         self.win.tasks.start("load", workers.load_table_task, str(path), on_done=lambda r, p=str(path): self._loaded(p, r),
-                             on_failed=self._load_failed)
+                             on_failed=self._load_failed, description=f"Opening {Path(path).name}")
+
+    def update_buttons(self) -> None:
+        """Buttons from the jobs' state (called whenever a job starts, reports or ends)."""
+        loading = self.win.tasks.is_running("load")
+        self.open_button.setEnabled(not loading)
+        self.sample_button.setEnabled(not loading)
+        self.fix_button.setEnabled(bool(self.safe_fix_ids()) and not self.win.tasks.is_running("check"))
 
     def _load_failed(self, message: str, details: str) -> None:
-        self.open_button.setEnabled(True)
         self.path_label.setText("No file open." if self.table is None else str(self.table.path))
         show_error(self, message, details)
 
     def _loaded(self, path: str, result) -> None:
-        self.open_button.setEnabled(True)
         table, guess = result
         self.table = table
         self.fixes_applied = []
+        self.labeled = self.report = None
+        self.lengths = None
         self.win.store.add_recent(path)
         self.win.store.set("last_open_dir", str(Path(path).parent))
-        self.path_label.setText(f"{path}  ({table.n_rows} rows, {table.format})")
+        self.path_label.setText(f"{Path(path).name}  ({plural(table.n_rows, 'row')}, {table.format})")
+        self.path_label.setToolTip(str(path))  # the name only on the page: a long folder must not widen it
         self.preview.model().set_table(table)
         self.preview.resizeColumnsToContents()
         for i in range(len(table.columns)):
@@ -175,45 +190,73 @@ class DataPage(QWidget):
     def _columns_changed(self, *_):
         if self.table is None:
             return
-        from ..core.data import to_labeled
-        from ..core.errors import UserInputError
-
         text, label = self.text_combo.currentText(), self.label_combo.currentText()
-        self.labeled = None
+        self.labeled = self.report = None
         self.lengths = None
+        self.fixes_applied = []
+        self._arrange_columns()
         if not text or not label:
             self.summary_label.setText("Pick the text column and the label column.")
             self.findings.clear()
-            self.data_changed.emit()
+            self.win.session.set_data(None)
             return
-        try:
-            self.labeled = to_labeled(self.table, text, label)
-        except UserInputError as exc:
-            self.summary_label.setText(exc.describe())
-            self.findings.clear()
-            self.data_changed.emit()
+        self.run_checks()
+
+    def _arrange_columns(self) -> None:
+        """The label column first, then the text: both stay in view however wide the table is."""
+        if self.table is None:
             return
-        self.fixes_applied = []
-        self.validate()
-        self.data_changed.emit()
-        self.request_lengths()
+        header = self.preview.horizontalHeader()
+        for position, name in enumerate((self.label_combo.currentText(), self.text_combo.currentText())):
+            if name in self.table.columns:
+                header.moveSection(header.visualIndex(self.table.columns.index(name)), position)
 
-    def validate(self) -> None:
-        from ..core.data import validate
+    def run_checks(self) -> None:
+        """Build the examples from the chosen columns (with the fixes applied so far) and check them, off the GUI thread."""
+        if self.table is None:
+            return
+        text, label = self.text_combo.currentText(), self.label_combo.currentText()
+        if not text or not label:
+            return
+        self.summary_label.setText("Checking the data …")
+        self.win.tasks.start("check", workers.check_task, self.table, text, label, list(self.fixes_applied),
+                             self.lengths, self.max_length(), on_done=self._checked, on_failed=self._check_failed)
 
-        max_length = self.max_length()
-        lengths = self.lengths if self.lengths is not None and len(self.lengths) == len(self.labeled) else None
-        self.report = validate(self.labeled, lengths, max_length if lengths is not None else None)
-        n_err, n_warn = len(self.report.errors), len(self.report.warnings)
-        text = (f"{self.report.n_usable} usable rows of {self.report.n_rows}, {len(self.report.class_counts)} classes. ")
-        text += "No problems found." if not self.report.findings else f"{n_err} errors, {n_warn} warnings."
+    def _check_failed(self, message: str, details: str) -> None:
+        self.summary_label.setText(message if not details else details)
+        self.findings.clear()
+        self.win.session.set_data(None)
+
+    def _checked(self, result: dict) -> None:
+        from ..core.session import OpenData
+
+        if self.table is None or result["columns"] != (self.text_combo.currentText(), self.label_combo.currentText()):
+            return  # the user picked other columns meanwhile; their check is on its way
+        self.labeled, self.report = result["labeled"], result["report"]
+        self.show_report()
+        self.win.session.set_data(OpenData(self.labeled, self.report, str(self.table.path), result["fingerprint"],
+                                           self.table.n_rows, tuple(result["fixes"])))
+        if self.lengths is None or len(self.lengths) != len(self.labeled):
+            self.request_lengths()
+
+    def show_report(self) -> None:
+        report = self.report
+        n_err, n_warn = len(report.errors), len(report.warnings)
+        text = f"{plural(report.n_usable, 'example')} to train on, {plural(len(report.class_counts), 'class', 'classes')}. "
+        if self.table is not None and report.n_usable != self.table.n_rows:
+            text += f"({plural(self.table.n_rows, 'row')} in the file; the others are left out as listed below.) "
+        text += "No problems found." if not report.findings else f"{plural(n_err, 'error')}, {plural(n_warn, 'warning')}."
         if self.fixes_applied:
             text += f" Fixes applied: {', '.join(f.replace('_', ' ') for f in self.fixes_applied)}."
-        if not self.report.can_train:
+        if not report.can_train:
             text += " Training is blocked until the errors are fixed."
         self.summary_label.setText(text)
+        if self.table is not None:
+            rows = f"{plural(self.table.n_rows, 'row')} in the file"
+            kept = f", {plural(len(self.labeled), 'example')} after the fixes" if self.fixes_applied else ""
+            self.path_label.setText(f"{Path(self.table.path).name}  ({rows}{kept}, {self.table.format})")
         self.findings.clear()
-        for f in self.report.findings:
+        for f in report.findings:
             lines = [f"{SEVERITY_ICON.get(f.severity, '')} {f.message}"]
             if f.where:
                 lines.append(f"Where: {f.where}")
@@ -222,9 +265,9 @@ class DataPage(QWidget):
             item = QListWidgetItem("\n".join(lines))
             item.setData(Qt.UserRole, f.fix_id)
             self.findings.addItem(item)
-        if not self.report.findings:
+        if not report.findings:
             self.findings.addItem("✓ No problems found: the data is ready for training.")
-        self.fix_button.setEnabled(bool(self.safe_fix_ids()))
+        self.update_buttons()
         self._draw_classes()
 
     def safe_fix_ids(self) -> list[str]:
@@ -233,17 +276,12 @@ class DataPage(QWidget):
         return sorted({f.fix_id for f in self.report.findings if f.fix_id and f.fix_id not in self.fixes_applied})
 
     def apply_safe_fixes(self) -> None:
-        from ..core.data import apply_fixes
-
         ids = self.safe_fix_ids()
         if not ids or self.labeled is None:
             return
-        self.labeled = apply_fixes(self.labeled, ids)
         self.fixes_applied += ids
         self.lengths = None
-        self.validate()
-        self.data_changed.emit()
-        self.request_lengths()
+        self.run_checks()
 
     # -- charts ----------------------------------------------------------------------------------
     def _draw_classes(self) -> None:
@@ -259,8 +297,8 @@ class DataPage(QWidget):
         self.class_plot.getAxis("bottom").setTicks([[(i, l if len(l) < 18 else l[:16] + "…") for i, l in enumerate(labels)]])
 
     def max_length(self) -> int | None:
-        settings = self.win.model_page.settings() if hasattr(self.win, "model_page") else None
-        if settings is not None and settings.max_length:
+        settings = self.win.session.settings
+        if settings.max_length:
             return int(settings.max_length)
         if self.lengths:
             from ..core.defaults import max_length_for
@@ -276,7 +314,8 @@ class DataPage(QWidget):
             return
         self.length_label.setText("Measuring text lengths with the model's tokenizer …")
         self.win.tasks.start("lengths", workers.token_lengths_task, model, list(self.labeled.texts),
-                             on_done=self._lengths_done, on_failed=lambda m, d: self.length_label.setText(m))
+                             on_done=self._lengths_done, on_failed=lambda m, d: self.length_label.setText(m),
+                             description="Measuring text lengths with the model's tokenizer")
 
     def _lengths_done(self, result: dict) -> None:
         if self.labeled is None or len(result["lengths"]) != len(self.labeled) or result["model"] != self.win.model_path():
@@ -284,8 +323,8 @@ class DataPage(QWidget):
         self.lengths = result["lengths"]
         self.lengths_model = result["model"]
         self.model_max = result["model_max"]
-        self.validate()
         self.draw_lengths()
+        self.run_checks()  # the checks that need token lengths (texts that will be cut)
 
     def draw_lengths(self) -> None:
         import pyqtgraph as pg
@@ -298,9 +337,13 @@ class DataPage(QWidget):
         self.length_plot.addItem(pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=hist, brush="#72b7b2"))
         ml = self.max_length()
         if ml:
-            line = pg.InfiniteLine(pos=ml, angle=90, pen=pg.mkPen("#e45756", width=2), label=f"max length {ml}",
+            line = pg.InfiniteLine(pos=ml, angle=90, pen=pg.mkPen("#e45756", width=2), label=f"cut at {ml}",
                                    labelOpts={"position": 0.9, "color": "#e45756"})
             self.length_plot.addItem(line)
-            cut = float(np.mean(values > ml))
-            self.length_label.setText(f"Median {int(np.median(values))} tokens, longest {int(values.max())}. "
-                                      f"Max length {ml}: {cut:.1%} of texts will be truncated.")
+            n_cut = int(np.sum(values > ml))
+            self.length_label.setText(f"Texts are read in pieces of words (tokens): half of them have up to "
+                                      f"{int(np.median(values))}, the longest {int(values.max())}. Training reads the first "
+                                      f"{ml} of each text, so "
+                                      + (f"{plural(n_cut, 'text')} ({percent(n_cut / len(values))}) will be cut short."
+                                         if n_cut else "no text will be cut short."))
+            self.length_label.setToolTip("Max length (tokens): Model page → Advanced settings.")

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGroupBox, QHBoxL
                                QVBoxLayout, QWidget)
 
 from . import workers
-from .widgets import RowsModel, heat_color, heat_scale, hint, readable_text_color, show_error
+from .widgets import JobBar, RowsModel, heat_color, heat_scale, hint, readable_text_color, show_error
 
 EXAMPLE_COLUMNS = ["row", "label", "predicted", "confidence", "text"]
 
@@ -122,33 +122,54 @@ def _hex(rgb: tuple[int, int, int]) -> str:
 
 
 class EvaluatePage(QWidget):
+    """A view of the session's evaluation: drawn from ``session.current_evaluation()`` on every change."""
+
     evaluated = Signal()
+    train_longer = Signal()
+    use_class_weights = Signal()
 
     def __init__(self, window):
         super().__init__()
         self.win = window
-        self.result = None
+        self.shown = None  # the Evaluation drawn now
         self.run_label = QLabel("")
+        self.run_label.setWordWrap(True)
         self.valid_button = QPushButton("Evaluate on the validation part")
         self.valid_button.setToolTip("The examples kept aside during training (the same split the run used)")
         self.valid_button.clicked.connect(self.evaluate_validation)
         self.file_button = QPushButton("Evaluate on a labeled file…")
+        self.file_button.setToolTip("Any file with texts and their correct labels, for example a test set")
         self.file_button.clicked.connect(self.choose_file)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(lambda: self.win.tasks.stop("evaluate"))
         self.cancel_button.setEnabled(False)
         top = QHBoxLayout()
-        top.addWidget(self.run_label, 1)
         for b in (self.valid_button, self.file_button, self.cancel_button):
             top.addWidget(b)
-        self.empty = hint("Train a model (or open a run in the Runs library), then evaluate it here.")
+        top.addStretch(1)
+        self.job = JobBar(window.tasks, "evaluate")
+        self.empty = hint("Train a model (or open a run in the Run library): its results appear here.")
+
+        self.headline = QLabel("")
+        big = QFont(self.headline.font())
+        big.setPointSizeF(big.pointSizeF() * 1.4)
+        self.headline.setFont(big)  # a font, not a style sheet: a style sheet would pin the colors of the theme it started with
+        self.headline.setWordWrap(True)
+        self.words = QLabel("")
+        self.words.setWordWrap(True)
         self.metrics_label = QLabel("")
-        big = QFont(self.metrics_label.font())
-        big.setPointSizeF(15)
-        self.metrics_label.setFont(big)  # a font, not a style sheet: a style sheet would pin the colors of the theme it started with
+        self.metrics_label.setWordWrap(True)
+        self.advice_box = QGroupBox("What to do next")
+        self.advice_layout = QVBoxLayout(self.advice_box)
+        self.advice_box.setVisible(False)
 
         self.per_class = QTableWidget(0, 5)
-        self.per_class.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Examples"])
+        self.per_class.setHorizontalHeaderLabels(["Class", "Found", "Correct", "Score", "Texts"])
+        tips = ["", "Found (recall): of the texts of this class, the share the model found",
+                "Correct (precision): of the texts the model put in this class, the share that belong there",
+                "Score (F1): one number from Found and Correct (100% is perfect)", "Texts of this class evaluated"]
+        for c, tip in enumerate(tips):
+            self.per_class.horizontalHeaderItem(c).setToolTip(tip)
         self.per_class.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.per_class.verticalHeader().setVisible(False)
         self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
@@ -160,7 +181,8 @@ class EvaluatePage(QWidget):
         self.confusion_legend = QLabel()
         self.confusion_legend.setWordWrap(True)
         self._update_legend()
-        self.examples_title = QLabel("Click a cell of the confusion matrix to see its examples.")
+        self.examples_title = QLabel("Click a cell of the table of answers to see its examples.")
+        self.examples_title.setWordWrap(True)
         self.examples = QTableView()
         self.examples.setModel(RowsModel(EXAMPLE_COLUMNS))
         self.examples.horizontalHeader().setStretchLastSection(True)
@@ -168,7 +190,8 @@ class EvaluatePage(QWidget):
         self.mistakes.setModel(RowsModel(EXAMPLE_COLUMNS))
         self.mistakes.horizontalHeader().setStretchLastSection(True)
 
-        cm_box = QGroupBox("Confusion matrix (rows: true class, columns: predicted)")
+        cm_box = QGroupBox("Answers: true class (rows) against the model's answer (columns)")
+        cm_box.setToolTip("The confusion matrix. The diagonal holds the right answers.")
         cm_layout = QVBoxLayout(cm_box)
         cm_layout.addWidget(self.confusion, 1)
         cm_layout.addWidget(self.confusion_legend)
@@ -192,51 +215,86 @@ class EvaluatePage(QWidget):
         self.body.addWidget(self.tabs)
         self.body.setVisible(False)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.run_label)
         layout.addLayout(top)
+        layout.addWidget(self.job)
         layout.addWidget(self.empty)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.words)
+        layout.addWidget(self.advice_box)
         layout.addWidget(self.metrics_label)
         layout.addWidget(self.body, 1)
-        self.update_state()
+        window.session_signals.changed.connect(self._session_changed)
+        self.update_buttons()
+
+    @property
+    def result(self):
+        """The examples behind the evaluation shown (None when it has none, or nothing is shown)."""
+        return self.shown.result if self.shown is not None else None
 
     def _update_legend(self) -> None:
         correct, wrong = heat_scale(self.confusion.palette().base().color())
         self.confusion_legend.setText(
-            f'<span style="background:{_hex(correct)}">&nbsp;&nbsp;&nbsp;&nbsp;</span> correct &nbsp; '
+            f'<span style="background:{_hex(correct)}">&nbsp;&nbsp;&nbsp;&nbsp;</span> right &nbsp; '
             f'<span style="background:{_hex(wrong)}">&nbsp;&nbsp;&nbsp;&nbsp;</span> mistakes &nbsp; '
             "stronger color = larger share of the true class (row). <i>Click a cell to see its examples.</i>")
 
-    def update_state(self) -> None:
+    def _session_changed(self, change: str) -> None:
+        from ..core.session import DATA, EVALUATION, RUN
+
+        if change in (RUN, EVALUATION, DATA):
+            self.redraw()
+            self.update_buttons()
+
+    def update_buttons(self) -> None:
         run = self.win.current_run
         busy = self.win.tasks.is_running("evaluate")
-        self.run_label.setText(f"Run: {Path(run).name}" if run else "No run chosen.")
+        self.run_label.setText(f"Model: {Path(run).name}" if run else "No model chosen yet.")
         self.valid_button.setEnabled(bool(run) and not busy and self.win.training_data() is not None)
         self.file_button.setEnabled(bool(run) and not busy)
-        self.cancel_button.setEnabled(busy)
+        state = self.win.tasks.state("evaluate")
+        self.cancel_button.setEnabled(busy and state is not None and state.status == "running")
 
+    # -- running ---------------------------------------------------------------------------------
     def validation_data(self):
         data = self.win.training_data()
         if data is None:
             return None
         from ..core.data import split
 
-        s = self.win.model_page.settings()
-        settings = s
+        settings = self.win.session.settings
         run = self.win.current_run
         if run:
             try:
                 from ..core.runs import read_json
 
-                settings = type(s).from_dict(read_json(Path(run) / "run.json").get("settings", {}))
+                settings = type(settings).from_dict(read_json(Path(run) / "run.json").get("settings", {}))
             except (OSError, ValueError):
-                settings = s
+                pass
         return split(data, settings.valid_split, settings.seed)[1]
+
+    def evaluate_validation_if_same_data(self) -> bool:
+        """Evaluate the current run on its validation part when the data it was trained on is open."""
+        from ..core.runs import read_json
+
+        run, data = self.win.current_run, self.win.session.data
+        if not run or data is None or not data.can_train:
+            return False
+        try:
+            wanted = read_json(Path(run) / "run.json")["data"]["fingerprint_all"]
+        except (OSError, ValueError, KeyError):
+            return False
+        if wanted != data.fingerprint:
+            return False
+        self.evaluate_validation()
+        return True
 
     def evaluate_validation(self) -> None:
         data = self.validation_data()
         if data is None:
             show_error(self, "Open the labeled data on the Data page first.")
             return
-        self.run_evaluation(data)
+        self.run_evaluation(data, "validation")
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Labeled file to evaluate on", self.win.store.get("last_open_dir", ""),
@@ -245,53 +303,114 @@ class EvaluatePage(QWidget):
             self.evaluate_file(path)
 
     def evaluate_file(self, path: str) -> None:
-        from ..core.data import load_labeled
-        from ..core.errors import UserInputError
+        """Read ``path`` and evaluate on it, both in the worker."""
+        self.run_evaluation(str(path), str(path))
 
-        try:
-            data = load_labeled(path).data
-        except UserInputError as exc:
-            show_error(self, exc.message, exc.describe())
-            return
-        self.run_evaluation(data)
+    def run_evaluation(self, data, on: str) -> None:
+        from ..core.session import run_id_of
 
-    def run_evaluation(self, data) -> None:
         run = self.win.current_run
         if not run:
             return
-        self.metrics_label.setText(f"Evaluating on {len(data)} examples …")
-        self.win.tasks.start("evaluate", workers.evaluate_task, run, data, on_done=self.show_result,
-                             on_failed=self._failed, on_cancelled=lambda: self._ended("Cancelled."))
-        self.update_state()
+        fingerprint = self.win.session.data.fingerprint if on == "validation" and self.win.session.data else ""
+        what = "the validation part" if on == "validation" else Path(on).name
+        self.win.tasks.start("evaluate", workers.evaluate_task, run, data,
+                             on_done=lambda r, i=run_id_of(run), f=fingerprint, o=on: self._evaluated(r, i, f, o),
+                             on_failed=self._failed, description=f"Measuring how well the model does on {what}")
+        self.update_buttons()
 
-    def _ended(self, text: str) -> None:
-        self.metrics_label.setText(text)
-        self.update_state()
+    def _evaluated(self, result, run_id: str, fingerprint: str, on: str) -> None:
+        from ..core.session import Evaluation, record_evaluation
+
+        record = record_evaluation(self.win.current_run) if self.win.current_run else None
+        evaluation = Evaluation(run_id, fingerprint, on, result.metrics, result,
+                                history=record.history if record else (),
+                                class_counts=record.class_counts if record else {},
+                                planned_epochs=record.planned_epochs if record else None)
+        if self.win.session.set_evaluation(evaluation):
+            self.evaluated.emit()
 
     def _failed(self, message: str, details: str) -> None:
-        self._ended(f"Evaluation failed: {message}")
-        show_error(self, message, details)
+        show_error(self, f"Evaluation failed: {message}", details)
 
-    def show_result(self, result) -> None:
-        self.result = result
-        m = result.metrics
-        labels = list(m["labels"])
-        self.metrics_label.setText(f"Accuracy <b>{m['accuracy']:.1%}</b> &nbsp; Macro-F1 <b>{m['macro_f1']:.3f}</b> "
-                                   f"&nbsp; on {len(result.true)} examples")
+    # -- drawing ---------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        from ..core.session import percent, plural, summarize
+
+        evaluation = self.win.session.current_evaluation()
+        if evaluation is self.shown:
+            return
+        self.shown = evaluation
+        self.examples.model().set_rows([])
+        self.mistakes.model().set_rows([])
+        self.examples_title.setText("Click a cell of the table of answers to see its examples.")
+        if evaluation is None:
+            for w in (self.headline, self.words, self.metrics_label):
+                w.setText("")
+            self.advice_box.setVisible(False)
+            self.body.setVisible(False)
+            self.empty.setVisible(True)
+            self.per_class.setRowCount(0)
+            self.confusion.set_matrix([], [])
+            return
+        m = evaluation.metrics
+        summary = summarize(m, evaluation.on, evaluation.history, evaluation.class_counts, evaluation.planned_epochs)
+        self.headline.setText(summary.headline)
+        self.words.setText(" ".join(summary.details))
+        self._show_advice(summary.advice)
+        n = int(m.get("n") or sum(sum(r) for r in m.get("confusion_matrix", [])))
+        source = ("measured when training ended" if evaluation.on == "record" else "measured just now")
+        self.metrics_label.setText(
+            f"Accuracy {percent(m['accuracy'])} · balanced over classes (macro-F1) {percent(m['macro_f1'])} · "
+            f"{plural(n, 'text')}, {source}.")
+        self.metrics_label.setToolTip("Accuracy: the share of texts the model got right. Macro-F1: the F1 score "
+                                      "averaged over the classes, so a rare class counts as much as a common one.")
         self.empty.setVisible(False)
         self.body.setVisible(True)
+        labels = list(m["labels"])
         pc = m.get("per_class", {})
         self.per_class.setRowCount(len(labels))
         for r, label in enumerate(labels):
             row = pc.get(label, {})
-            values = [label] + [f"{row.get(k, 0):.3f}" for k in ("precision", "recall", "f1")] + [str(int(row.get("support", 0)))]
+            values = [label] + [percent(row.get(k, 0)) for k in ("recall", "precision", "f1")] + [str(int(row.get("support", 0)))]
             for c, v in enumerate(values):
-                self.per_class.setItem(r, c, QTableWidgetItem(v))
+                item = QTableWidgetItem(v)
+                if c:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.per_class.setItem(r, c, item)
         self.confusion.set_matrix(labels, m["confusion_matrix"])
-        self.mistakes.model().set_rows(result.misclassified())
-        self.mistakes.resizeColumnsToContents()
-        self.update_state()
-        self.evaluated.emit()
+        if evaluation.result is not None:
+            self.mistakes.model().set_rows(evaluation.result.misclassified())
+            self.mistakes.resizeColumnsToContents()
+        else:
+            self.examples_title.setText("Press “Evaluate on the validation part” (with the run's data open) to see the "
+                                        "texts behind each cell.")
+
+    def _show_advice(self, advice) -> None:
+        while self.advice_layout.count():
+            item = self.advice_layout.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        for a in advice:
+            row = QHBoxLayout()
+            text = QLabel("• " + a.text)
+            text.setWordWrap(True)
+            holder = QWidget()
+            hl = QHBoxLayout(holder)
+            hl.setContentsMargins(0, 0, 0, 0)
+            hl.addWidget(text, 1)
+            if a.action == "train_longer":
+                button = QPushButton("Train longer")
+                button.setToolTip("Choose “Best accuracy” (no time limit) and start training again")
+                button.clicked.connect(self.train_longer.emit)
+                hl.addWidget(button)
+            elif a.action == "class_weights":
+                button = QPushButton("Turn on class weights")
+                button.setToolTip("Rare classes count more in training (Model page → Advanced settings → Class weights)")
+                button.clicked.connect(self.use_class_weights.emit)
+                hl.addWidget(button)
+            self.advice_layout.addWidget(holder)
+        self.advice_box.setVisible(bool(advice))
 
     def show_cell(self, row: int, column: int) -> None:
         if self.result is None:
@@ -299,7 +418,7 @@ class EvaluatePage(QWidget):
         labels = self.result.metrics["labels"]
         true, predicted = labels[row], labels[column]
         rows = self.result.examples_for(true, predicted)
-        self.examples_title.setText(f"True {true}, predicted {predicted}: {len(rows)} examples")
+        self.examples_title.setText(f"True {true}, the model said {predicted}: {len(rows)} example{'s' if len(rows) != 1 else ''}")
         self.examples.model().set_rows(rows)
         self.examples.resizeColumnsToContents()
         self.tabs.setCurrentIndex(1)

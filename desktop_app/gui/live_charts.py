@@ -32,11 +32,15 @@ class LiveCharts(QWidget):
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
 
-        self.loss_plot = plot_widget("Loss", "loss", "step")
+        self.loss_plot = plot_widget("Training error (lower is better)", "loss", "step")
+        self.loss_plot.setToolTip("The loss: how wrong the model is on the texts it learns from (blue) and on the "
+                                  "validation texts it never learns from (red).")
         self.loss_plot.addLegend(offset=(-10, 10))
-        self.metric_plot = plot_widget("Validation accuracy and macro-F1", "score", "epoch")
+        self.metric_plot = plot_widget("Validation texts right", "share right", "pass over the texts")
+        self.metric_plot.setToolTip("Accuracy: the share of validation texts the model gets right. Macro-F1: the same "
+                                    "idea averaged over the classes, so a rare class counts as much as a common one.")
         self.metric_plot.addLegend(offset=(-10, -10))
-        self.speed_plot = plot_widget("Inference speed", "docs/s", "epoch")
+        self.speed_plot = plot_widget("Speed", "texts per second", "pass over the texts")
 
         def marked(color: str, symbol: str = "o", name: str | None = None):
             return dict(pen=pg.mkPen(color, width=2), symbol=symbol, symbolSize=7, symbolBrush=color, name=name)
@@ -45,7 +49,7 @@ class LiveCharts(QWidget):
             "loss": self.loss_plot.plot(pen=pg.mkPen("#4c78a8", width=2), name="train loss"),
             "val_loss": self.loss_plot.plot(**marked("#e45756", name="validation loss")),
             "accuracy": self.metric_plot.plot(**marked("#54a24b", name="accuracy")),
-            "f1": self.metric_plot.plot(**marked("#f58518", "s", "macro-F1")),
+            "f1": self.metric_plot.plot(**marked("#f58518", "s", "balanced over classes (macro-F1)")),
             "speed": self.speed_plot.plot(**marked("#b279a2")),
         }
         self.metric_plot.setYRange(0, 1.02)
@@ -75,6 +79,9 @@ class LiveCharts(QWidget):
             s.clear()
         self.counts = {"step": 0, "eval": 0, "speed": 0}
         self.last_step = None
+        for plot in (self.loss_plot, self.speed_plot):  # fit the new run, not the axes of the last one
+            plot.enableAutoRange()
+        self.metric_plot.setYRange(0, 1.02)
         self._dirty = True
         self.redraw()
 

@@ -138,6 +138,9 @@ class ModelPage(QWidget):
         left = QVBoxLayout()
         left.addWidget(QLabel("<b>Model to fine-tune</b>"))
         left.addWidget(self.table, 1)
+        self.expect_label = QLabel("")
+        self.expect_label.setWordWrap(True)
+        left.addWidget(self.expect_label)
         left.addLayout(buttons)
         left.addWidget(hw_box)
         right_widget = QWidget()
@@ -156,10 +159,21 @@ class ModelPage(QWidget):
 
         from ..core.settings import TrainSettings
 
+        self.model_changed.connect(lambda: self.win.session.set_model(self.model_path()))
+        self.model_changed.connect(self._show_expectation)
+        window.session_signals.changed.connect(self._session_changed)
         saved = window.store.get("train_settings")
         self.set_settings(TrainSettings.from_dict(saved) if isinstance(saved, dict) else TrainSettings())
         key = window.store.get("preset", "quick")
         self.preset_buttons.get(key, self.preset_buttons["quick"]).setChecked(True)
+        if self._wanted_model:
+            self.win.session.set_model(self._wanted_model)
+
+    def _session_changed(self, change: str) -> None:
+        from ..core.session import DATA, MODEL, SETTINGS
+
+        if change in (DATA, MODEL, SETTINGS):
+            self.update_plan()
 
     # -- models ----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -186,8 +200,16 @@ class ModelPage(QWidget):
         self.hardware_label.setText("\n".join(lines))
 
     def _models_loaded(self, models: list) -> None:
+        from pathlib import Path
+
         current = self.model_path() or self._wanted_model
-        self.models = [m for m in models if m.source != "run"] + [m for m in models if m.source == "run"]
+        unique, seen = [], set()
+        for m in [m for m in models if m.source != "run"] + [m for m in models if m.source == "run"]:
+            key = str(Path(m.path).resolve())
+            if key not in seen:  # the bundled model added again as a folder is listed once, as the bundled model
+                seen.add(key)
+                unique.append(m)
+        self.models = unique
         self.win.compare_page.models_changed(self.models)
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.models))
@@ -198,7 +220,7 @@ class ModelPage(QWidget):
                 item = QTableWidgetItem(value)
                 item.setToolTip(f"{m.path}\n{m.note}")
                 self.table.setItem(row, col, item)
-            if current and m.path == current:
+            if current and Path(m.path).resolve() == Path(current).resolve():
                 select = row
         fit_columns(self.table, stretch=5)
         self.table.resizeRowsToContents()
@@ -211,6 +233,8 @@ class ModelPage(QWidget):
             self.table.selectRow(select)
         elif current:
             self._wanted_model = current
+        self._show_expectation()
+        self.update_plan()
 
     def select_model(self, path: str) -> None:
         """Select by folder path (adding it as an extra folder if it is not listed)."""
@@ -243,6 +267,11 @@ class ModelPage(QWidget):
                        "Pick the folder that holds config.json, the weights and the tokenizer files.")
             return
         self.select_model(folder)
+
+    def _show_expectation(self) -> None:
+        """The chosen model's 'what to expect', in full (the table's column is cut short in a narrow window)."""
+        info = self.model_info()
+        self.expect_label.setText(f"<b>{info.name}</b>: {info.note}" if info is not None and info.note else "")
 
     def _selection_changed(self) -> None:
         self._wanted_model = None
@@ -335,7 +364,9 @@ class ModelPage(QWidget):
             signal.connect(self._settings_edited)
 
     def _settings_edited(self, *_):
-        self.win.store.set("train_settings", self.settings().to_dict())
+        settings = self.settings()
+        self.win.store.set("train_settings", settings.to_dict())
+        self.win.session.set_settings(settings, self.win.store.get("preset"))
         self.settings_changed.emit()
 
     def set_settings(self, s) -> None:
@@ -394,7 +425,7 @@ class ModelPage(QWidget):
         """(resolved settings, reasons) as the engine will choose them for the open data and this model, or None."""
         from ..core.defaults import Facts, plan
 
-        data, info = self.win.data_page.labeled, self.model_info()
+        data, info = self.win.training_data(), self.model_info()
         if data is None or info is None or not len(data):
             return None
         s = self.settings()
@@ -409,27 +440,59 @@ class ModelPage(QWidget):
     def update_plan(self) -> None:
         from html import escape
 
+        from ..core.defaults import PRESETS
+        from ..core.session import epochs_in_words, percent
+
         planned = self.planned()
         if planned is None:
             self.plan_label.setText("Open your data and pick a model: the settings the app chooses, and the reason "
                                     "for each, appear here.")
             return
         resolved, reasons = planned
-        names = {"learning_rate": "Learning rate", "head_learning_rate": "Head learning rate", "epochs": "Epochs",
-                 "max_length": "Max length", "batch_size": "Batch size", "warmup": "Warm-up",
-                 "early_stopping_patience": "Early stopping", "class_weights": "Class weights",
-                 "time_budget_min": "Time budget"}
+        preset = PRESETS.get(self.win.store.get("preset") or "")
+        from_preset = {"time_budget_min": preset.time_budget_min, "early_stopping_patience": preset.patience} if preset else {}
+        names = {"time_budget_min": ("Time limit", "time budget"), "epochs": ("Passes over the texts", "epochs"),
+                 "learning_rate": ("Learning speed", "learning rate"),
+                 "head_learning_rate": ("Learning speed of the new output layer", "head learning rate"),
+                 "max_length": ("Longest text read", "max length, in tokens (pieces of words)"),
+                 "batch_size": ("Texts per step", "batch size"),
+                 "warmup": ("Gentle start", "warm-up: share of steps with a rising learning rate"),
+                 "early_stopping_patience": ("Stop when no longer improving", "early stopping patience, in epochs"),
+                 "class_weights": ("Class weights", "weighted loss for rare classes")}
         rows = []
-        for key, label in names.items():
+        for key, (label, expert) in names.items():
             why = reasons.get(key)
             value = getattr(resolved, key)
             if why is None and value is None:
                 continue
-            shown = f"{value:g}" if isinstance(value, float) else ("on" if value is True else "off" if value is False else value)
+            reason = why["reason"] if why else ""
+            if reason == "set by you" and key in from_preset and from_preset[key] == value:
+                reason = f"from the “{preset.title}” choice above"
             if key == "time_budget_min":
-                shown = f"{value:g} min" if value else "none"
-            rows.append(f"<tr><td>{label}</td><td style='padding:0 8px'><b>{escape(str(shown))}</b></td>"
-                        f"<td>{escape(why['reason']) if why else ''}</td></tr>")
+                shown = f"about {value:g} minutes" if value else "none"
+            elif key == "epochs":
+                timed = resolved.time_budget_min and not self.win.session.settings.epochs
+                shown = "as many as fit in the time" if timed else epochs_in_words(value)
+            elif key == "warmup":
+                shown = percent(value)
+            elif key == "max_length":
+                shown = f"{value} tokens"
+            elif key == "early_stopping_patience":
+                shown = f"after {value} pass{'es' if value != 1 else ''}"
+            elif isinstance(value, bool):
+                shown = "on" if value else "off"
+            elif isinstance(value, float):
+                shown = f"{value:g}"
+            else:
+                shown = str(value)
+            if key == "class_weights" and not value and self.win.training_data() is not None:
+                counts = list(self.win.training_data().class_counts().values()) or [1]
+                ratio = max(counts) / max(1, min(counts))
+                if ratio >= 3:
+                    reason += (f". Your largest class has {ratio:.1f} times the examples of the smallest: if the results show "
+                               "a rare class being missed, set Class weights to On under Advanced settings")
+            rows.append(f"<tr><td title='{escape(expert)}'>{escape(label)}</td><td style='padding:0 8px'><b>{escape(shown)}</b>"
+                        f"</td><td>{escape(reason)}</td></tr>")
         self.plan_label.setText("<table cellspacing='2'>" + "".join(rows) + "</table>")
 
     def apply_preset(self, key: str) -> None:

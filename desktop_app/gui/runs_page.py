@@ -11,13 +11,16 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.models import short_name
+from ..core.session import percent
 from . import workers
-from .widgets import hint, show_error
+from .widgets import JobBar, hint, show_error
+
+STATUS_WORDS = {"finished": "finished", "running": "stopped unexpectedly", "cancelled": "cancelled", "failed": "failed"}
 
 FORMATS = {
-    "hf": "Hugging Face folder (transformers, any platform)",
-    "onnx": "ONNX model (ONNX Runtime; checked against PyTorch)",
-    "int8": "int8 quantized PyTorch model for the CPU (smaller, usually faster)",
+    "hf": "Standard model folder (Hugging Face: for Python programs on any computer)",
+    "onnx": "Portable model (ONNX: for other programs and languages; checked against the original)",
+    "int8": "Small fast model for computers without a GPU (int8: smaller, usually faster, nearly as accurate)",
 }
 
 
@@ -46,6 +49,7 @@ class RunsPage(QWidget):
         self.export_button.clicked.connect(self.choose_export)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
+        self.job = JobBar(window.tasks, "distill", "export")
         top = QHBoxLayout()
         top.addWidget(self.folder_label, 1)
         for b in (self.refresh_button, self.open_button, self.resume_button, self.distill_button, self.export_button,
@@ -55,20 +59,23 @@ class RunsPage(QWidget):
         self.status.setWordWrap(True)
         self.empty = hint("No runs yet. Train a model on the Train page; every run is kept here.")
         self.table = QTableWidget(0, 7)
-        self.table.setHorizontalHeaderLabels(["Run", "Status", "Created", "Model", "Accuracy", "Macro-F1", "Data"])
+        self.table.setHorizontalHeaderLabels(["Run", "Status", "Created", "Model", "Right", "Balanced score", "Data"])
+        self.table.horizontalHeaderItem(4).setToolTip("Accuracy: share of the validation texts the model got right")
+        self.table.horizontalHeaderItem(5).setToolTip("Macro-F1: the score averaged over the classes, so rare classes count as much")
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.Stretch)
         self.table.doubleClicked.connect(self._open_selected)
-        self.table.itemSelectionChanged.connect(self.update_state)
+        self.table.itemSelectionChanged.connect(self.update_buttons)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.job)
         layout.addWidget(self.status)
         layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
-        self.update_state()
+        self.update_buttons()
 
     def refresh(self) -> None:
         from ..core.runs import list_runs
@@ -79,10 +86,13 @@ class RunsPage(QWidget):
         self.table.setRowCount(len(self.runs))
         for r, run in enumerate(self.runs):
             m = run.final_metrics
-            status = run.status + (" (resumable)" if run.resumable else "")
+            status = STATUS_WORDS.get(run.status, run.status) + (" (can resume)" if run.resumable else "")
+            if self.win.tasks.is_running("train") and self.win.train_page.run_dir and \
+                    Path(run.path) == Path(self.win.train_page.run_dir):
+                status = "training now"
             values = [run.name, status, run.created.replace("T", " "), short_name(run.model),
-                      f"{m['accuracy']:.3f}" if isinstance(m.get("accuracy"), (int, float)) else "",
-                      f"{m['macro_f1']:.3f}" if isinstance(m.get("macro_f1"), (int, float)) else "", run.data_source]
+                      percent(m["accuracy"]) if isinstance(m.get("accuracy"), (int, float)) else "",
+                      percent(m["macro_f1"]) if isinstance(m.get("macro_f1"), (int, float)) else "", run.data_source]
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 item.setToolTip(run.path)
@@ -92,7 +102,7 @@ class RunsPage(QWidget):
         self.empty.setVisible(not self.runs)
         if self.runs and not self.table.selectionModel().selectedRows():
             self.table.selectRow(0)
-        self.update_state()
+        self.update_buttons()
 
     def selected(self):
         rows = self.table.selectionModel().selectedRows()
@@ -101,7 +111,8 @@ class RunsPage(QWidget):
     def busy(self) -> bool:
         return self.win.tasks.is_running("distill") or self.win.tasks.is_running("export")
 
-    def update_state(self) -> None:
+    def update_buttons(self) -> None:
+        """From the selection and the jobs' state: called on every selection change and every job change."""
         run = self.selected()
         busy = self.busy()
         finished = run is not None and run.status == "finished"
@@ -109,7 +120,9 @@ class RunsPage(QWidget):
         self.resume_button.setEnabled(run is not None and run.resumable and not self.win.tasks.is_running("train"))
         self.distill_button.setEnabled(finished and not busy)
         self.export_button.setEnabled(finished and not busy)
+        states = [self.win.tasks.state(k) for k in ("distill", "export")]
         self.cancel_button.setVisible(busy)
+        self.cancel_button.setEnabled(any(s is not None and s.status == "running" for s in states))
 
     def _open_selected(self, *_):
         run = self.selected()
@@ -121,15 +134,7 @@ class RunsPage(QWidget):
         run = self.selected()
         if run is None or not run.resumable:
             return
-        train = self.win.train_page
-        train.resumable_run = run.path
-        self.win.sidebar.setCurrentRow(self.win.pages.index(train))
-        if self.win.training_data() is None:
-            train.update_buttons()
-            QMessageBox.information(self, "Open the run's data", f"To resume {run.name}, open the data it was trained on "
-                                    f"({run.data_source or 'the same file'}) on the Data page, then press Resume.")
-            return
-        train.resume()
+        self.win.resume_run(run.path, run.data_source)
 
     # -- shrink (distillation) -------------------------------------------------------------------
     def choose_distill(self) -> None:
@@ -151,12 +156,20 @@ class RunsPage(QWidget):
         layers = QSpinBox()
         layers.setRange(1, max(1, n - 1))
         layers.setValue(max(1, n // 2))
-        layers.setToolTip("Fewer layers: faster and smaller, usually a little less accurate")
+        layers.setToolTip("Student layers: fewer layers are faster and smaller, usually a little less accurate")
         epochs = QDoubleSpinBox()
         epochs.setRange(0.5, 50)
         epochs.setValue(3)
-        form.addRow("Student layers", layers)
-        form.addRow("Epochs", epochs)
+        epochs.setToolTip("Epochs: how many times the smaller model reads all training texts")
+        form.addRow("Layers to keep", layers)
+        form.addRow("Passes over the texts", epochs)
+        expect = QLabel(f"What to expect: about {n / max(1, layers.value()):.1f} times as fast, a few points less accurate, "
+                        "measured and shown when it is done.")
+        expect.setWordWrap(True)
+        layers.valueChanged.connect(lambda v: expect.setText(
+            f"What to expect: about {n / max(1, v):.1f} times as fast (the work grows with the layers), usually a few points "
+            "less accurate; both are measured and shown when it is done."))
+        form.addRow(expect)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
@@ -171,19 +184,20 @@ class RunsPage(QWidget):
         if run is None or data is None or self.busy():
             return
         out = new_run_dir(self.win.store.runs_dir(), f"{short_name(run.model)}-{layers}layers")
-        self.status.setText(f"Shrinking {run.name} to {layers} layers …")
+        self.status.setText("")
         self.win.tasks.start("distill", workers.distill_task, run.path, data, layers, str(out), epochs,
-                             on_event=self._on_event, on_done=self._distilled, on_failed=self._failed,
-                             on_cancelled=lambda: self._ended("Shrinking cancelled; nothing was saved."))
-        self.update_state()
+                             on_done=self._distilled, on_failed=self._failed,
+                             on_cancelled=lambda: self._ended("Shrinking cancelled; nothing was saved."),
+                             description=f"Shrinking {run.name} to {layers} layers")
+        self.update_buttons()
 
     def _distilled(self, record: dict) -> None:
         d = record["distillation"]
         self.last_summary = d
-        self._ended(f"Student with {d['student_layers']} of {d['teacher_layers']} layers: accuracy "
-                    f"{d['student_accuracy']:.3f} vs {d['teacher_accuracy']:.3f} ({d['retained'] * 100:.1f}% retained), "
-                    f"{d['speedup']:.2f}x faster on the CPU, {d['student_size_mb']:.0f} MB vs {d['teacher_size_mb']:.0f} MB. "
-                    "It is in the list as a new run.")
+        self._ended(f"The smaller model ({d['student_layers']} of {d['teacher_layers']} layers) gets "
+                    f"{percent(d['student_accuracy'])} right, the original {percent(d['teacher_accuracy'])}; it is "
+                    f"{d['speedup']:.1f} times as fast on the CPU and takes {megabytes(d['student_size_mb'])} instead of "
+                    f"{megabytes(d['teacher_size_mb'])}. It is in the list as a new run.")
         self.win.model_page.refresh()
 
     # -- export ----------------------------------------------------------------------------------
@@ -218,22 +232,25 @@ class RunsPage(QWidget):
         if Path(out_dir).exists() and any(Path(out_dir).iterdir()):
             show_error(self, f"{out_dir} already exists and is not empty.", "Choose another folder, or delete that one first.")
             return
-        self.status.setText(f"Exporting {run.name} as {fmt} to {out_dir} …")
+        self.status.setText("")
         self.win.tasks.start("export", workers.export_task, run.path, fmt, out_dir, self.win.training_data(),
-                             on_event=self._on_event, on_done=self._exported, on_failed=self._failed)
-        self.update_state()
+                             on_done=self._exported, on_failed=self._failed,
+                             on_cancelled=lambda: self._ended("Export cancelled; nothing was written."),
+                             description=f"Exporting {run.name} to {out_dir}")
+        self.update_buttons()
 
     def _exported(self, summary: dict) -> None:
         self.last_summary = summary
-        text = f"Exported ({summary['format']}) to {summary['out_dir']}."
+        text = f"Exported to {summary['out_dir']}."
         check = summary.get("onnx") or {}
         if check.get("max_abs_diff") is not None:
-            text += f" The ONNX model matches PyTorch within {check['max_abs_diff']:.1e} (largest logit difference)."
+            text += " The portable model gives the same answers as the original (checked)."
         q = summary.get("int8")
         if q:
-            text += f" int8: {q['speedup']:.2f}x the fp32 speed, {q['int8_size_mb']:.0f} MB instead of {q['fp32_size_mb']:.0f} MB"
+            text += (f" The small model is {q['speedup']:.1f} times as fast and takes {megabytes(q['int8_size_mb'])} "
+                     f"instead of {megabytes(q['fp32_size_mb'])}")
             if q.get("accuracy_change") is not None:
-                text += f", accuracy change {q['accuracy_change'] * 100:+.1f} points"
+                text += f"; it gets {abs(q['accuracy_change']) * 100:.1f} points {'more' if q['accuracy_change'] > 0 else 'less'} right"
             text += "."
         self._ended(text)
 
@@ -242,12 +259,6 @@ class RunsPage(QWidget):
         self.win.tasks.stop("distill")
         self.win.tasks.stop("export")
 
-    def _on_event(self, ev) -> None:
-        if getattr(ev, "kind", "") == "status":
-            self.status.setText(ev.message)
-        elif getattr(ev, "kind", "") == "step":
-            self.status.setText(f"Training the student: step {ev.step} of {ev.total_steps}, loss {ev.loss:.3f}")
-
     def _failed(self, message: str, details: str) -> None:
         self._ended(f"Failed: {message}")
         show_error(self, message, details)
@@ -255,3 +266,7 @@ class RunsPage(QWidget):
     def _ended(self, message: str) -> None:
         self.status.setText(message)
         self.refresh()
+
+
+def megabytes(mb: float) -> str:
+    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB"

@@ -26,67 +26,84 @@ def settle(seconds: float = 0.3) -> None:
     wait_until(lambda: False, seconds)
 
 
-def take_screenshots(window, out_dir: str, model: str | None = None) -> int:
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """'1024x700' -> (1024, 700)."""
+    if not text:
+        return None
+    w, _, h = text.lower().partition("x")
+    return int(w), int(h)
+
+
+def take_screenshots(window, out_dir: str, model: str | None = None, size: tuple[int, int] | None = None) -> int:
+    """One PNG per page. ``size``: the window's size in logical pixels (default 1280x800, never larger than the screen)."""
     from ..core.resources import bundled_model_dir, sample_training_file
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    window.resize(1280, 800)
+    window.resize(*(size or (1280, 800)))
+    window.fit_to_screen()
+    print(f"window {window.width()}x{window.height()} (logical pixels), scale {window.devicePixelRatioF():g}")
     model = model or (str(bundled_model_dir()) if bundled_model_dir() else None)
     if model is None:
         print("No model: pass --model PATH")
         return 2
 
-    def shot(index: int, name: str) -> None:
-        window.sidebar.setCurrentRow(index)
+    def shot(page, name: str) -> None:
+        window.show_page(page)
         settle(0.4)
         window.grab().save(str(out / name))
         print(f"saved {out / name}")
 
     window.data_page.open_path(str(sample_training_file()))
-    if not wait_until(lambda: window.data_page.labeled is not None and not window.tasks.is_running("load"), 60):
+    if not wait_until(lambda: window.session.data is not None and window.tasks.settled("load", "check"), 60):
         print("The sample data did not load")
         return 1
     wait_until(lambda: window.model_page.models, 60)
     window.model_page.select_model(str(Path(model).resolve()))
     wait_until(lambda: window.model_path() and Path(window.model_path()) == Path(model).resolve(), 60)
     window.model_page.update_settings(epochs=1.0, max_length=64)
-    wait_until(lambda: window.data_page.lengths is not None, 120)
-    shot(0, "data.png")
-    shot(1, "model.png")
-    window.sidebar.setCurrentRow(2)
+    wait_until(lambda: window.data_page.lengths is not None and window.tasks.settled("check", "lengths"), 120)
+    shot(window.data_page, "data.png")
+    shot(window.model_page, "model.png")
+    window.show_page(window.train_page)
     window.train_page.start()
-    if not wait_until(lambda: not window.train_page.is_training() and window.train_page.finished_run, 540):
+    if not wait_until(lambda: window.tasks.settled("train") and window.train_page.finished_run, 540):
         print("Training did not finish")
         return 1
-    shot(2, "train.png")
-    window.evaluate_page.evaluate_validation()
-    wait_until(lambda: window.evaluate_page.result is not None and not window.tasks.is_running("evaluate"), 120)
+    window.show_page(window.train_page)
+    shot(window.train_page, "train.png")
+    # training ends with the results in words; the validation part is evaluated again for the examples
+    wait_until(lambda: window.evaluate_page.result is not None and window.tasks.settled("evaluate"), 120)
     conf = window.evaluate_page.confusion
     cells = [(int(conf.item(r, c).text()), r, c) for r in range(conf.rowCount()) for c in range(conf.columnCount()) if r != c]
     if cells:
         _, r, c = max(cells)
         window.evaluate_page.show_cell(r, c)
-    shot(3, "evaluate.png")
-    window.sidebar.setCurrentRow(4)
+    shot(window.evaluate_page, "evaluate.png")
+    window.show_page(window.classify_page)
     window.classify_page.text.setPlainText("I was charged twice for my subscription this month, please refund one payment.")
     wait_until(lambda: window.classify_page.last_result is not None, 120)
     from ..core.resources import sample_unlabeled_file
 
     window.classify_page.classify_path(str(sample_unlabeled_file()))
-    wait_until(lambda: window.classify_page.output_path is not None and not window.tasks.is_running("predict"), 120)
-    shot(4, "classify.png")
+    wait_until(lambda: window.classify_page.output_path is not None and window.tasks.settled("predict"), 120)
+    shot(window.classify_page, "classify.png")
 
     # compare: one model with two settings (1 and 2 epochs), trained one after another
     page = window.compare_page
     page.add_current()
     window.model_page.update_settings(epochs=2.0)
     page.add_current()
-    window.sidebar.setCurrentRow(window.pages.index(page))
+    window.show_page(page)
     page.start()
-    if not wait_until(lambda: not page.is_running() and page.rows, 900):
+    if not wait_until(lambda: window.tasks.settled("compare") and page.rows, 900):
         print("The comparison did not finish")
         return 1
-    shot(window.pages.index(page), "compare.png")
-    shot(window.pages.index(window.runs_page), "runs.png")
+    shot(page, "compare.png")
+    shot(window.runs_page, "runs.png")
+    window.show_guide()
+    settle(0.3)
+    window.guide.grab().save(str(out / "guide.png"))
+    print(f"saved {out / 'guide.png'}")
+    window.guide.close()
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import re
 import time
 from dataclasses import replace
 
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
 
 from . import workers
 from .live_charts import LiveCharts
-from .widgets import format_duration, hint, show_error
+from .widgets import hint, show_error
 
 
 class TrainPage(QWidget):
@@ -26,6 +27,7 @@ class TrainPage(QWidget):
         self.resumable_run: str | None = None
         self.finished_run: str | None = None
         self.status_count = 0
+        self.under_one_pass_told = False
 
         self.start_button = QPushButton("Start training")
         self.start_button.setToolTip("Fine-tune the chosen model on your data (Ctrl+R)")
@@ -49,9 +51,13 @@ class TrainPage(QWidget):
         info = QHBoxLayout()
         info.setSpacing(self.fontMetrics().horizontalAdvance("M") * 2)  # scales with the font (and 200%)
         info.addWidget(self.progress, 2)
-        info.addWidget(self.eta_label)
-        info.addWidget(self.speed_label)
-        info.addWidget(self.device_label)
+        info.addWidget(self.eta_label, 1)
+        details = QHBoxLayout()  # a row of its own: the page stays narrow enough for 200% on a small screen
+        details.setSpacing(info.spacing())
+        details.addWidget(self.speed_label)
+        details.addWidget(self.device_label)
+        details.addStretch(1)
+        self.eta_label.setWordWrap(True)
         self.empty = hint("Open your data on the Data page and pick a model, then press Start training.")
 
         self.charts = LiveCharts()
@@ -71,6 +77,7 @@ class TrainPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addLayout(info)
+        layout.addLayout(details)
         layout.addWidget(self.empty)
         layout.addWidget(splitter, 1)
         self.update_buttons()
@@ -81,15 +88,21 @@ class TrainPage(QWidget):
 
     def update_buttons(self) -> None:
         training = self.is_training()
+        state = self.win.tasks.state("train")
         ready = self.win.training_data() is not None and bool(self.win.model_path())
         comparing = self.win.tasks.is_running("compare")
         self.start_button.setEnabled(not training and ready and not comparing)
-        self.cancel_button.setEnabled(training)
+        self.cancel_button.setEnabled(training and state is not None and state.status == "running")
         self.resume_button.setEnabled(not training and self.resumable_run is not None and self.win.training_data() is not None)
         if training:
-            self.empty.setText("Training … you can watch the charts, or cancel and resume later.")
+            text = "Training … you can watch the charts, or cancel and resume later."
+            if state is not None and state.status == "cancelling":
+                text = state.cancelling_text() + " A checkpoint is saved so you can resume."
+            self.empty.setText(text)
         elif comparing:
             self.empty.setText("A comparison is running on the Compare page; training starts again when it ends.")
+        elif self.resumable_run is not None and self.win.training_data() is None:
+            self.empty.setText("To resume, open the data this run was trained on (Data page); then press Resume.")
         elif not ready:
             missing = []
             if self.win.training_data() is None:
@@ -97,6 +110,8 @@ class TrainPage(QWidget):
             if not self.win.model_path():
                 missing.append("pick a model on the Model page")
             self.empty.setText("To train: " + " and ".join(missing) + ".")
+        elif self.finished_run and self.win.current_run == self.finished_run:
+            self.empty.setText("Finished. The results are on the Evaluate page; press Start training to train again.")
         else:
             self.empty.setText("Ready: press Start training (Ctrl+R).")
 
@@ -131,20 +146,26 @@ class TrainPage(QWidget):
     def _launch(self, data, model: str, out: Path, resume: bool) -> None:
         from ..core.training import TrainJob
 
-        settings = self.win.model_page.settings()
+        settings = self.win.session.settings
         if settings.threads is None:
             settings = replace(settings, threads=self.win.training_threads())
         job = TrainJob(train=data, out_dir=Path(out), model=model, settings=settings, resume=resume)
         self.run_dir = str(out)
         self.finished_run = None
-        if not resume:
+        self.under_one_pass_told = False
+        if not resume:  # a new run: new lines and new axes, never those of another run
             self.reset_charts()
             self.log.clear()
         self.resumable_run = None
-        self.progress.setValue(0)
+        self.progress.setRange(0, 0)  # indeterminate until the first step is measured
+        self.progress.setFormat("")
+        self.eta_label.setText("Getting ready (loading the model, reading the texts) …")
+        self.speed_label.setText("")
         self.log.appendPlainText(("Resuming " if resume else "Starting ") + f"run {out}")
+        budget = settings.time_budget_min * 60 if settings.time_budget_min and not resume else None
         self.win.tasks.start("train", workers.train_task, job, on_event=self.on_event, on_done=self._done,
-                             on_failed=self._failed, on_cancelled=self._cancelled_exc)
+                             on_failed=self._failed, on_cancelled=self._cancelled_exc,
+                             description="Resuming training" if resume else "Training", budget_s=budget)
         self.charts.start()
         self.update_buttons()
         self.state_changed.emit()
@@ -153,22 +174,25 @@ class TrainPage(QWidget):
         if self.is_training():
             self.log.appendPlainText("Cancelling after the current step …")
             self.win.tasks.stop("train")
-            self.cancel_button.setEnabled(False)
 
     # -- events (GUI thread, queued) -------------------------------------------------------------
     def on_event(self, ev) -> None:
+        from ..core.session import percent
+
         self.charts.on_event(ev)
         kind = getattr(ev, "kind", "")
-        if kind == "eval":
-            self.log.appendPlainText(f"Epoch {ev.epoch:g}: validation accuracy {ev.accuracy:.3f}, macro-F1 {ev.macro_f1:.3f}, "
-                                     f"loss {ev.val_loss:.4f}" + (" (best so far)" if ev.is_best else ""))
+        if kind == "step":
+            self._check_plan(ev)
+        elif kind == "eval":
+            self.log.appendPlainText(f"After {epoch_words(ev.epoch)}: {percent(ev.accuracy)} of the validation texts right"
+                                     + (" (best so far)" if ev.is_best else ""))
         elif kind == "speed":
-            self.device_label.setText(f"Device: {ev.device}")
+            self.device_label.setText(f"Running on: {ev.device}")
         elif kind == "status":
             self.status_count += 1
-            self.log.appendPlainText(f"[{time.strftime('%H:%M:%S')}] {ev.message}")
+            self.log.appendPlainText(f"[{time.strftime('%H:%M:%S')}] {tidy_numbers(ev.message)}")
         elif kind == "checkpoint":
-            self.log.appendPlainText(f"Checkpoint saved after epoch {ev.epoch}")
+            self.log.appendPlainText(f"Progress saved after {epoch_words(ev.epoch)} (you can resume from here).")
         elif kind == "failed":
             self.log.appendPlainText(f"Failed: {ev.reason}")
         elif kind == "cancelled":
@@ -176,21 +200,46 @@ class TrainPage(QWidget):
             if ev.resumable:
                 self.resumable_run = ev.run_dir
         elif kind == "finished":
+            from ..core.session import summarize
+
             self.finished_run = ev.run_dir
-            m = ev.metrics
-            self.log.appendPlainText("Finished. " + ", ".join(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"
-                                                                for k, v in m.items() if not isinstance(v, (dict, list))))
+            summary = summarize(ev.metrics)
+            self.log.appendPlainText(f"Finished. {summary.headline} The full results are on the Evaluate page.")
+
+    def _check_plan(self, ev) -> None:
+        """A time limit that leaves the model short of one pass over the texts is said at once, not found later."""
+        if self.under_one_pass_told or ev.step <= CALIBRATION_STEPS or not ev.step or not ev.total_steps:
+            return
+        planned = ev.total_steps * ev.epoch / ev.step
+        if planned < 0.999:
+            from ..core.session import percent
+
+            self.under_one_pass_told = True
+            self.log.appendPlainText(
+                f"Note: in the time limit, the model reads only {percent(planned)} of your training texts once. It will "
+                "be less accurate than it can be; when it ends, the results page offers to train longer (or choose "
+                "“Balanced” or “Best accuracy” on the Model page).")
 
     def _show_progress(self) -> None:
+        from ..core.jobs import duration_in_words
+
         last = self.charts.last_step
-        if last is not None:
+        state = self.win.tasks.state("train")
+        if last is not None and state is not None and state.budget_s and last.step <= CALIBRATION_STEPS:
+            # the engine plans the steps that fit the time limit only after measuring the first ones
+            self.progress.setRange(0, 0)
+            self.eta_label.setText("measuring the speed to plan the time limit …")
+        elif last is not None and state is not None:
+            self.progress.setRange(0, 100)
             self.progress.setValue(int(100 * last.step / max(1, last.total_steps)))
-            self.progress.setFormat(f"step {last.step} of {last.total_steps} (%p%)")
-            self.eta_label.setText(f"about {format_duration(last.eta_s)} left")
-            self.speed_label.setText(f"{last.samples_per_s:.1f} samples/s")
+            self.progress.setFormat(f"%p% (step {last.step:,} of {last.total_steps:,})")
+            eta = state.eta_s()
+            self.eta_label.setText(f"about {duration_in_words(eta)} left" if eta is not None else "measuring the speed …")
+            self.speed_label.setText(f"learns from {last.samples_per_s:.0f} texts per second")
 
     def _end(self) -> None:
         self.charts.stop()
+        self.progress.setRange(0, 100)
         self.update_buttons()
         self.state_changed.emit()
 
@@ -198,22 +247,46 @@ class TrainPage(QWidget):
         self.charts.last_step = None
         if result.status == "finished":
             self.progress.setValue(100)
-            self.eta_label.setText("done")
+            self.progress.setFormat("done")
+            self.eta_label.setText("Finished")
             self.finished_run = str(result.run_dir)
             self._end()
             self.run_finished.emit(str(result.run_dir))
         else:
             self.resumable_run = str(result.run_dir)
-            self.eta_label.setText("cancelled")
+            self.progress.setFormat("%p% (cancelled)")
+            self.eta_label.setText("Cancelled: press Resume to continue")
             self._end()
 
     def _cancelled_exc(self) -> None:  # cancelled before the first step (while tokenizing)
-        self.eta_label.setText("cancelled")
+        self.progress.setValue(0)
+        self.eta_label.setText("Cancelled")
         self.log.appendPlainText("Cancelled before training started.")
         self._end()
 
     def _failed(self, message: str, details: str) -> None:
-        self.eta_label.setText("failed")
+        self.progress.setValue(0)
+        self.eta_label.setText("Failed")
         self.log.appendPlainText(f"Training failed: {message}")
         self._end()
         show_error(self, f"Training failed: {message}", details)
+
+
+CALIBRATION_STEPS = 8  # the engine plans a time limit after its first steps (core.training.CALIBRATION_STEPS)
+_LONG_FLOAT = re.compile(r"(?<![\w.])(\d+\.\d{4,})(?![\w.])")
+
+
+def tidy_numbers(text: str) -> str:
+    """Engine messages with long floats ('epochs = 0.4949555124996523') shown rounded ('0.49')."""
+    return _LONG_FLOAT.sub(lambda m: f"{float(m.group(1)):.3g}", text)
+
+
+def epoch_words(epoch: float) -> str:
+    """'pass 2 over the texts', or 'half a pass' for fractions."""
+    from ..core.session import percent
+
+    epoch = float(epoch)
+    if epoch < 1:
+        return f"{percent(epoch)} of a pass over the texts"
+    rounded = round(epoch, 1)
+    return f"pass {rounded:g} over the texts"

@@ -69,16 +69,93 @@ class RowsModel(QAbstractTableModel):
         if not index.isValid():
             return None
         if role in (Qt.DisplayRole, Qt.ToolTipRole):
-            value = self.rows[index.row()].get(self.columns[index.column()], "")
+            column = self.columns[index.column()]
+            value = self.rows[index.row()].get(column, "")
+            if is_share_column(column):
+                return share_text(value)
             if isinstance(value, float):
                 return f"{value:.3f}"
             return "" if value is None else str(value)
+        if role == Qt.TextAlignmentRole and is_share_column(self.columns[index.column()]):
+            return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
         if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return self.columns[section].replace("_", " ").capitalize()
+            column = self.columns[section]
+            if column.startswith("prob_"):
+                return f"Chance: {column[5:]}"
+            return column.replace("_", " ").capitalize()
         return None
+
+
+def is_share_column(column: str) -> bool:
+    """Columns that hold a probability (0..1): shown as percentages, like every confidence in the app."""
+    return column == "confidence" or column.startswith("prob_")
+
+
+def share_text(value) -> str:
+    """0.6905 or "0.6905" -> "69%" (the app's one format for confidence); anything else as it is."""
+    from ..core.session import percent
+
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)
+    return percent(share) if 0.0 <= share <= 1.0 else str(value)
+
+
+class JobBar(QWidget):
+    """The progress of the running job(s) of some kinds: a bar (or a busy bar when the amount of work is
+    unknown) and one line of words with the time left; hidden when none runs. Redraws from
+    ``Tasks.changed`` and, while a job runs, twice a second (the time left moves on its own)."""
+
+    def __init__(self, tasks, *kinds: str, parent=None):
+        super().__init__(parent)
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QHBoxLayout, QProgressBar
+
+        self.tasks, self.kinds = tasks, kinds
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(self.fontMetrics().horizontalAdvance("M") * 18)
+        self.label = QLabel("")
+        self.label.setWordWrap(True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.label, 1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(500)
+        self.timer.timeout.connect(self.redraw)
+        tasks.changed.connect(self.redraw)
+        tasks.progressed.connect(self.redraw)
+        self.setVisible(False)
+
+    def state(self):
+        for kind in self.kinds:
+            state = self.tasks.state(kind)
+            if state is not None:
+                return state
+        return None
+
+    def redraw(self) -> None:
+        from ..core.jobs import progress_text
+
+        state = self.state()
+        if state is None:
+            self.timer.stop()
+            self.setVisible(False)
+            return
+        if not self.timer.isActive():
+            self.timer.start()
+        fraction = state.fraction
+        if fraction is None:
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(fraction * 1000))
+        self.label.setText(progress_text(state))
+        self.setVisible(True)
 
 
 def show_error(parent: QWidget | None, message: str, details: str = "", title: str = "Classifier Studio") -> QMessageBox:

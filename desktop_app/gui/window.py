@@ -1,56 +1,67 @@
-"""The main window: a sidebar of steps, one page per step, menus, shortcuts and the task list."""
+"""The main window: a sidebar of steps, one page per step, menus, shortcuts and the task list.
+
+The window owns the session (core/session.py) and the jobs (workers.Tasks). Pages are views:
+each redraws from the session when ``session_signals.changed`` says what changed, and redraws
+its buttons when ``tasks.changed`` says a job started, reported or ended.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QUrl, Qt
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QListWidget, QMainWindow, QMessageBox, QStackedWidget,
-                               QWidget)
+from PySide6.QtCore import QByteArray, QTimer, QUrl, Qt
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QDialog, QFileDialog, QFrame, QScrollArea, QHBoxLayout, QListWidget, QMainWindow, QMessageBox, QStackedWidget,
+                               QTextBrowser, QVBoxLayout, QWidget, QDialogButtonBox)
 
+from ..core import session as sess
 from .classify_page import ClassifyPage
 from .compare_page import ComparePage
 from .data_page import DataPage
 from .evaluate_page import EvaluatePage
 from .model_page import ModelPage
 from .runs_page import RunsPage
+from .session_signals import SessionSignals
 from .store import Store
 from .train_page import TrainPage
-from . import main_thread_gc
+from . import main_thread_gc, workers
 from .workers import Tasks
 
 log = logging.getLogger(__name__)
-STEPS = ["Data", "Model", "Train", "Evaluate", "Classify", "Compare", "Runs"]
+DEFAULT_SIZE = (1280, 800)
+SCREEN_SHARE = 0.92  # never open larger than this share of the available screen
 
 
 class MainWindow(QMainWindow):
     def __init__(self, store: Store | None = None):
         super().__init__()
+        from ..core.settings import TrainSettings
+
         self.store = store or Store()
+        saved = self.store.get("train_settings")
+        self.session = sess.Session(TrainSettings.from_dict(saved) if saved else TrainSettings())
+        self.session_signals = SessionSignals(self.session, self)
         self.tasks = Tasks(self)
         tasks = self.tasks
         main_thread_gc.install(busy=lambda: bool(tasks.running))  # before any worker starts: see main_thread_gc
-        self.current_run: str | None = None
         self.closing = False
         self.confirm_close = self._ask_close  # tests replace this
+        self.ask_resume = self._ask_resume  # tests replace this
+        self._pending_resume: str | None = None
 
         self.sidebar = QListWidget()
-        self.sidebar.addItems(STEPS)
-        self.sidebar.setFixedWidth(self.sidebar.fontMetrics().horizontalAdvance("✓ 5. Run library") + 48)
         self.stack = QStackedWidget()
-        self.data_page = DataPage(self)
-        self.model_page = ModelPage(self)
-        self.train_page = TrainPage(self)
-        self.evaluate_page = EvaluatePage(self)
-        self.classify_page = ClassifyPage(self)
-        self.compare_page = ComparePage(self)
-        self.runs_page = RunsPage(self)
-        self.pages = [self.data_page, self.model_page, self.train_page, self.evaluate_page, self.classify_page,
-                      self.compare_page, self.runs_page]
-        for page in self.pages:
-            self.stack.addWidget(page)
+        self.steps: list[str] = []
+        self.pages: list[QWidget] = []
+        self.data_page = self.add_page("Data", DataPage(self))
+        self.model_page = self.add_page("Model", ModelPage(self))
+        self.train_page = self.add_page("Train", TrainPage(self))
+        self.evaluate_page = self.add_page("Evaluate", EvaluatePage(self))
+        self.classify_page = self.add_page("Classify", ClassifyPage(self))
+        self.compare_page = self.add_page("Compare", ComparePage(self))
+        self.runs_page = self.add_page("Run library", RunsPage(self))
+        self.sidebar.setFixedWidth(self.sidebar.fontMetrics().horizontalAdvance("✓ 5. Run library") + 48)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.sidebar.currentRowChanged.connect(self._page_shown)
         central = QWidget()
@@ -60,28 +71,68 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.setAcceptDrops(True)
 
-        self.data_page.data_changed.connect(self.refresh_state)
-        self.model_page.model_changed.connect(self._model_changed)
-        self.model_page.settings_changed.connect(self._settings_changed)
-        self.train_page.state_changed.connect(self.refresh_state)
-        self.train_page.run_finished.connect(self._run_finished)
-        self.runs_page.open_run.connect(self.open_run)
+        self.session_signals.changed.connect(self._session_changed)
         self.tasks.changed.connect(self._tasks_changed)
+        self.runs_page.open_run.connect(self.open_run)
+        self.train_page.run_finished.connect(self._run_finished)
+        self.evaluate_page.train_longer.connect(self.train_longer)
+        self.evaluate_page.use_class_weights.connect(self.use_class_weights)
 
         self._build_menus()
+        self._place()
+        self.sidebar.setCurrentRow(0)
+        self._update_chrome()
+
+    def add_page(self, title: str, page: QWidget, index: int | None = None) -> QWidget:
+        """Add a step to the sidebar (at ``index``, default: before the Run library, or last)."""
+        if index is None:
+            index = self.steps.index("Run library") if "Run library" in self.steps else len(self.steps)
+        self.steps.insert(index, title)
+        self.pages.insert(index, page)
+        # In a scroll area: on a small screen (or at 200%) a page scrolls instead of making the window
+        # larger than the screen.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(page)
+        self.stack.insertWidget(index, scroll)
+        self.sidebar.insertItem(index, title)
+        return page
+
+    def page_index(self, page: QWidget) -> int:
+        return self.pages.index(page)
+
+    def show_page(self, page: QWidget) -> None:
+        self.sidebar.setCurrentRow(self.page_index(page))
+
+    def _place(self) -> None:
+        """Restore the saved geometry or open at 1280x800, never larger than the available screen."""
         geometry = self.store.get("geometry")
         if geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
         else:
-            self.resize(1280, 800)
-        self.sidebar.setCurrentRow(0)
-        self.statusBar().showMessage("Open your labeled data to begin (Ctrl+O).")
-        self.refresh_state()
+            self.resize(*DEFAULT_SIZE)
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        w = min(self.width(), int(area.width() * SCREEN_SHARE))
+        h = min(self.height(), int(area.height() * SCREEN_SHARE))
+        if (w, h) != (self.width(), self.height()):
+            self.resize(w, h)
+        frame = self.frameGeometry()
+        if not area.contains(frame):
+            self.move(area.left() + max(0, (area.width() - frame.width()) // 2),
+                      area.top() + max(0, (area.height() - frame.height()) // 2))
 
     def start_background(self) -> None:
         """Work that needs the engine's heavy imports: started after the window is shown."""
         self.model_page.refresh()
         self.runs_page.refresh()
+        QTimer.singleShot(0, self.offer_resume)
 
     # -- menus -----------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -99,21 +150,22 @@ class MainWindow(QMainWindow):
         train_menu.addAction(self.cancel_action)
         QShortcut(QKeySequence(Qt.Key_Escape), self, activated=self.cancel_current)
         help_menu = self.menuBar().addMenu("&Help")
+        self.guide_action = QAction("&Guide", self, shortcut=QKeySequence.HelpContents, triggered=self.show_guide)
+        help_menu.addAction(self.guide_action)
         help_menu.addAction(QAction("Open &log folder", self, triggered=self.open_log_folder))
         help_menu.addAction(QAction("&About Classifier Studio", self, triggered=self.about))
-        for i in range(len(STEPS)):
-            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self.sidebar.setCurrentRow(i))
+        for i in range(9):
+            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self,
+                      activated=lambda i=i: i < len(self.pages) and self.sidebar.setCurrentRow(i))
 
     def _start_training(self) -> None:
-        self.sidebar.setCurrentRow(2)
+        self.show_page(self.train_page)
         self.train_page.repaint()  # paint the page before the worker's imports compete for the interpreter
         self.train_page.start()
 
     def cancel_current(self) -> None:
-        if self.train_page.is_training():
-            self.train_page.cancel()
-        self.compare_page.cancel()
-        for name in ("evaluate", "predict", "load"):
+        """Esc / Ctrl+.: cancel every running job."""
+        for name in list(self.tasks.running):
             self.tasks.stop(name)
 
     def choose_runs_dir(self) -> None:
@@ -130,19 +182,44 @@ class MainWindow(QMainWindow):
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
+    def show_guide(self) -> QDialog:
+        """The offline guide (resources/help/guide.html) in a non-modal window."""
+        from ..core.resources import resources_dir
+
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Classifier Studio guide")
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        browser = QTextBrowser()
+        browser.setOpenExternalLinks(False)
+        guide = resources_dir() / "help" / "guide.html"
+        try:
+            browser.setHtml(guide.read_text(encoding="utf-8"))
+        except OSError:
+            browser.setPlainText(f"The guide is missing ({guide}).")
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(dialog.close)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(browser)
+        layout.addWidget(buttons)
+        dialog.resize(min(720, self.width()), min(640, self.height()))
+        dialog.show()
+        self.guide = dialog
+        return dialog
+
     def about(self) -> None:
         from .. import __version__
 
         QMessageBox.about(self, "About Classifier Studio",
                           f"<b>Classifier Studio</b> {__version__}<p>Fine-tune transformer text classifiers on your own "
-                          "computer, offline.</p><p>Log files: Help → Open log folder.</p>")
+                          "computer, offline.</p><p>How it works: Help → Guide. Log files: Help → Open log folder.</p>")
 
     # -- shared state ----------------------------------------------------------------------------
     def training_data(self):
-        page = self.data_page
-        if page.labeled is None or page.report is None or not page.report.can_train:
-            return None
-        return page.labeled
+        return self.session.training_data()
+
+    @property
+    def current_run(self) -> str | None:
+        return self.session.run
 
     def training_threads(self) -> int:
         from ..core.device import threads_beside_a_gui
@@ -150,69 +227,153 @@ class MainWindow(QMainWindow):
         return threads_beside_a_gui()
 
     def model_path(self) -> str | None:
-        return self.model_page.model_path()
+        return self.session.model_path
 
-    def open_run(self, path: str) -> None:
-        self.current_run = path
-        self.refresh_state()
-        self.sidebar.setCurrentRow(3)
+    def open_run(self, path: str, evaluate: bool = True) -> None:
+        """Make ``path`` the current run: its own results show at once; with the data it was trained
+        on open, its validation part is evaluated again in the background for the examples."""
+        self.session.set_run(path)
+        record = sess.record_evaluation(path)
+        if record is not None:
+            self.session.set_evaluation(record)
+        self.show_page(self.evaluate_page)
+        if evaluate:
+            self.evaluate_page.evaluate_validation_if_same_data()
+
+    def train_longer(self) -> None:
+        """The advice's "Train longer": no time limit (Best accuracy), on the same data, started at once."""
+        self.model_page.preset_buttons["best"].setChecked(True)
+        if self.session.settings.epochs is not None and self.session.settings.epochs < 3:
+            self.model_page.update_settings(epochs=None)  # let the app choose enough passes
+        self._start_training()
+
+    def use_class_weights(self) -> None:
+        """The advice's "Turn on class weights": set it, and show where it is set."""
+        self.model_page.update_settings(class_weights=True)
+        self.model_page.advanced.setChecked(True)
+        self.show_page(self.model_page)
+        self.statusBar().showMessage("Class weights are on (Advanced settings). Press Start training (Ctrl+R) to train again.",
+                                     15000)
 
     def _run_finished(self, run_dir: str) -> None:
-        self.current_run = run_dir
         self.runs_page.refresh()
-        self.statusBar().showMessage(f"Training finished: {run_dir}", 10000)
-        self.refresh_state()
+        self.model_page.refresh()
+        self.open_run(run_dir)
 
-    def _model_changed(self) -> None:
-        self.data_page.request_lengths()
-        self.refresh_state()
-
-    def _settings_changed(self) -> None:
-        if self.data_page.lengths:
-            self.data_page.draw_lengths()
-        self.refresh_state()
-
-    def _tasks_changed(self) -> None:
-        if not self.closing:
-            self.refresh_state()
-
-    def _page_shown(self, index: int) -> None:
-        if self.pages[index] is self.runs_page:
-            self.runs_page.refresh()
-
-    def refresh_state(self) -> None:
+    def _session_changed(self, change: str) -> None:
         if self.closing:
             return
-        self.train_page.update_buttons()
-        self.model_page.update_plan()
-        self.compare_page.update_state()
-        self.evaluate_page.update_state()
-        self.classify_page.update_state()
-        done = [self.training_data() is not None, bool(self.model_path()), self.train_page.finished_run is not None,
-                self.evaluate_page.result is not None, self.classify_page.last_result is not None
-                or self.classify_page.output_path is not None, bool(self.compare_page.rows), False]
-        for i, name in enumerate(STEPS):
-            mark = "✓" if done[i] else "  "
-            self.sidebar.item(i).setText(f"{mark} {i + 1}. {name}" if name != "Runs" else "    Run library")
-        if self.train_page.is_training():
+        if change in (sess.DATA, sess.MODEL) and self._pending_resume:
+            self._continue_resume()
+        self._update_buttons()
+
+    def _tasks_changed(self) -> None:
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        """Every page's buttons are drawn from the session and the jobs: redrawn when either changes."""
+        if self.closing:
+            return
+        for page in self.pages:
+            update = getattr(page, "update_buttons", None)
+            if update is not None:
+                update()
+        self._update_chrome()
+
+    def _page_shown(self, index: int) -> None:
+        if 0 <= index < len(self.pages) and self.pages[index] is self.runs_page:
+            self.runs_page.refresh()
+
+    def _update_chrome(self) -> None:
+        """Sidebar marks, status bar and title: drawn from the session and the jobs."""
+        if self.closing:
+            return
+        s = self.session
+        done = {"Data": s.training_data() is not None, "Model": bool(s.model_path), "Train": bool(s.run),
+                "Evaluate": s.current_evaluation() is not None, "Classify": s.current_predictions() is not None,
+                "Compare": bool(getattr(self.compare_page, "rows", None))}
+        numbered = [t for t in self.steps if t != "Run library"]
+        for i, title in enumerate(self.steps):
+            item = self.sidebar.item(i)
+            if title == "Run library":
+                item.setText("    Run library")
+            else:
+                mark = "✓" if done.get(title) else "  "
+                item.setText(f"{mark} {numbered.index(title) + 1}. {title}")
+        if self.tasks.is_running("train"):
             self.statusBar().showMessage("Training …")
-        elif self.compare_page.is_running():
+        elif self.tasks.is_running("compare"):
             self.statusBar().showMessage("Comparing models …")
-        elif self.training_data() is None:
+        elif s.training_data() is None:
             self.statusBar().showMessage("Open your labeled data to begin (Ctrl+O).")
-        elif not self.model_path():
+        elif not s.model_path:
             self.statusBar().showMessage("Pick a model on the Model page.")
-        elif not self.current_run:
+        elif not s.run:
             self.statusBar().showMessage("Ready to train (Ctrl+R).")
         else:
-            self.statusBar().showMessage(f"Run: {self.current_run}")
+            self.statusBar().showMessage(f"Current model: {Path(s.run).name}")
         parts = ["Classifier Studio"]
-        if self.data_page.table is not None:
-            parts.append(Path(self.data_page.table.path).name)
-        run = self.train_page.run_dir if self.train_page.is_training() else self.current_run
+        if s.data is not None:
+            parts.append(Path(s.data.path).name)
+        run = self.train_page.run_dir if self.tasks.is_running("train") else s.run
         if run:
             parts.append(f"run {Path(run).name}")
         self.setWindowTitle(" — ".join(parts))
+
+    # -- resume after a crash or a quit ----------------------------------------------------------
+    def offer_resume(self) -> None:
+        """If a run was interrupted (crash, quit, cancel) and not declined, offer to resume it."""
+        if self.closing or self.tasks.is_running("train"):
+            return
+        declined = set(self.store.get("resume_declined") or [])
+        runs = [r for r in sess.find_interrupted_runs(self.store.runs_dir()) if r.path not in declined]
+        if not runs:
+            return
+        run = runs[0]
+        if self.ask_resume(run):
+            self.resume_run(run.path, run.data_source)
+        else:
+            self.store.set("resume_declined", sorted(declined | {run.path}))
+
+    def _ask_resume(self, run) -> bool:
+        answer = QMessageBox.question(
+            self, "Resume training?",
+            f"Training of {run.name} stopped before it finished (the app was closed or stopped). "
+            f"It kept a checkpoint.\n\nResume it now? The app opens its data ({Path(run.data_source).name or 'the same file'}) "
+            "and continues from the checkpoint.", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        return answer == QMessageBox.Yes
+
+    def resume_run(self, run_dir: str, data_source: str = "") -> None:
+        """Resume ``run_dir``: with its data open at once; otherwise open that data first, then resume."""
+        self.train_page.resumable_run = run_dir
+        self.show_page(self.train_page)
+        if self._resume_ready(run_dir):
+            self.train_page.resume()
+            return
+        self._pending_resume = run_dir
+        if data_source and Path(data_source).exists() and (self.session.data is None or self.session.data.path != data_source):
+            self.data_page.open_path(data_source)
+        else:
+            self.train_page.update_buttons()
+
+    def _resume_ready(self, run_dir: str) -> bool:
+        from ..core.runs import RUN_JSON, read_json
+
+        data = self.session.data
+        if data is None or not data.can_train:
+            return False
+        try:
+            wanted = read_json(Path(run_dir) / RUN_JSON)["data"]["fingerprint_all"]
+        except (OSError, ValueError, KeyError):
+            return False
+        return wanted == data.fingerprint
+
+    def _continue_resume(self) -> None:
+        run = self._pending_resume
+        if run and self._resume_ready(run) and not self.tasks.is_running("train"):
+            self._pending_resume = None
+            self.train_page.resumable_run = run
+            self.train_page.resume()
 
     # -- drag and drop ---------------------------------------------------------------------------
     def dragEnterEvent(self, event):  # noqa: N802
@@ -222,21 +383,25 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event):  # noqa: N802
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
-            self.sidebar.setCurrentRow(0)
+            self.show_page(self.data_page)
             self.data_page.open_path(urls[0])
             event.acceptProposedAction()
 
     # -- closing ---------------------------------------------------------------------------------
     def _ask_close(self) -> bool:
-        answer = QMessageBox.question(self, "Training is running",
-                                      "Training is still running. Stop it and quit? The run keeps a checkpoint you can resume.",
+        answer = QMessageBox.question(self, "A job is running",
+                                      "Training or a comparison is still running. Stop it and quit? A training run keeps "
+                                      "a checkpoint, and the app offers to resume it at the next start.",
                                       QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return answer == QMessageBox.Yes
 
     def closeEvent(self, event):  # noqa: N802
-        if (self.train_page.is_training() or self.compare_page.is_running()) and not self.confirm_close():
+        if (self.tasks.is_running("train") or self.tasks.is_running("compare")) and not self.confirm_close():
             event.ignore()
             return
+        self.statusBar().showMessage("Saving a checkpoint and stopping …")
+        self.setEnabled(False)
+        self.repaint()
         self.shutdown()
         event.accept()
 
@@ -246,7 +411,9 @@ class MainWindow(QMainWindow):
         self.train_page.charts.timer.stop()
         self.compare_page.charts.timer.stop()
         self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
-        self.store.set("train_settings", self.model_page.settings().to_dict())
+        self.store.set("train_settings", self.session.settings.to_dict())
         self.store.save()
+        self.classify_page.debounce.stop()
         self.tasks.stop_all()
-        self.classify_page.shutdown()
+        workers.forget_classifier()
+        self.session_signals.detach()

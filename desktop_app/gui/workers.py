@@ -3,6 +3,12 @@
 The function is called as ``fn(*args, report=callback, should_stop=flag.is_set, **kwargs)``;
 ``report`` emits plain data (engine events) through a Qt signal, so the GUI only ever sees
 queued signals. ``Tasks`` keeps the running threads, and stops and joins them all on close.
+
+Every long operation goes through ``Tasks.start(kind, fn, ...)``: one job per kind (a new one
+replaces the old, whose results are then ignored), a ``core.jobs.JobState`` per running job that
+the engine's events keep up to date (progress, time left, what a cancel waits for), a ``changed``
+signal whenever a job starts, is asked to stop or ends (views redraw their buttons from it, so no
+button stays stuck after a job) and ``progressed`` when a job reports (progress bars redraw).
 """
 
 from __future__ import annotations
@@ -86,11 +92,15 @@ class _Relay(QObject):
 class Task:
     """A running worker and its thread."""
 
-    def __init__(self, name: str, worker: Worker, thread: QThread, relay: "_Relay | None" = None):
+    def __init__(self, name: str, worker: Worker, thread: QThread, relay: "_Relay | None" = None, state=None):
+        from ..core.jobs import JobState
+
         self.name, self.worker, self.thread, self.relay = name, worker, thread, relay
+        self.state = state or JobState(name)
 
     def stop(self) -> None:
         self.worker.stop_flag.set()
+        self.state.cancel_requested()
 
     def is_running(self) -> bool:
         return self.thread.isRunning()
@@ -99,7 +109,8 @@ class Task:
 class Tasks(QObject):
     """Starts workers on threads and keeps them alive until they end."""
 
-    changed = Signal()
+    changed = Signal()  # a job started, was asked to stop, or ended: buttons redraw
+    progressed = Signal()  # a running job reported progress or what it does now: progress bars redraw
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -107,7 +118,10 @@ class Tasks(QObject):
         self.retired: list[Task] = []
 
     def start(self, name: str, fn: Callable, *args: Any, on_event: Callable | None = None, on_done: Callable | None = None,
-              on_failed: Callable | None = None, on_cancelled: Callable | None = None, **kwargs: Any) -> Task:
+              on_failed: Callable | None = None, on_cancelled: Callable | None = None, description: str = "",
+              budget_s: float | None = None, **kwargs: Any) -> Task:
+        from ..core.jobs import JobState
+
         old = self.running.get(name)
         if old is not None:  # superseded: let it end on its own, its results are ignored
             old.stop()
@@ -117,8 +131,15 @@ class Tasks(QObject):
         thread.setObjectName(f"task-{name}")
         worker = Worker(fn, *args, **kwargs)
         worker.moveToThread(thread)
-        relay = _Relay(on_event, on_done, on_failed, on_cancelled)
-        task = Task(name, worker, thread, relay)
+        state = JobState(name, description=description, budget_s=budget_s)
+
+        def event(ev, on_event=on_event):
+            self._track(state, ev)
+            if on_event is not None:
+                on_event(ev)
+
+        relay = _Relay(event, on_done, on_failed, on_cancelled)
+        task = Task(name, worker, thread, relay, state)
         worker.event.connect(relay.relay_event, Qt.QueuedConnection)
         worker.done.connect(relay.relay_done, Qt.QueuedConnection)
         worker.failed.connect(relay.relay_failed, Qt.QueuedConnection)
@@ -148,14 +169,38 @@ class Tasks(QObject):
         task.thread.deleteLater()
         self.changed.emit()
 
+    def _track(self, state, ev) -> None:
+        """Keep a job's state up to date from an engine event (GUI thread)."""
+        kind = getattr(ev, "kind", "")
+        if kind == "progress":
+            state.progress(ev.done, ev.total, ev.message)
+        elif kind == "step":
+            state.progress(ev.step, ev.total_steps, "", eta_s=ev.eta_s)
+        elif kind == "status":
+            state.status_message(ev.message)
+        else:
+            return
+        self.progressed.emit()
+
     def is_running(self, name: str) -> bool:
         task = self.running.get(name)
         return task is not None and task.is_running()
+
+    def settled(self, *names: str) -> bool:
+        """No job of these kinds (of any kind, when none are named) is running or waiting to be cleaned up:
+        the views have redrawn after the last one ended."""
+        return not any(n in self.running for n in (names or list(self.running)))
+
+    def state(self, name: str):
+        """The JobState of the running job of this kind, or None."""
+        task = self.running.get(name)
+        return task.state if task is not None and task.is_running() else None
 
     def stop(self, name: str) -> None:
         task = self.running.get(name)
         if task is not None:
             task.stop()
+            self.changed.emit()
 
     def stop_all(self, wait_ms: int = 120_000) -> None:
         tasks = list(self.running.values()) + list(self.retired)
@@ -177,6 +222,23 @@ def load_table_task(path: str, *, report, should_stop) -> tuple:
     report(StatusEvent(f"Reading {path}"))
     table = read_table(path)
     return table, guess_columns(table)
+
+
+def check_task(table, text_column: str, label_column: str, fixes: list[str], lengths, max_length, *, report,
+               should_stop) -> dict:
+    """Labeled examples from two columns, the safe fixes chosen so far, the checks, and a fingerprint."""
+    from ..core.data import apply_fixes, to_labeled, validate
+    from ..core.data.splitting import fingerprint
+    from ..core.events import StatusEvent
+
+    report(StatusEvent("Checking the data"))
+    labeled = to_labeled(table, text_column, label_column)
+    if fixes:
+        labeled = apply_fixes(labeled, list(fixes))
+    usable_lengths = lengths if lengths is not None and len(lengths) == len(labeled) else None
+    checks = validate(labeled, usable_lengths, max_length if usable_lengths is not None else None)
+    return {"labeled": labeled, "report": checks, "fingerprint": fingerprint(labeled), "columns": (text_column, label_column),
+            "fixes": list(fixes)}
 
 
 def token_lengths_task(model_path: str, texts: list[str], *, report, should_stop) -> dict:
@@ -224,15 +286,43 @@ def distill_task(teacher_run: str, data, layers: int, out_dir: str, epochs: floa
     return distill(teacher_run, data, layers, out_dir, epochs, on_event=report, should_stop=should_stop)
 
 
+def stop_between_steps(report, should_stop):
+    """An event sink for an engine function without ``should_stop``: it passes each event on, then
+    ends the job (TrainingCancelled) if a cancel was asked for. The function's steps each report
+    an event, so it stops between steps; its atomic writes leave nothing half-written."""
+    from ..core.errors import TrainingCancelled
+
+    def sink(event):
+        report(event)
+        if should_stop():
+            raise TrainingCancelled()
+
+    return sink
+
+
 def export_task(run_dir: str, fmt: str, out_dir: str, data, *, report, should_stop) -> dict:
+    import inspect
+
+    from ..core.errors import TrainingCancelled
     from ..core.export import export_run
 
-    return export_run(run_dir, fmt, out_dir, data, on_event=report)
+    if "should_stop" in inspect.signature(export_run).parameters:
+        return export_run(run_dir, fmt, out_dir, data, on_event=report, should_stop=should_stop)
+    if should_stop():
+        raise TrainingCancelled()
+    return export_run(run_dir, fmt, out_dir, data, on_event=stop_between_steps(report, should_stop))
 
 
 def evaluate_task(run_dir: str, data, *, report, should_stop):
+    """``data``: LabeledData, or the path of a labeled file (read here, off the GUI thread)."""
     from ..core.evaluate import evaluate
+    from ..core.events import StatusEvent
 
+    if isinstance(data, str):
+        from ..core.data import load_labeled
+
+        report(StatusEvent(f"Reading {data}"))
+        data = load_labeled(data).data
     return evaluate(run_dir, data, on_event=report, should_stop=should_stop)
 
 
@@ -242,41 +332,24 @@ def predict_file_task(run_dir: str, input_path: str, out_path: str, text_column:
     return predict_file(run_dir, input_path, out_path, text_column=text_column, on_event=report, should_stop=should_stop)
 
 
-class ClassifierWorker(QObject):
-    """Holds one Classifier in its own thread; texts come in by signal, predictions go out by signal."""
+_classifier_lock = threading.Lock()
+_classifier: dict = {}  # {"path": str, "model": Classifier}: the last one used, reused for the next typed text
 
-    loaded = Signal(str, list)  # path, labels
-    prediction = Signal(int, str, dict)  # request id, text, {label: probability}
-    failed = Signal(str, str)
 
-    def __init__(self):
-        super().__init__()
-        self.classifier = None
-        self.path = ""
+def classify_text_task(run_dir: str, text: str, *, report, should_stop) -> dict:
+    """One typed text: {run, labels, probabilities}. The model stays loaded for the next text of the same run."""
+    from ..core.inference import Classifier
 
-    @Slot(str)
-    def load(self, path: str) -> None:
-        try:
-            from ..core.inference import Classifier
+    with _classifier_lock:
+        if _classifier.get("path") != run_dir:
+            _classifier.clear()
+            _classifier.update(path=run_dir, model=Classifier.load(run_dir))
+        clf = _classifier["model"]
+        probs = clf.predict_proba([text])[0]
+    return {"run": run_dir, "labels": list(clf.labels),
+            "probabilities": {label: float(p) for label, p in zip(clf.labels, probs)}}
 
-            self.classifier = Classifier.load(path)
-            self.path = path
-            self.loaded.emit(path, list(self.classifier.labels))
-        except Exception as exc:  # noqa: BLE001
-            log.exception("loading %s failed", path)
-            self.failed.emit(f"Could not load the model: {exc}", traceback.format_exc())
 
-    @Slot(int, str)
-    def predict(self, request_id: int, text: str) -> None:
-        if self.classifier is None:
-            return
-        try:
-            probs = self.classifier.predict_proba([text])[0]
-            self.prediction.emit(request_id, text, {l: float(p) for l, p in zip(self.classifier.labels, probs)})
-        except Exception as exc:  # noqa: BLE001
-            log.exception("prediction failed")
-            self.failed.emit(f"Prediction failed: {exc}", traceback.format_exc())
-
-    @Slot()
-    def unload(self) -> None:
-        self.classifier = None
+def forget_classifier() -> None:
+    with _classifier_lock:
+        _classifier.clear()

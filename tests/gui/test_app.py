@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def open_file(qtbot, window, path):
     window.data_page.open_path(str(path))
     wait_for(qtbot, lambda: window.data_page.table is not None and Path(window.data_page.table.path) == Path(path)
-             and not window.tasks.is_running("load"))
+             and window.tasks.settled("load", "check")
+             and window.session.data is not None and Path(window.session.data.path) == Path(path))
 
 
 def pick_model(qtbot, window, model):
@@ -69,7 +70,9 @@ def test_apply_safe_fixes_drops_duplicates_and_merges_labels(qtbot, window, tmp_
     assert "drop_duplicates" in page.safe_fix_ids()
     assert page.findings.count() >= 1
     qtbot.mouseClick(page.fix_button, Qt.LeftButton)
-    assert len(page.labeled) == before - 2
+    wait_for(qtbot, lambda: window.session.data.fixes and window.tasks.settled("check"))
+    assert len(page.labeled) == before - 2 == window.session.data.n_examples
+    assert "36 rows in the file, 34 examples after the fixes" in page.path_label.text()  # truthful counts
     assert not any(f.code == "duplicates" or f.fix_id == "drop_duplicates" for f in page.report.findings)
     assert "Fixes applied" in page.summary_label.text()
 
@@ -90,12 +93,15 @@ def test_train_evaluate_classify_and_export(qtbot, window, tiny_model, tmp_path)
     assert (Path(page.finished_run) / "model" / "config.json").is_file()
     assert "run " in window.windowTitle()
 
-    # evaluate on the validation part
+    # the results open at once, in words, and the validation part is evaluated again for the examples
     ev = window.evaluate_page
-    assert ev.valid_button.isEnabled()
-    qtbot.mouseClick(ev.valid_button, Qt.LeftButton)
-    wait_for(qtbot, lambda: ev.result is not None and not window.tasks.is_running("evaluate"))
+    assert window.sidebar.currentRow() == window.page_index(ev)
+    assert ev.shown is not None and "of the validation texts were right" in ev.headline.text()
+    assert "{" not in page.log.toPlainText() and "Finished." in page.log.toPlainText()  # no raw dict
+    wait_for(qtbot, lambda: ev.result is not None and window.tasks.settled("evaluate"))
+    assert ev.valid_button.isEnabled() and not ev.cancel_button.isEnabled()
     assert ev.per_class.rowCount() == 5 and ev.confusion.rowCount() == 5
+    assert all(ev.per_class.item(r, c).text().endswith("%") for r in range(5) for c in (1, 2, 3))
     total = sum(int(ev.confusion.item(r, c).text()) for r in range(5) for c in range(5))
     assert total == len(ev.result.true) == 40
     ev.confusion.cellClicked.emit(0, 0)
@@ -133,7 +139,7 @@ def test_train_evaluate_classify_and_export(qtbot, window, tiny_model, tmp_path)
     window.runs_page.table.selectRow(0)
     window.runs_page.open_button.click()
     assert window.current_run == window.runs_page.runs[0].path
-    assert window.sidebar.currentRow() == 3
+    assert window.sidebar.currentRow() == window.page_index(ev)
 
 
 def test_cancel_mid_training_then_resume(qtbot, window, tiny_model):
@@ -257,18 +263,18 @@ def test_model_page_explains_the_chosen_settings_and_takes_a_time_budget(qtbot, 
     open_file(qtbot, window, sample_training_file())
     pick_model(qtbot, window, tiny_model)
     wait_for(qtbot, lambda: window.data_page.lengths is not None)
-    window.refresh_state()
     text = page.plan_label.text()
-    for label in ("Learning rate", "Epochs", "Max length", "Batch size", "Class weights"):
+    for label in ("Learning speed", "Passes over the texts", "Longest text read", "Texts per step", "Class weights"):
         assert label in text, label
-    assert "percentile" in text or "token" in text  # the max length is explained from the data
+    assert "learning rate" in text and "batch size" in text  # the expert terms are in the tooltips
+    assert "token" in text  # the max length is explained from the data
+    assert "set by you" not in text  # the Quick preset set the time limit, not the user
+    assert "from the “Quick” choice above" in text
     page.budget_spin.setValue(7)
     page.budget_button.setChecked(True)
     assert page.settings().time_budget_min == 7.0
-    window.refresh_state()
-    assert "7 min" in page.plan_label.text() and "time budget" in page.plan_label.text()
+    assert "about 7 minutes" in page.plan_label.text() and "time budget" in page.plan_label.text()
     page.preset_buttons["best"].setChecked(True)
     assert page.settings().time_budget_min is None
     page.update_settings(learning_rate=3e-4)
-    window.refresh_state()
     assert "set by you" in page.plan_label.text()

@@ -65,20 +65,24 @@ def test_shrink_and_export_a_run_from_the_library(qtbot, window, tiny_model, tmp
 
     runs.distill_selected(layers=2, epochs=1.0)
     assert runs.busy() and not runs.distill_button.isEnabled()
-    wait_for(qtbot, lambda: not runs.busy() and runs.last_summary is not None, 180)
+    wait_for(qtbot, lambda: runs.last_summary is not None and window.tasks.settled("distill"), 180)
     d = runs.last_summary
     assert d["student_layers"] == 2 and d["teacher_layers"] == 4
-    assert "retained" in runs.status.text() and "faster" in runs.status.text()
+    assert "right, the original" in runs.status.text() and "times as fast" in runs.status.text()
+    # the buttons are back to idle at once (they stuck until another row was selected)
+    assert runs.distill_button.isEnabled() and runs.export_button.isEnabled() and not runs.cancel_button.isVisible()
     student = next(r for r in runs.runs if r.name.endswith("-2layers"))
     assert (Path(student.path) / "model" / "config.json").is_file()
 
     select_run(window, teacher)
     out = tmp_path / "exported-onnx"
     runs.export_selected("onnx", str(out))
-    wait_for(qtbot, lambda: not runs.busy() and runs.last_summary is not None and runs.last_summary.get("format") == "onnx", 180)
+    wait_for(qtbot, lambda: runs.last_summary is not None and runs.last_summary.get("format") == "onnx"
+             and window.tasks.settled("export"), 180)
     assert (out / "README.md").is_file() and (out / "predict.py").is_file()
     assert any(p.suffix == ".onnx" for p in out.iterdir())
-    assert "Exported (onnx)" in runs.status.text()
+    assert "Exported to" in runs.status.text() and "same answers" in runs.status.text()
+    assert runs.distill_button.isEnabled() and runs.export_button.isEnabled() and not runs.cancel_button.isVisible()
 
 
 def test_resume_an_interrupted_run_from_the_library(qtbot, window, tiny_model):
@@ -92,7 +96,7 @@ def test_resume_an_interrupted_run_from_the_library(qtbot, window, tiny_model):
     train.resumable_run = None  # as after a restart of the app: only the library knows
     runs = window.runs_page
     select_run(window, interrupted)
-    assert "resumable" in runs.table.item(runs.table.currentRow(), 1).text()
+    assert "can resume" in runs.table.item(runs.table.currentRow(), 1).text()
     assert runs.resume_button.isEnabled() and not runs.open_button.isEnabled()
     qtbot.mouseClick(runs.resume_button, Qt.LeftButton)
     assert window.sidebar.currentRow() == window.pages.index(train) and train.is_training()

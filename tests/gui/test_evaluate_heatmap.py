@@ -32,6 +32,14 @@ def make_result() -> EvaluationResult:
     )
 
 
+def show(window, result) -> None:
+    """An evaluation of the current run on a labeled file, put in the session as the app does."""
+    from desktop_app.core.session import Evaluation
+
+    window.session.set_run("/tmp/some-run")
+    assert window.session.set_evaluation(Evaluation(window.session.run_id, "", "/tmp/test.csv", result.metrics, result))
+
+
 def contrast(a: QColor, b: QColor) -> float:
     hi, lo = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
@@ -45,7 +53,7 @@ def cell_colors(table, r, c) -> tuple[QColor, QColor]:
 def test_confusion_matrix_is_a_readable_heatmap(qtbot, window):
     ev = window.evaluate_page
     window.sidebar.setCurrentRow(3)
-    ev.show_result(make_result())
+    show(window, make_result())
     table = ev.confusion
     qtbot.waitUntil(table.isVisible)
     assert table.rowCount() == 3 and table.item(0, 1).text() == "3"
@@ -80,7 +88,7 @@ def test_confusion_matrix_is_a_readable_heatmap(qtbot, window):
 
 def test_heatmap_follows_a_dark_palette(qtbot, window):
     ev = window.evaluate_page
-    ev.show_result(make_result())
+    show(window, make_result())
     table = ev.confusion
     dark = QPalette(table.palette())
     dark.setColor(QPalette.Base, QColor(30, 30, 30))

@@ -1,0 +1,118 @@
+"""What a long job is doing, for people: a Qt-free state (Orange's TaskState idea).
+
+The GUI runs every long operation (load, check, train, evaluate, classify, compare, shrink,
+export) through one worker pattern (gui/workers.py); each running job has a ``JobState`` that
+the engine's events update and the views read: a plain description, the progress (or none, for
+an indeterminate bar), an estimate of the time left that is honest from the first step (it is
+measured, never extrapolated from nothing), and what a cancel is waiting for.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+# The kinds of jobs, in words. One job of a kind runs at a time: a new one replaces the old.
+TITLES = {
+    "load": "Opening the file",
+    "check": "Checking the data",
+    "lengths": "Measuring text lengths",
+    "train": "Training",
+    "evaluate": "Measuring how well the model does",
+    "predict": "Classifying",
+    "compare": "Comparing models",
+    "distill": "Shrinking the model",
+    "export": "Exporting",
+}
+MIN_ELAPSED_FOR_ETA_S = 1.0  # below this, a rate is noise: say "estimating" instead of a number
+
+
+@dataclass
+class JobState:
+    kind: str
+    description: str = ""
+    status: str = "running"  # running | cancelling | finished | cancelled | failed
+    done: int = 0
+    total: int | None = None  # None: indeterminate
+    message: str = ""
+    started: float = field(default_factory=time.monotonic)
+    budget_s: float | None = None  # a time limit the job keeps (training with a time budget)
+    engine_eta_s: float | None = None
+    _first: tuple[float, int] | None = None  # (time, done) of the first progress report
+
+    @property
+    def title(self) -> str:
+        return self.description or TITLES.get(self.kind, self.kind.capitalize())
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total:
+            return None
+        return min(1.0, max(0.0, self.done / self.total))
+
+    def progress(self, done: int, total: int | None, message: str = "", eta_s: float | None = None) -> None:
+        now = time.monotonic()
+        if self._first is None or done < self._first[1]:
+            self._first = (now, done)
+        self.done, self.total = int(done), (int(total) if total else None)
+        self.engine_eta_s = eta_s
+        if message:
+            self.message = message
+
+    def status_message(self, message: str) -> None:
+        self.message = message
+
+    def elapsed_s(self, now: float | None = None) -> float:
+        return (now or time.monotonic()) - self.started
+
+    def eta_s(self, now: float | None = None) -> float | None:
+        """Seconds left, from the rate measured since the first report; None while it cannot be known."""
+        now = now or time.monotonic()
+        estimate = None
+        if self.total and self._first is not None:
+            t0, d0 = self._first
+            elapsed, work = now - t0, self.done - d0
+            if elapsed >= MIN_ELAPSED_FOR_ETA_S and work > 0:
+                estimate = (self.total - self.done) * elapsed / work
+        if estimate is None and self.engine_eta_s is not None and self.done > 0 and self.elapsed_s(now) >= MIN_ELAPSED_FOR_ETA_S:
+            estimate = self.engine_eta_s
+        if self.budget_s is not None:
+            left = max(0.0, self.budget_s - self.elapsed_s(now))
+            estimate = left if estimate is None else min(estimate, left)
+        return estimate
+
+    def cancel_requested(self) -> None:
+        if self.status == "running":
+            self.status = "cancelling"
+
+    def cancelling_text(self) -> str:
+        """What the user reads after pressing Cancel."""
+        if self.message:
+            return f"Stopping … finishing “{self.message.rstrip('.')}” first."
+        return "Stopping …"
+
+
+def duration_in_words(seconds: float | None) -> str:
+    """'about 40 seconds', 'about 1 minute', 'about 2 hours 5 minutes'; '' when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return ""
+    s = int(round(seconds))
+    if s < 60:
+        s = max(5, 5 * round(s / 5)) if s >= 5 else max(1, s)
+        return f"{s} second{'s' if s != 1 else ''}"
+    m = int(round(s / 60))
+    if m < 60:
+        return f"{m} minute{'s' if m != 1 else ''}"
+    h, m = divmod(m, 60)
+    return f"{h} hour{'s' if h != 1 else ''}" + (f" {m} minute{'s' if m != 1 else ''}" if m else "")
+
+
+def progress_text(state: JobState) -> str:
+    """One line for a progress bar's label: the description, what it does now, the time left."""
+    if state.status == "cancelling":
+        return state.cancelling_text()
+    parts = [state.message or state.title]
+    eta = state.eta_s()
+    if state.total:
+        parts.append(f"about {duration_in_words(eta)} left" if eta is not None else "estimating the time left …")
+    return " — ".join(parts)

@@ -1,0 +1,313 @@
+"""The app's session: what is open and what was computed from it, with no Qt (napari's ViewerModel idea).
+
+A ``Session`` holds the open data and its checks, the chosen model and settings, the current run,
+its evaluation and the current predictions. Every result carries the run and the data it came
+from; changing the data or the run drops the results that depended on them, and every change is
+told to the observers (plain callables, ``subscribe``). The GUI's pages are views of a session:
+they redraw from it on these notices, so a page never shows a result whose run or data is gone.
+
+Also here, because the GUI and the tests both need them without Qt:
+
+- ``summarize(metrics, ...)``: a run's results in words, with advice where it applies.
+- ``find_interrupted_runs(runs_dir)``: runs a crash or a quit left behind, to offer a resume.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .settings import TrainSettings
+
+log = logging.getLogger(__name__)
+
+# The names of change notices. An observer gets one of them (and may ignore the ones it does not show).
+DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS = "data", "model", "settings", "run", "evaluation", "predictions"
+CHANGES = (DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS)
+
+
+@dataclass(frozen=True)
+class OpenData:
+    """The labeled data the user opened, as training will see it (after any fixes)."""
+
+    labeled: Any  # core.data.LabeledData
+    report: Any  # core.data.ValidationReport
+    path: str
+    fingerprint: str
+    file_rows: int  # rows in the file, before anything was left out or fixed
+    fixes: tuple[str, ...] = ()
+
+    @property
+    def n_examples(self) -> int:
+        return len(self.labeled)
+
+    @property
+    def can_train(self) -> bool:
+        return self.report is not None and self.report.can_train
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How the run ``run_id`` did on some labeled texts.
+
+    ``on`` says on what: "validation" (the part of the open data kept aside: it depends on the open
+    data, ``data_fingerprint``), "record" (the run's own measurement in run.json: no examples), or
+    the path of a labeled file.
+    """
+
+    run_id: str
+    data_fingerprint: str
+    on: str
+    metrics: dict
+    result: Any = None  # core.evaluate.EvaluationResult (with the examples), None for "record"
+    history: tuple = ()  # the run's per-epoch validation scores, oldest first
+    class_counts: dict = field(default_factory=dict)  # training examples per class, when known
+    planned_epochs: float | None = None
+
+    @property
+    def depends_on_open_data(self) -> bool:
+        return self.on == "validation"
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A file or folder classified by the run ``run_id``."""
+
+    run_id: str
+    input_path: str
+    out_path: str
+    rows: int
+    counts: dict
+    text_column: str | None = None
+
+
+def run_id_of(run_dir: str | Path | None) -> str:
+    """The identity of a run: its folder, resolved (the same run opened two ways is one run)."""
+    return str(Path(run_dir).resolve()) if run_dir else ""
+
+
+class Session:
+    """The one place the app's state lives. Change it only through its methods (on one thread)."""
+
+    def __init__(self, settings: TrainSettings | None = None):
+        self.data: OpenData | None = None
+        self.model_path: str | None = None
+        self.settings: TrainSettings = settings or TrainSettings()
+        self.preset: str | None = None
+        self.run: str | None = None  # the current run's folder
+        self.evaluation: Evaluation | None = None
+        self.predictions: Predictions | None = None
+        self._observers: list[Callable[[str], None]] = []
+
+    # -- observers -----------------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``callback(change)`` after every change; returns a function that unsubscribes."""
+        self._observers.append(callback)
+        return lambda: self._observers.remove(callback) if callback in self._observers else None
+
+    def _notify(self, change: str) -> None:
+        for callback in list(self._observers):
+            try:
+                callback(change)
+            except Exception:  # noqa: BLE001 - one broken view must not stop the others
+                log.exception("session observer failed on %r", change)
+
+    # -- the open data ---------------------------------------------------------------------------
+    def set_data(self, data: OpenData | None) -> None:
+        old = self.data.fingerprint if self.data else None
+        self.data = data
+        new = data.fingerprint if data else None
+        if old != new and self.evaluation is not None and self.evaluation.depends_on_open_data:
+            self.evaluation = None
+            self._notify(EVALUATION)
+        self._notify(DATA)
+
+    def training_data(self):
+        """The labeled data to train on, or None when none is open or its checks block training."""
+        return self.data.labeled if self.data is not None and self.data.can_train else None
+
+    # -- model and settings ----------------------------------------------------------------------
+    def set_model(self, path: str | None) -> None:
+        if path != self.model_path:
+            self.model_path = path
+            self._notify(MODEL)
+
+    def set_settings(self, settings: TrainSettings, preset: str | None = None) -> None:
+        if settings != self.settings or preset != self.preset:
+            self.settings, self.preset = settings, preset
+            self._notify(SETTINGS)
+
+    # -- the run and its results -----------------------------------------------------------------
+    @property
+    def run_id(self) -> str:
+        return run_id_of(self.run)
+
+    def set_run(self, run_dir: str | Path | None) -> None:
+        """Make ``run_dir`` current; results of another run are dropped."""
+        run = str(run_dir) if run_dir else None
+        same = run_id_of(run) == self.run_id
+        self.run = run
+        if not same:
+            if self.evaluation is not None:
+                self.evaluation = None
+                self._notify(EVALUATION)
+            if self.predictions is not None:
+                self.predictions = None
+                self._notify(PREDICTIONS)
+        self._notify(RUN)
+
+    def is_current(self, result: Evaluation | Predictions | None) -> bool:
+        """True when ``result`` belongs to the current run (and, if it depends on it, the open data)."""
+        if result is None or not self.run or result.run_id != self.run_id:
+            return False
+        if isinstance(result, Evaluation) and result.depends_on_open_data:
+            return self.data is not None and result.data_fingerprint == self.data.fingerprint
+        return True
+
+    def set_evaluation(self, evaluation: Evaluation | None) -> bool:
+        """Keep ``evaluation`` if it is about the current run and data; returns whether it was kept."""
+        if evaluation is not None and not self.is_current(evaluation):
+            return False  # finished after the user moved on: never shown
+        self.evaluation = evaluation
+        self._notify(EVALUATION)
+        return True
+
+    def set_predictions(self, predictions: Predictions | None) -> bool:
+        if predictions is not None and not self.is_current(predictions):
+            return False
+        self.predictions = predictions
+        self._notify(PREDICTIONS)
+        return True
+
+    def current_evaluation(self) -> Evaluation | None:
+        return self.evaluation if self.is_current(self.evaluation) else None
+
+    def current_predictions(self) -> Predictions | None:
+        return self.predictions if self.is_current(self.predictions) else None
+
+
+# -- a run's own record ----------------------------------------------------------------------------
+
+def record_evaluation(run_dir: str | Path) -> Evaluation | None:
+    """The evaluation a finished run measured on its validation part (from run.json), or None."""
+    from .runs import RUN_JSON, read_json
+
+    try:
+        record = read_json(Path(run_dir) / RUN_JSON)
+    except (OSError, ValueError):
+        return None
+    metrics = record.get("final_metrics") or {}
+    if not isinstance(metrics.get("accuracy"), (int, float)) or not metrics.get("labels"):
+        return None
+    data = record.get("data") or {}
+    history = tuple(h for h in record.get("history") or [] if isinstance(h, dict))
+    planned = (record.get("settings") or {}).get("epochs")
+    return Evaluation(run_id_of(run_dir), str(data.get("fingerprint_all", "")), "record", metrics,
+                      history=history, class_counts=dict(data.get("class_counts") or {}),
+                      planned_epochs=float(planned) if isinstance(planned, (int, float)) else None)
+
+
+def find_interrupted_runs(runs_dir: str | Path) -> list:
+    """Runs that stopped before they finished (a crash, a quit, a cancel) and can be resumed, newest first."""
+    from .runs import list_runs
+
+    return [r for r in list_runs(runs_dir) if r.status in ("running", "cancelled") and r.resumable]
+
+
+# -- results in words ------------------------------------------------------------------------------
+
+FEW_EXAMPLES = 20  # a class with fewer training examples than this is "a class with few examples"
+
+
+@dataclass(frozen=True)
+class Advice:
+    text: str
+    action: str = ""  # "train_longer" | "class_weights" | "" (nothing to click)
+
+
+@dataclass(frozen=True)
+class Summary:
+    headline: str  # "92% of the validation texts were right."
+    details: list[str]
+    advice: list[Advice]
+
+
+def percent(share: float) -> str:
+    """The app's one format for a share: whole percent, or one decimal below 10% (never '0%' for a few)."""
+    value = 100.0 * float(share)
+    if 0 < value < 0.1:
+        return "under 0.1%"
+    if value < 10 and round(value) != value:
+        return f"{value:.1f}%"
+    return f"{value:.0f}%"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 warning', '2 warnings', '1,234 texts'."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def summarize(metrics: dict, on: str = "validation", history=(), class_counts: dict | None = None,
+              planned_epochs: float | None = None) -> Summary:
+    """A run's results for a person: how often it was right, what went wrong most, and what to do."""
+    labels = [str(l) for l in metrics.get("labels", [])]
+    matrix = metrics.get("confusion_matrix") or []
+    per_class = metrics.get("per_class") or {}
+    n = int(metrics.get("n") or sum(sum(r) for r in matrix) or 0)
+    where = {"validation": "validation", "record": "validation"}.get(on, "")
+    texts = f"the {where} texts" if where else f"the texts in {Path(on).name}"
+    headline = f"{percent(metrics.get('accuracy', 0))} of {texts} were right ({plural(n, 'text')})."
+    details: list[str] = []
+    advice: list[Advice] = []
+    worst = None
+    for r, row in enumerate(matrix):
+        for c, count in enumerate(row):
+            if r != c and count and (worst is None or count > worst[0]):
+                worst = (count, r, c)
+    if worst is not None:
+        count, r, c = worst
+        details.append(f"Most common mistake: {plural(count, labels[r] + ' text')} taken for {labels[c]}.")
+    elif n:
+        details.append("No mistakes on these texts.")
+    class_counts = class_counts or {}
+    never = [label for i, label in enumerate(labels)
+             if matrix and sum(row[i] for row in matrix) == 0 and int((per_class.get(label) or {}).get("support", 0))]
+    if never:
+        names = ", ".join(f"“{label}”" for label in never)
+        advice.append(Advice(f"The model never answered {names}, although some of these texts were. "
+                             "Train longer, and turn on class weights so rare classes count more.", "class_weights"))
+    for label, count in class_counts.items():
+        if count < FEW_EXAMPLES:
+            advice.append(Advice(f"“{label}” has only {plural(int(count), 'training example')}: add more examples of it "
+                                 "for a more reliable model."))
+    if class_counts:
+        counts = [int(v) for v in class_counts.values() if v]
+        if counts and max(counts) / max(1, min(counts)) >= 3:
+            small = min(class_counts, key=class_counts.get)
+            recall = (per_class.get(small) or {}).get("recall")
+            if recall is not None and recall < float(metrics.get("accuracy", 0)) - 0.15 and \
+                    not any(a.action == "class_weights" for a in advice):
+                advice.append(Advice(f"“{small}” is rare in the training data ({max(counts) / max(1, min(counts)):.1f} times "
+                                     f"fewer than the largest class) and the model finds only {percent(recall)} of it. "
+                                     "Class weights make rare classes count more.", "class_weights"))
+    epochs = [float(h.get("epoch", 0)) for h in history]
+    scores = [float(h.get("accuracy", 0)) for h in history]
+    if epochs and epochs[-1] < 1:
+        advice.append(Advice(f"Training stopped after reading {percent(epochs[-1])} of the training texts once: "
+                             "the model has not seen all of them. Train longer for a better model.", "train_longer"))
+    elif len(scores) >= 2 and scores[-1] > scores[-2] + 0.005 and scores[-1] >= max(scores):
+        advice.append(Advice("The model was still improving when training stopped: training longer will likely help.",
+                             "train_longer"))
+    return Summary(headline, details, advice)
+
+
+def epochs_in_words(epochs: float | None) -> str:
+    """Rounded for people: 'half of the texts once', '3 passes over the texts'."""
+    if epochs is None:
+        return "chosen automatically"
+    if epochs < 1:
+        return f"{percent(epochs)} of the texts, once"
+    rounded = round(epochs, 1)
+    return f"{rounded:g} pass{'es' if rounded != 1 else ''} over the texts"
