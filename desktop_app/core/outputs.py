@@ -7,6 +7,7 @@
     check_output_file(path)                  an --out file we may create (not a folder, not read-only)
     claim_output_dir(path, kind)             an --out folder that is new, empty or one of ours
     check_not_inside(out, protected)         an output never lands inside an input run or over an input file
+    run_own_files(run_or_model_dir)          what of a run folder no output may touch
     lock_run_dir(path, command)              one writer per folder; a second one is told who holds it
     lock_output_file(path, command)          the same for one output file (predict --out)
 
@@ -272,6 +273,17 @@ def check_not_inside(out_path: str | Path, protected_paths: Iterable[str | Path]
                                  fix="Choose another name for the output.")
 
 
+def run_own_files(path: str | Path) -> list[Path]:
+    """What an output must never touch in a run folder (its model, checkpoint and record), or the
+    model folder itself. Other files in a run folder (such as the app's predictions/) are allowed."""
+    from .runs import CHECKPOINT_DIR, MODEL_DIR, RUN_JSON
+
+    path = Path(path).expanduser()
+    if (path / RUN_JSON).is_file() or (path / MODEL_DIR).is_dir():
+        return [path / MODEL_DIR, path / CHECKPOINT_DIR, path / RUN_JSON, path / LOCK_FILE]
+    return [path]
+
+
 def check_output_file(path: str | Path) -> Path:
     """An output file we may (over)write: not a folder, its folder exists or can be made, and is writable."""
     path = Path(path).expanduser()
@@ -535,5 +547,5 @@ def _command_line() -> str:
 
 __all__ = [
     "FORMULA_START", "LOCK_FILE", "MARKERS", "atomic_file", "check_not_inside", "check_output_file", "claim_output_dir",
-    "convert_table", "lock_output_file", "lock_run_dir", "open_table_writer", "read_lock_holder", "safe_cell", "table_kind", "write_table",
+    "convert_table", "lock_output_file", "lock_run_dir", "open_table_writer", "read_lock_holder", "run_own_files", "safe_cell", "table_kind", "write_table",
 ]
