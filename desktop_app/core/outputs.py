@@ -262,15 +262,14 @@ def check_not_inside(out_path: str | Path, protected_paths: Iterable[str | Path]
             continue
         protected = Path(p).expanduser()
         resolved = protected.resolve()
-        if protected.is_dir():
-            if out_resolved == resolved or resolved in out_resolved.parents:
-                raise UserInputError(
-                    f"The output '{out}' would be written inside '{protected}', which is an input of this command "
-                    "(it would damage it).", where=str(out),
-                    fix=f"Choose an output outside '{protected}'.")
-        elif out_resolved == resolved or _same_file(out, protected):
+        if protected.is_file() and (out_resolved == resolved or _same_file(out, protected)):
             raise UserInputError(f"The output '{out}' would overwrite the input file '{protected}'.", where=str(out),
                                  fix="Choose another name for the output.")
+        if out_resolved == resolved or resolved in out_resolved.parents:
+            raise UserInputError(
+                f"The output '{out}' would be written inside '{protected}', which is an input of this command "
+                "(it would damage it).", where=str(out),
+                fix=f"Choose an output outside '{protected}'.")
 
 
 def run_own_files(path: str | Path) -> list[Path]:
