@@ -12,6 +12,7 @@ from .data import LabeledData
 from .errors import UserInputError
 from .events import EventSink, StatusEvent, ignore
 from .inference import Classifier
+from .models import check_model_folder
 from .metrics import classification_metrics
 
 
@@ -76,18 +77,22 @@ def evaluate(classifier_or_path: Classifier | str | Path, data: LabeledData, *, 
     Raises UserInputError when the file and the model share no label at all.
     """
     clf = classifier_or_path if isinstance(classifier_or_path, Classifier) else None
+    warnings: list[str] = []
     if clf is None:
+        checked = check_model_folder(classifier_or_path)
+        warnings += checked.warnings
+        if checked.labels:
+            known_label_rows(checked.labels, data)  # no shared label: say so before loading the model
         on_event(StatusEvent("Loading the model"))
         clf = Classifier.load(classifier_or_path, device=device)
     data, unknown = known_label_rows(clf.labels, data)
-    warnings = []
     if unknown:
         n = sum(unknown.values())
         warnings.append(f"{n} row{'s' if n != 1 else ''} with labels the model does not know ({_shown(sorted(unknown))}) "
                         f"{'were' if n != 1 else 'was'} left out; the scores are on the other {len(data)} rows. "
                         f"The model knows {_shown(list(clf.labels))}.")
-        for w in warnings:
-            on_event(StatusEvent(f"Warning: {w}"))
+    for w in warnings:
+        on_event(StatusEvent(f"Warning: {w}"))
     on_event(StatusEvent(f"Classifying {len(data)} texts"))
     probs = clf.predict_proba(data.texts, should_stop=should_stop)
     labels = list(clf.labels)

@@ -14,6 +14,7 @@ from .data import describe_documents, iter_documents
 from .errors import TrainingCancelled
 from .events import EventSink, ProgressEvent, StatusEvent, ignore
 from .inference import Classifier
+from .models import check_model_folder
 from .outputs import check_not_inside, open_table_writer, run_own_files, table_kind
 
 CHUNK_ROWS = 2048
@@ -54,6 +55,8 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
     columns, text_col = describe_documents(input_path, text_column, sheet=sheet)
     clf = classifier_or_path if isinstance(classifier_or_path, Classifier) else None
     if clf is None:
+        for warning in check_model_folder(classifier_or_path).warnings:
+            on_event(StatusEvent(f"Warning: {warning}"))
         on_event(StatusEvent("Loading the model"))
         clf = Classifier.load(classifier_or_path, device=device)
     total = _estimate_rows(input_path)

@@ -112,13 +112,14 @@ def _byte_counter(path: Path, on_progress: Progress | None) -> Callable[[int], N
         return None
     total = path.stat().st_size
     step = max(1 << 20, min(4 << 20, total // 100))
-    state = {"done": 0, "next": step}
+    state = {"done": 0, "next": step, "shown": -1}
 
     def count(n: int) -> None:
         state["done"] += n
-        if state["done"] >= state["next"] or (n == 0 and state["done"] >= total):
-            state["next"] = state["done"] + step
-            on_progress(min(state["done"], total), total, "bytes")
+        done = min(state["done"], total)
+        if (done >= state["next"] or (n == 0 and done >= total)) and done != state["shown"]:
+            state["next"], state["shown"] = done + step, done
+            on_progress(done, total, "bytes")
 
     return count
 
