@@ -317,6 +317,14 @@ def _writable(folder: Path) -> bool:
     return True
 
 
+_OUR_NAMES = ("model", "checkpoint", *MARKERS.values())
+
+
+def _our_leftover(name: str) -> bool:
+    """Our lock file, or a temporary we write beside our files (``.model.x1y2``, ``.run.json.abc.tmp``)."""
+    return name == LOCK_FILE or any(name.startswith(f".{n}.") for n in _OUR_NAMES)
+
+
 def _ours(folder: Path, kind: str) -> str | None:
     """Which of our kinds ``folder`` holds (by its marker), or None."""
     for other, marker in MARKERS.items():
@@ -344,7 +352,7 @@ def claim_output_dir(path: str | Path, kind: str) -> Path:
                              fix="Choose a new folder name for --out (it is created for you).")
     if path.is_dir():
         try:
-            entries = [p for p in path.iterdir() if p.name != LOCK_FILE]
+            entries = [p for p in path.iterdir() if not _our_leftover(p.name)]
         except OSError as exc:
             raise UserInputError(f"The folder '{path}' cannot be read: {exc.strerror or exc}.", where=str(path),
                                  fix="Choose another folder for --out.") from exc

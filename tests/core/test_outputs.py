@@ -213,3 +213,13 @@ def test_claim_ignores_our_own_lock_file(tmp_path):
     folder = tmp_path / "run"
     with lock_run_dir(folder):
         assert claim_output_dir(folder, "run") == folder
+
+
+def test_claim_treats_a_folder_holding_only_our_leftovers_as_empty(tmp_path):
+    folder = tmp_path / "run"
+    (folder / ".model.k2j3h4").mkdir(parents=True)  # a crash while the first model was being written
+    (folder / ".run.json.x1.tmp").write_text("{")
+    assert claim_output_dir(folder, "run") == folder
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(UserInputError):
+        claim_output_dir(folder, "run")
