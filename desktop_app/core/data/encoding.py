@@ -259,7 +259,7 @@ class _LineTranscoder(io.RawIOBase):
             data, self.partial = self.partial, b""
         else:
             data = self.partial + block
-            cut = data.rfind(b"\n") + 1
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1  # whole lines only (old Macs end lines with CR)
             if cut == 0:
                 self.partial = data
                 return
