@@ -471,19 +471,21 @@ def _held_error(folder: Path, lock_path: Path, holder: dict | None) -> UserInput
 
 
 @contextmanager
-def lock_run_dir(path: str | Path, command: str | None = None) -> Iterator[Path]:
+def lock_run_dir(path: str | Path, command: str | None = None, *, beside: bool = False) -> Iterator[Path]:
     """Hold an exclusive write lock on the folder ``path`` (created if missing) for the block.
 
     A second writer gets UserInputError naming the holder. A lock left by a process that died is
     taken over (the operating system releases the lock itself; on file systems that cannot lock,
-    the recorded process id is checked).
+    the recorded process id is checked). ``beside=True`` keeps the lock file next to the folder
+    (``.NAME.lock``), for folders that are swapped in whole (an export).
     """
     folder = Path(path).expanduser()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        (folder.parent if beside else folder).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _not_writable(folder.parent, exc) from exc
-    with _hold_lock(folder / LOCK_FILE, folder, command):
+    lock_path = folder.parent / f".{folder.name}.lock" if beside else folder / LOCK_FILE
+    with _hold_lock(lock_path, folder, command):
         yield folder
 
 

@@ -223,3 +223,13 @@ def test_claim_treats_a_folder_holding_only_our_leftovers_as_empty(tmp_path):
     (folder / "notes.txt").write_text("mine")
     with pytest.raises(UserInputError):
         claim_output_dir(folder, "run")
+
+
+def test_lock_beside_a_folder_that_is_swapped_whole(tmp_path):
+    export = tmp_path / "export"
+    with lock_run_dir(export, beside=True):
+        assert (tmp_path / ".export.lock").is_file() and not export.exists()
+        with pytest.raises(UserInputError, match="being written"):
+            with lock_run_dir(export, beside=True):
+                pass
+    assert list(tmp_path.iterdir()) == []
