@@ -146,6 +146,130 @@ def describe_folder(folder: Path, *, name: str | None = None, source: str = "fol
     )
 
 
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+@dataclass
+class ModelCheck:
+    """A model folder that passed ``check_model_folder``: where it is, its classes, what to tell the user."""
+
+    model_dir: Path
+    run_dir: Path | None
+    labels: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _weights_error(folder: Path, message: str) -> UserInputError:
+    return UserInputError(message, where=str(folder),
+                          fix="Train the run again (or copy the model folder again from where it came from); "
+                          "a folder saved by Hugging Face transformers holds config.json, model.safetensors and the tokenizer files.")
+
+
+def _check_safetensors(path: Path) -> None:
+    """The header parses and every tensor's bytes are inside the file (a cut-off copy fails here)."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise ValueError("too short")
+            (header_len,) = struct.unpack("<Q", head)
+            if header_len > min(size - 8, 100 * 2**20):
+                raise ValueError("header length out of range")
+            header = json.loads(fh.read(header_len))
+        end = max((meta["data_offsets"][1] for name, meta in header.items() if name != "__metadata__"), default=0)
+        if 8 + header_len + end > size:
+            raise ValueError(f"{size} bytes, needs {8 + header_len + end}")
+    except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
+        raise _weights_error(path.parent, f"The weights file '{path.name}' is damaged or incomplete ({exc}).") from exc
+
+
+def _check_pickled_weights(path: Path) -> None:
+    """A PyTorch .bin is a pickle: open it only with torch's weights-only loader (no code can run)."""
+    import pickle
+    import warnings
+    import zipfile
+
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.load(path, map_location="meta", weights_only=True, mmap=zipfile.is_zipfile(path))
+    except pickle.UnpicklingError as exc:
+        raise UserInputError(
+            f"The weights file '{path.name}' contains more than plain weights (it could run code), so it was not loaded.",
+            where=str(path),
+            fix="Use only models from sources you trust. Save the model again with safetensors "
+            "(model.save_pretrained(folder) writes model.safetensors) and remove pytorch_model.bin.") from exc
+    except Exception as exc:  # noqa: BLE001 - any other failure means a damaged file
+        raise _weights_error(path.parent, f"The weights file '{path.name}' is damaged or incomplete ({type(exc).__name__}).") from exc
+
+
+def _run_record(run_dir: Path | None) -> dict:
+    if run_dir is None:
+        return {}
+    try:
+        return json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def check_model_folder(path: str | Path) -> ModelCheck:
+    """Check a run folder or model folder before loading it: config, weights, labels, run status.
+
+    Raises UserInputError (exit 2) for a missing or unreadable config, missing, damaged or unsafe
+    weights, and a model whose number of classes differs from the run's labels. Warns when the run
+    did not finish (its model is the one saved at the best epoch so far).
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise UserInputError(f"No run or model folder at '{path}'.", where=str(path),
+                             fix="Check the path; pass the RUN_DIR written by `classifier-studio train`.")
+    run_dir = path if (path / "run.json").is_file() else None
+    model_dir = path / "model" if (path / "model").is_dir() or run_dir is not None else path
+    if not (model_dir / "config.json").is_file():
+        if run_dir is not None:
+            record = _run_record(run_dir)
+            status = record.get("status", "unknown")
+            raise UserInputError(
+                f"This run has no model yet (its status is '{status}'): it stopped before the first model was saved.",
+                where=str(run_dir),
+                fix=f"Continue it with `classifier-studio train ... --out {run_dir} --resume`, or train again.")
+        raise UserInputError("This is not a trained run or model folder (no model/config.json).", where=str(path),
+                             fix="Pass the RUN_DIR written by `classifier-studio train` (it holds model/ and run.json).")
+    config = _read_config(model_dir)
+    safetensors = sorted(model_dir.glob("*.safetensors"))
+    bins = sorted(model_dir.glob("pytorch_model*.bin"))
+    if not safetensors and not bins:
+        raise _weights_error(model_dir, f"The model folder '{model_dir}' has no weights file (model.safetensors).")
+    for file in safetensors:
+        _check_safetensors(file)
+    if not safetensors:
+        for file in bins:
+            _check_pickled_weights(file)
+    id2label = config.get("id2label") or {}
+    n_model = len(id2label) or int(config.get("num_labels") or 0)
+    labels = [str(id2label.get(str(i), id2label.get(i, i))) for i in range(n_model)] if id2label else []
+    warnings: list[str] = []
+    record = _run_record(run_dir)
+    run_labels = [str(l) for l in record.get("labels", [])]
+    if run_labels and n_model and len(run_labels) != n_model:
+        raise UserInputError(
+            f"The model has {n_model} classes but the run has {len(run_labels)} labels ({', '.join(run_labels[:10])}), "
+            "so its predictions cannot be named.", where=str(model_dir / "config.json"),
+            fix="The model folder does not belong to this run: copy the run's own model/ back, or train again.")
+    status = record.get("status")
+    if run_dir is not None and status and status != "finished":
+        epoch = (record.get("final_metrics") or {}).get("epoch")
+        planned = (record.get("settings") or {}).get("epochs")
+        saved = f"the model saved after epoch {epoch:g}" if isinstance(epoch, (int, float)) else "its last saved model"
+        of = f" of {planned:g}" if isinstance(planned, (int, float)) and isinstance(epoch, (int, float)) else ""
+        warnings.append(f"This run did not finish (status '{status}'); using {saved}{of}. "
+                        f"Resume it with `classifier-studio train ... --out {run_dir} --resume` for the final model.")
+    return ModelCheck(model_dir, run_dir, labels, warnings)
+
+
 def hf_cache_dir() -> Path:
     from huggingface_hub import constants
 
@@ -153,15 +277,30 @@ def hf_cache_dir() -> Path:
 
 
 def _cached_model_folders() -> list[tuple[str, Path]]:
+    """(repo id, snapshot folder) for each model in the Hugging Face cache.
+
+    ``huggingface_hub.scan_cache_dir`` follows the cache's refs: the snapshot used is the one
+    ``main`` points to (else the most recently modified one), as from_pretrained would pick.
+    """
+    from huggingface_hub import CacheNotFound, scan_cache_dir
+
     root = hf_cache_dir()
-    found = []
     if not root.is_dir():
-        return found
-    for repo in sorted(root.glob("models--*")):
-        snapshots = sorted((repo / "snapshots").glob("*/config.json"), key=lambda p: p.stat().st_mtime)
-        if snapshots:
-            repo_id = repo.name[len("models--") :].replace("--", "/")
-            found.append((repo_id, snapshots[-1].parent))
+        return []
+    try:
+        info = scan_cache_dir(root)
+    except (CacheNotFound, OSError, ValueError):
+        return []
+    found = []
+    for repo in sorted(info.repos, key=lambda r: r.repo_id):
+        if repo.repo_type != "model":
+            continue
+        revisions = [r for r in repo.revisions if (Path(r.snapshot_path) / "config.json").is_file()]
+        if not revisions:
+            continue
+        on_main = [r for r in revisions if "main" in r.refs]
+        chosen = on_main[0] if on_main else max(revisions, key=lambda r: r.last_modified)
+        found.append((repo.repo_id, Path(chosen.snapshot_path)))
     return found
 
 

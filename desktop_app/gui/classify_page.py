@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
@@ -244,32 +243,22 @@ class ClassifyPage(QWidget):
             self.export(path)
 
     def export(self, path: str) -> None:
-        """Copy the predictions CSV, or convert it to XLSX with openpyxl."""
+        """Save the predictions as CSV or Excel (text cells never become formulas; see core.outputs)."""
         if not self.output_path:
             return
-        target = Path(path)
-        try:
-            if target.suffix.lower() == ".xlsx":
-                from openpyxl import Workbook
+        from ..core.errors import UserInputError
+        from ..core.outputs import convert_table
 
-                wb = Workbook(write_only=True)
-                ws = wb.create_sheet("predictions")
-                with open(self.output_path, encoding="utf-8", newline="") as fh:
-                    for i, row in enumerate(csv.reader(fh)):
-                        if i:
-                            row = [_number(v) for v in row]
-                        ws.append(row)
-                wb.save(target)
-            else:
-                shutil.copyfile(self.output_path, target)
+        target = Path(path)
+        with open(self.output_path, encoding="utf-8", newline="") as fh:
+            header = next(csv.reader(fh), [])
+        numeric = [c for c in header if c == "confidence" or c.startswith("prob_")]
+        try:
+            convert_table(self.output_path, target, numeric_columns=numeric)
+        except UserInputError as exc:
+            show_error(self, exc.message, exc.describe())
+            return
         except OSError as exc:
             show_error(self, f"Could not save {target}: {exc}")
             return
         self.batch_label.setText(f"Exported to {target}")
-
-
-def _number(value: str):
-    try:
-        return float(value) if value and value[0] in "0123456789." and value.count(".") <= 1 else value
-    except ValueError:
-        return value

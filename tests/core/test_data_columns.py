@@ -50,7 +50,7 @@ def test_to_labeled_strips_and_records_skipped_rows(tmp_path):
     assert data.texts == ["padded text \n with newline", "ok"]
     assert data.labels == ["Billing", "x"]
     assert data.rows == [2, 5]  # the two-line value is one spreadsheet row
-    assert data.skipped == {"empty_text": [3], "missing_label": [4]}
+    assert data.skipped == {"empty_text": [3], "missing_label": [4], "placeholder_label": []}
     assert len(data) == 2 and data.class_counts() == {"Billing": 1, "x": 1}
     sub = data.subset([1])
     assert (sub.texts, sub.rows, sub.source) == (["ok"], [5], str(path))

@@ -1,16 +1,19 @@
 """Data import: read files, guess columns, validate, fix, split, and stream documents for prediction.
 
-    read_table(path) -> Table                      csv / tsv / jsonl / xlsx / txt / folder of .txt
+    read_table(path, sheet=None, on_progress=None) -> Table   csv / tsv / jsonl / xlsx / txt / folder of .txt
+        sheet: the Excel sheet (default: the first with data); on_progress(done, total, unit) while reading
     guess_columns(table) -> ColumnGuess            text and label column, with the reason
     to_labeled(table, text_col, label_col)         -> LabeledData (unusable rows skipped and counted)
-    load_labeled(path, text_column, label_column)  -> LoadedData (all of the above in one call)
+    load_labeled(path, text_column, label_column, sheet=, on_progress=)  -> LoadedData (all of the above)
     validate(labeled, token_lengths, max_length)   -> ValidationReport (findings: severity, where, fix, fix_id)
     apply_fixes(labeled, fix_ids) -> LabeledData;  require_trainable(report)
     split(labeled, valid_fraction, seed)           -> (train, valid), stratified
     fingerprint(labeled) -> str                    sha256 of texts and labels
-    iter_documents(path, text_column, chunk_rows)  -> DocumentChunk stream; describe_documents(path)
+    iter_documents(path, text_column, chunk_rows, sheet=)  -> DocumentChunk stream; describe_documents(path)
 
 Every problem with the input raises ``UserInputError`` naming the file (and row/column) and a fix.
+What is worth a warning but not an error (rows in a second encoding, "NaN" labels) becomes a
+validation finding. Text files are streamed, never decoded whole in memory.
 """
 
 from __future__ import annotations

@@ -1,9 +1,18 @@
-"""Text encoding detection (deterministic) and a check for files that are not text at all."""
+"""Text encoding detection and a check for files that are not text at all.
+
+UTF-8/16/32 are recognised by their byte-order mark or by decoding; a file in a legacy encoding
+(Windows-1252, Windows-1251, GBK, Shift-JIS, ...) is identified by charset-normalizer. A UTF-8 file
+with some lines in a legacy encoding (rows pasted from an old export) is decoded line by line:
+UTF-8 where the line is UTF-8, the legacy encoding that fits the other lines elsewhere.
+"""
 
 from __future__ import annotations
 
 import codecs
+import io
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Iterable, TextIO
 
 from ..errors import UserInputError
 
@@ -79,6 +88,42 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in sample or controls > max(2, len(sample) // 200)
 
 
+# encodings charset-normalizer may name for short Western text; Windows-1252 reads all of them best
+_LATIN = {"cp1252", "cp1250", "cp1254", "cp1257", "cp775", "cp850", "cp437", "cp858", "latin_1", "iso8859_2",
+          "iso8859_3", "iso8859_4", "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15",
+          "iso8859_16", "mac_roman", "mac_latin2", "mac_iceland", "mac_turkish", "cp1258", "ascii", "utf_8"}
+LEGACY_SAMPLE_BYTES = 1 << 20
+
+
+def _codec_name(encoding: str) -> str:
+    return codecs.lookup(encoding).name.replace("-", "_")
+
+
+def _isolated_high_bytes(sample: bytes) -> bool:
+    """Western text has single accented letters among ASCII ones ("café"); Cyrillic, Greek, Chinese or
+    Japanese in a legacy encoding are runs of bytes above 127."""
+    high = [i for i, b in enumerate(sample) if b > 127]
+    if not high:
+        return True
+    flags = set(high)
+    paired = sum(1 for i in high if i - 1 in flags or i + 1 in flags)
+    return paired <= len(high) // 2
+
+
+def legacy_encoding(sample: bytes) -> str:
+    """The single- or multi-byte legacy encoding of bytes that are not UTF-8 (Windows-1252 for Western text)."""
+    sample = sample[:LEGACY_SAMPLE_BYTES]
+    cp1252_fits = _decodes(sample, "cp1252", True)
+    if cp1252_fits and _isolated_high_bytes(sample):
+        return "cp1252"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None or _codec_name(best.encoding) in _LATIN:
+        return "cp1252" if cp1252_fits else "latin-1"
+    return codecs.lookup(best.encoding).name
+
+
 def detect_encoding(path: Path, data: bytes, complete: bool = True) -> str:
     """UTF-8/16/32 by BOM, strict UTF-8, BOM-less UTF-16, then cp1252, then latin-1.
 
@@ -92,11 +137,211 @@ def detect_encoding(path: Path, data: bytes, complete: bool = True) -> str:
     if _decodes(data, "utf-8", complete):
         encoding = "utf-8"
     else:
-        encoding = _utf16_without_bom(data) or ("cp1252" if _decodes(data, "cp1252", True) else "latin-1")
+        encoding = _utf16_without_bom(data) or legacy_encoding(data)
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(data[:65536], final=False)
     if _looks_binary(text):
         raise not_text_error(path, "binary data")
     return encoding
+
+
+@dataclass(frozen=True)
+class EncodingPlan:
+    """How to decode a file: ``encoding``; lines that are not UTF-8 in a UTF-8 file use ``fallback``."""
+
+    encoding: str
+    fallback: str | None = None
+    fallback_lines: int = 0  # lines that needed the fallback (whole-file scans only)
+
+    @property
+    def label(self) -> str:
+        return f"{self.encoding}+{self.fallback}" if self.fallback and self.fallback_lines else self.encoding
+
+
+def _scan(lines: Iterable[bytes]) -> tuple[int, int, bytes]:
+    """(non-ASCII lines that are UTF-8, lines that are not, a sample of the latter)."""
+    good = bad = 0
+    sample = bytearray()
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad += 1
+            if len(sample) < LEGACY_SAMPLE_BYTES:
+                sample += line
+    return good, bad, bytes(sample)
+
+
+def plan_encoding(path: Path, lines: Iterable[bytes], head: bytes, complete: bool = True) -> EncodingPlan:
+    """Choose how to decode a file from its ``lines`` (all of them, or those in ``head`` when not ``complete``)."""
+    check_not_binary(path, head)
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            if encoding != "utf-8-sig":
+                return EncodingPlan(encoding)
+            break
+    else:
+        encoding = "utf-8"
+        utf16 = _utf16_without_bom(head) if not _decodes(head, "utf-8", complete) else None
+        if utf16:
+            return EncodingPlan(utf16)
+    good, bad, sample = _scan(lines)
+    if bad and not good:
+        plan = EncodingPlan(legacy_encoding(sample))
+    elif bad:
+        plan = EncodingPlan(encoding, legacy_encoding(sample), bad)
+    else:  # all UTF-8 so far; a stream may still meet an odd line later on
+        plan = EncodingPlan(encoding, None if complete else "cp1252")
+    text = codecs.getincrementaldecoder(plan.encoding)(errors="replace").decode(head[:65536], final=False)
+    if _looks_binary(text):
+        raise not_text_error(path, "binary data")
+    return plan
+
+
+def decode_line(line: bytes, plan: EncodingPlan) -> str:
+    if plan.fallback is None:
+        return line.decode(plan.encoding, errors="replace")
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode(plan.fallback, errors="replace")
+
+
+def decode_lines(lines: Iterable[bytes], plan: EncodingPlan) -> str:
+    return "".join(decode_line(line, plan) for line in lines)
+
+
+class _LineTranscoder(io.RawIOBase):
+    """A UTF-8 byte stream from a file whose lines are UTF-8 or ``plan.fallback`` (seekable to 0 only)."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, fh: BinaryIO, plan: EncodingPlan, on_bytes=None):
+        self.fh = fh
+        self.plan = plan
+        self.on_bytes = on_bytes
+        self._reset()
+
+    def _reset(self) -> None:
+        self.fh.seek(0)
+        self.pending = b""
+        self.partial = b""
+        self.eof = False
+        self.pos = 0
+        self.fallback_lines = 0
+        self.first = True
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if offset == 0 and whence == 0:
+            self._reset()
+            return 0
+        if whence == 1 and offset == 0:
+            return self.pos
+        raise io.UnsupportedOperation("only seek(0) is supported")
+
+    def tell(self) -> int:
+        return self.pos
+
+    def _fill(self) -> None:
+        block = self.fh.read(self.BLOCK)
+        if self.on_bytes is not None:
+            self.on_bytes(len(block))
+        if not block:
+            self.eof = True
+            data, self.partial = self.partial, b""
+        else:
+            data = self.partial + block
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1  # whole lines only (old Macs end lines with CR)
+            if cut == 0:
+                self.partial = data
+                return
+            data, self.partial = data[:cut], data[cut:]
+        if self.first:
+            self.first = False
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[3:]
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            out = []
+            for line in data.splitlines(keepends=True):
+                try:
+                    line.decode("utf-8")
+                    out.append(line)
+                except UnicodeDecodeError:
+                    self.fallback_lines += 1
+                    out.append(line.decode(self.plan.fallback or "latin-1", errors="replace").encode("utf-8"))
+            data = b"".join(out)
+        self.pending += data
+
+    def readinto(self, buffer) -> int:
+        while len(self.pending) < len(buffer) and not self.eof:
+            self._fill()
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        self.pos += n
+        return n
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
+def open_text(path: Path, plan: EncodingPlan, newline: str | None, on_bytes=None) -> TextIO:
+    """``path`` as a text stream decoded by ``plan`` (BOM removed); ``on_bytes(n)`` reports bytes read."""
+    fh = open(path, "rb")  # noqa: SIM115 - the returned stream closes it
+    if plan.encoding in ("utf-8", "utf-8-sig"):
+        raw: BinaryIO = _LineTranscoder(fh, plan, on_bytes)
+        return io.TextIOWrapper(io.BufferedReader(raw, 1 << 16), encoding="utf-8", errors="replace", newline=newline)
+    if on_bytes is not None:
+        fh = _CountingReader(fh, on_bytes)
+    return io.TextIOWrapper(fh, encoding=plan.encoding, errors="replace", newline=newline)
+
+
+class _CountingReader(io.RawIOBase):
+    def __init__(self, fh: BinaryIO, on_bytes):
+        self.fh = fh
+        self.on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def readinto(self, buffer) -> int:
+        n = self.fh.readinto(buffer) or 0
+        self.on_bytes(n)
+        return n
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
+def scan_file_lines(path: Path) -> Iterable[bytes]:
+    """Every line of ``path`` as bytes, read in blocks (for ``plan_encoding`` over a whole file)."""
+    try:
+        with path.open("rb") as fh:
+            yield from fh
+    except OSError as exc:
+        raise UserInputError(f"'{path.name}' could not be read: {exc.strerror or exc}.", where=str(path),
+                             fix="Check that the file is not open in another program and that you may read it.") from exc
 
 
 def read_text(path: Path, allow_empty: bool = False) -> tuple[str, str]:
@@ -106,11 +351,12 @@ def read_text(path: Path, allow_empty: bool = False) -> tuple[str, str]:
         if allow_empty:
             return "", "utf-8"
         raise empty_file_error(path)
-    encoding = detect_encoding(path, data)
-    text = data.decode(encoding, errors="replace").lstrip("\ufeff")
+    plan = plan_encoding(path, data.splitlines(keepends=True), data)
+    text = decode_lines(data.splitlines(keepends=True), plan) if plan.fallback else data.decode(plan.encoding, errors="replace")
+    text = text.lstrip("\ufeff")
     if not text.strip() and not allow_empty:
         raise empty_file_error(path)
-    return text, encoding
+    return text, plan.label
 
 
 def read_bytes(path: Path) -> bytes:

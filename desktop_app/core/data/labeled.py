@@ -10,9 +10,12 @@ from typing import Iterable
 from ..errors import UserInputError
 from .columns import ColumnGuess, guess_columns
 from .reading import read_table
-from .table import Table
+from .sources import Progress
+from .table import Note, Table
 
-SKIP_REASONS = ("empty_text", "missing_label")
+SKIP_REASONS = ("empty_text", "missing_label", "placeholder_label")
+# what spreadsheets and data tools write for "no value"; never a class
+MISSING_LABELS = frozenset({"nan", "null", "none", "n/a", "#n/a"})
 
 
 @dataclass
@@ -24,6 +27,7 @@ class LabeledData:
     rows: list[int]
     source: str = ""
     skipped: dict[str, list[int]] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)  # warnings from reading the file (e.g. mixed encodings)
 
     def __post_init__(self) -> None:
         if not (len(self.texts) == len(self.labels) == len(self.rows)):
@@ -45,7 +49,7 @@ class LabeledData:
         """The examples at ``indices`` (positions, not file rows); ``skipped`` is kept."""
         idx = list(indices)
         return LabeledData([self.texts[i] for i in idx], [self.labels[i] for i in idx], [self.rows[i] for i in idx],
-                           self.source, {k: list(v) for k, v in self.skipped.items()})
+                           self.source, {k: list(v) for k, v in self.skipped.items()}, list(self.notes))
 
     @property
     def n_skipped(self) -> int:
@@ -68,12 +72,17 @@ def _missing_column_error(table: Table, name: str, role: str) -> UserInputError:
     return UserInputError(
         f"'{table.path.name}' has no column named '{name}' (asked for as the {role} column).",
         where=str(table.path),
-        fix=f"Use one of the columns in the file: {shown}. Names must match exactly, including capitals.",
+        fix=f"Use one of the columns in the file: {shown}. Names must match exactly, including capitals."
+        + table.other_sheets_hint(),
     )
 
 
 def to_labeled(table: Table, text_column: str, label_column: str) -> LabeledData:
-    """Texts and labels from two columns; rows with empty text or no label are skipped and recorded."""
+    """Texts and labels from two columns; rows with empty text or no label are skipped and recorded.
+
+    A label such as "NaN", "null", "None" or "N/A" (what spreadsheets and data tools write for a
+    missing value) is a missing label, recorded as "placeholder_label", never a class.
+    """
     for name, role in ((text_column, "text"), (label_column, "label")):
         if name not in table.data:
             raise _missing_column_error(table, name, role)
@@ -91,16 +100,22 @@ def to_labeled(table: Table, text_column: str, label_column: str) -> LabeledData
             skipped["empty_text"].append(row)
         elif not label:
             skipped["missing_label"].append(row)
+        elif label.casefold() in MISSING_LABELS:
+            skipped["placeholder_label"].append(row)
         else:
             texts.append(text)
             labels.append(label)
             rows.append(row)
-    return LabeledData(texts, labels, rows, str(table.path), skipped)
+    return LabeledData(texts, labels, rows, str(table.path), skipped, list(table.notes))
 
 
-def load_labeled(path: str | Path, text_column: str | None = None, label_column: str | None = None) -> LoadedData:
-    """Read a labeled file, guessing the columns that are not given. Raises UserInputError."""
-    table = read_table(path)
+def load_labeled(path: str | Path, text_column: str | None = None, label_column: str | None = None, *,
+                 sheet: str | None = None, on_progress: Progress | None = None) -> LoadedData:
+    """Read a labeled file, guessing the columns that are not given. Raises UserInputError.
+
+    ``sheet`` and ``on_progress`` are passed to ``read_table``.
+    """
+    table = read_table(path, sheet=sheet, on_progress=on_progress)
     for name, role in ((text_column, "text"), (label_column, "label")):
         if name is not None and name not in table.data:
             raise _missing_column_error(table, name, role)
@@ -109,9 +124,11 @@ def load_labeled(path: str | Path, text_column: str | None = None, label_column:
     available = ", ".join(f"'{c}'" for c in table.columns[:30])
     if text is None:
         raise UserInputError(f"No column with the texts could be found in '{table.path.name}'.", where=str(table.path),
-                             fix=f"Name it with --text-column, or pick it in the app. Columns: {available}.")
+                             fix=f"Name it with --text-column, or pick it in the app. Columns: {available}."
+                             + table.other_sheets_hint())
     if label is None:
         raise UserInputError(f"No column with the labels could be found in '{table.path.name}'.", where=str(table.path),
                              fix=f"Name it with --label-column, or pick it in the app. Columns: {available}."
-                             + (" A labeled file needs a text column and a label column." if len(table.columns) < 2 else ""))
+                             + (" A labeled file needs a text column and a label column." if len(table.columns) < 2 else "")
+                             + table.other_sheets_hint())
     return LoadedData(table, guess, text, label, to_labeled(table, text, label))

@@ -21,10 +21,14 @@ from ..errors import UserInputError
 from .columns import is_known_name
 from .encoding import (
     SAMPLE_BYTES,
+    EncodingPlan,
     detect_encoding,
     empty_file_error,
+    open_text,
+    plan_encoding,
     read_head,
     read_text,
+    scan_file_lines,
 )
 from .table import cell_to_str, describe_rows, is_number, unique_names
 
@@ -64,6 +68,9 @@ class Source:
     encoding: str | None = None
     delimiter: str | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    plan: EncodingPlan | None = None  # how a text file is decoded (mixed-encoding files: how many lines)
+    sheet: str | None = None  # the Excel sheet read
+    sheets: list[str] = field(default_factory=list)  # every sheet of the workbook
 
     def close(self) -> None:
         for close in self.closers:
@@ -96,38 +103,73 @@ def file_format(path: Path) -> str:
                          where=str(path), fix=f"Use {SUPPORTED}. If the file is a CSV, rename it to end in .csv.")
 
 
-def open_source(path: str | Path, *, whole: bool = True) -> Source:
-    """Open ``path`` as a record source (use as a context manager). Raises UserInputError."""
+Progress = Callable[[int, "int | None", str], None]  # (done, total or None, unit: "bytes" | "rows" | "files")
+
+
+def _byte_counter(path: Path, on_progress: Progress | None) -> Callable[[int], None] | None:
+    """Reports bytes read to ``on_progress`` about every 1% (and at least every 4 MB)."""
+    if on_progress is None:
+        return None
+    total = path.stat().st_size
+    step = max(1 << 20, min(4 << 20, total // 100))
+    state = {"done": 0, "next": step, "shown": -1}
+
+    def count(n: int) -> None:
+        state["done"] += n
+        done = min(state["done"], total)
+        if (done >= state["next"] or (n == 0 and done >= total)) and done != state["shown"]:
+            state["next"], state["shown"] = done + step, done
+            on_progress(done, total, "bytes")
+
+    return count
+
+
+def open_source(path: str | Path, *, whole: bool = True, sheet: str | None = None,
+                on_progress: Progress | None = None) -> Source:
+    """Open ``path`` as a record source (use as a context manager). Raises UserInputError.
+
+    ``sheet`` names the Excel sheet to read (default: the first with a table). ``on_progress(done,
+    total, unit)`` is called while the file is read: bytes for text files, rows for Excel, files for a folder.
+    """
     path = Path(path)
     fmt = file_format(path)
+    if sheet is not None and fmt != "xlsx":
+        raise UserInputError(f"'{path.name}' is not an Excel workbook, so it has no sheets to choose from.",
+                             where=f"--sheet {sheet}", fix="Leave out --sheet for CSV, TSV, JSONL and text files.")
     if fmt in ("csv", "tsv"):
-        return _csv_source(path, fmt, whole)
+        return _csv_source(path, fmt, whole, _byte_counter(path, on_progress))
     if fmt == "jsonl":
-        return _jsonl_source(path, whole)
+        return _jsonl_source(path, whole, _byte_counter(path, on_progress))
     if fmt == "xlsx":
-        return _xlsx_source(path)
+        return _xlsx_source(path, sheet, on_progress)
     if fmt == "txt":
-        return _txt_source(path, whole)
-    return _folder_source(path)
+        return _txt_source(path, whole, _byte_counter(path, on_progress))
+    return _folder_source(path, on_progress)
 
 
 # ----------------------------------------------------------------------------- text streams
 
-def _text_stream(path: Path, whole: bool, newline: str | None) -> tuple[TextIO, str, list[Callable[[], None]]]:
-    """The file as text (BOM removed), its encoding and what closes it."""
-    if whole:
-        text, encoding = read_text(path)
-        return io.StringIO(text, newline=newline), encoding, []
+def _text_stream(path: Path, whole: bool, newline: str | None, on_bytes=None
+                 ) -> tuple[TextIO, EncodingPlan, list[Callable[[], None]]]:
+    """The file as a text stream (BOM removed), how it is decoded, and what closes it.
+
+    ``whole``: the encoding is chosen from every line of the file (a first pass over the bytes);
+    otherwise from its head. Either way the text is streamed, never held whole in memory.
+    """
     head = read_head(path)
     if not head.strip():
         raise empty_file_error(path)
-    encoding = detect_encoding(path, head, complete=len(head) < SAMPLE_BYTES)
-    fh = open(path, encoding=encoding, errors="replace", newline=newline)  # noqa: SIM115 - closed by Source
+    complete = len(head) < SAMPLE_BYTES
+    if whole and not complete:
+        plan = plan_encoding(path, scan_file_lines(path), head)
+    else:
+        plan = plan_encoding(path, head.splitlines(keepends=True)[: None if complete else -1], head, complete)
+    fh = open_text(path, plan, newline, on_bytes)
     if not fh.read(4096).strip("\ufeff \t\r\n"):
         fh.close()
         raise empty_file_error(path)
     fh.seek(0)
-    return fh, encoding, [fh.close]
+    return fh, plan, [fh.close]
 
 
 # ----------------------------------------------------------------------------- CSV / TSV
@@ -177,8 +219,8 @@ def choose_delimiter(sample: str, complete: bool, fmt: str) -> str | None:
     return min(tied, key=preference.index)
 
 
-def _csv_source(path: Path, fmt: str, whole: bool) -> Source:
-    stream, encoding, closers = _text_stream(path, whole, newline="")
+def _csv_source(path: Path, fmt: str, whole: bool, on_bytes=None) -> Source:
+    stream, plan, closers = _text_stream(path, whole, newline="", on_bytes=on_bytes)
     try:
         sample = stream.read(SAMPLE_CHARS)
         complete = len(sample) < SAMPLE_CHARS
@@ -200,7 +242,7 @@ def _csv_source(path: Path, fmt: str, whole: bool) -> Source:
     fix = (f"Text that contains the separator ({name}) must be inside double quotes. Save the file again from "
            "Excel or LibreOffice as CSV (that adds the quotes), or correct these rows.")
     body = _check_quotes(_align(records, columns, path, whole, fix), path, delimiter or SINGLE_COLUMN, len(columns))
-    return Source(path, fmt, columns, body, encoding, delimiter, closers)
+    return Source(path, fmt, columns, body, plan.label, delimiter, closers, plan)
 
 
 def _numbered_csv(reader: Iterable[list[str]], path: Path) -> Iterator[tuple[int, list[str | None]]]:
@@ -355,8 +397,8 @@ def _jsonl_records(stream: TextIO, path: Path) -> Iterator[Record]:
         yield number, _json_row(obj, path, number, "line")
 
 
-def _jsonl_source(path: Path, whole: bool) -> Source:
-    stream, encoding, closers = _text_stream(path, whole, newline=None)
+def _jsonl_source(path: Path, whole: bool, on_bytes=None) -> Source:
+    stream, plan, closers = _text_stream(path, whole, newline=None, on_bytes=on_bytes)
     try:
         start = stream.read(4096).lstrip("\ufeff \t\r\n")
         stream.seek(0)
@@ -380,12 +422,12 @@ def _jsonl_source(path: Path, whole: bool) -> Source:
     columns: list[str] = []
     for _, row in head:
         columns.extend(k for k in row if k not in columns)
-    return Source(path, "jsonl", columns, itertools.chain(head, records), encoding, None, closers)
+    return Source(path, "jsonl", columns, itertools.chain(head, records), plan.label, None, closers, plan)
 
 
 # ----------------------------------------------------------------------------- Excel
 
-def _xlsx_source(path: Path) -> Source:
+def _xlsx_source(path: Path, sheet_name: str | None = None, on_progress: Progress | None = None) -> Source:
     head = read_head(path, 4096)
     if not head:
         raise empty_file_error(path)
@@ -408,16 +450,29 @@ def _xlsx_source(path: Path) -> Source:
     except Exception as exc:  # noqa: BLE001 - any parser failure means a damaged workbook
         raise _corrupt_xlsx(path, exc) from exc
     try:
+        names = list(workbook.sheetnames)
+        shown = ", ".join(f"'{n}'" for n in names)
+        if sheet_name is not None:
+            if sheet_name not in names:
+                raise UserInputError(f"'{path.name}' has no sheet named '{sheet_name}'.", where=f"--sheet {sheet_name}",
+                                     fix=f"Use one of its sheets: {shown} (names must match exactly, including capitals).")
+            candidates = [workbook[sheet_name]]
+        else:
+            candidates = list(workbook.worksheets)
         sheet = None
-        for ws in workbook.worksheets:
+        for ws in candidates:
             rows = ws.iter_rows(min_row=1, values_only=True)
             if any(any(v is not None and str(v).strip() for v in r) for r in itertools.islice(rows, 200)):
                 sheet = ws
                 break
         if sheet is None:
+            if sheet_name is not None:
+                raise UserInputError(f"The sheet '{sheet_name}' of '{path.name}' is empty.", where=f"{path.name}, sheet {sheet_name}",
+                                     fix=f"Choose the sheet that holds your table with --sheet (sheets: {shown}).")
             raise UserInputError(f"'{path.name}' has no data: every sheet is empty.", where=str(path),
                                  fix="Choose the workbook that holds your data, or put the data on the first sheet.")
-        records = _xlsx_records(sheet.iter_rows(min_row=1, values_only=True), path)
+        total = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
+        records = _xlsx_records(sheet.iter_rows(min_row=1, values_only=True), path, on_progress, total)
         columns, data = _columns_from_head(records, path)
     except UserInputError:
         workbook.close()
@@ -426,12 +481,18 @@ def _xlsx_source(path: Path) -> Source:
         workbook.close()
         raise _corrupt_xlsx(path, exc) from exc
     fix = "Give every column that holds data a name in the header row, or delete the stray cells."
-    return Source(path, "xlsx", columns, _align(data, columns, path, True, fix), None, None, [workbook.close])
+    source = Source(path, "xlsx", columns, _align(data, columns, path, True, fix), None, None, [workbook.close],
+                    sheet=sheet.title)
+    source.sheets = names
+    return source
 
 
-def _xlsx_records(rows: Iterable[tuple[Any, ...]], path: Path) -> Iterator[tuple[int, list[str | None]]]:
+def _xlsx_records(rows: Iterable[tuple[Any, ...]], path: Path, on_progress: Progress | None = None,
+                  total: int | None = None) -> Iterator[tuple[int, list[str | None]]]:
     try:
         for number, values in enumerate(rows, start=1):
+            if on_progress is not None and number % 10000 == 0:
+                on_progress(number, total, "rows")
             cells = [cell_to_str(v) for v in values]
             while cells and cells[-1] is None:
                 cells.pop()
@@ -450,8 +511,8 @@ def _corrupt_xlsx(path: Path, exc: Exception) -> UserInputError:
 
 # ----------------------------------------------------------------------------- plain text
 
-def _txt_source(path: Path, whole: bool) -> Source:
-    stream, encoding, closers = _text_stream(path, whole, newline=None)
+def _txt_source(path: Path, whole: bool, on_bytes=None) -> Source:
+    stream, plan, closers = _text_stream(path, whole, newline=None, on_bytes=on_bytes)
 
     def records() -> Iterator[Record]:
         for number, line in enumerate(stream, start=1):
@@ -461,7 +522,7 @@ def _txt_source(path: Path, whole: bool) -> Source:
             if line.strip():
                 yield number, {"text": line}
 
-    return Source(path, "txt", ["text"], records(), encoding, None, closers)
+    return Source(path, "txt", ["text"], records(), plan.label, None, closers, plan)
 
 
 def folder_files(path: Path) -> list[Path]:
@@ -469,7 +530,7 @@ def folder_files(path: Path) -> list[Path]:
                   key=lambda p: p.name)
 
 
-def _folder_source(path: Path) -> Source:
+def _folder_source(path: Path, on_progress: Progress | None = None) -> Source:
     try:
         files = folder_files(path)
     except OSError as exc:
@@ -482,6 +543,8 @@ def _folder_source(path: Path) -> Source:
     def records() -> Iterator[Record]:
         for number, file in enumerate(files, start=1):
             text, _ = read_text(file, allow_empty=True)
+            if on_progress is not None and (number % 100 == 0 or number == len(files)):
+                on_progress(number, len(files), "files")
             yield number, {"file": file.name, "text": text.rstrip("\r\n") or None}
 
     return Source(path, "folder", ["file", "text"], records(), None, None, [])

@@ -11,6 +11,16 @@ from typing import Any, Iterable
 FORMATS = ("csv", "tsv", "jsonl", "xlsx", "txt", "folder")
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something worth a warning that was noticed while reading (shown with the validation findings)."""
+
+    code: str
+    message: str
+    fix: str
+    count: int = 0
+
+
 @dataclass
 class Table:
     """A file read as columns of strings (None = missing), with the row numbers a person sees."""
@@ -22,6 +32,9 @@ class Table:
     row_numbers: list[int]
     encoding: str | None = None
     delimiter: str | None = None
+    sheet: str | None = None  # Excel: the sheet read
+    sheets: list[str] = field(default_factory=list)  # Excel: every sheet in the workbook
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -33,31 +46,39 @@ class Table:
     def head(self, n: int) -> Table:
         """The first ``n`` rows (for previews)."""
         return Table(self.path, self.format, list(self.columns), {c: v[:n] for c, v in self.data.items()},
-                     self.row_numbers[:n], self.encoding, self.delimiter)
+                     self.row_numbers[:n], self.encoding, self.delimiter, self.sheet, list(self.sheets), list(self.notes))
+
+    def other_sheets_hint(self) -> str:
+        """' The workbook has other sheets: ...' for messages about a sheet without the expected table."""
+        others = [s for s in self.sheets if s != self.sheet]
+        if self.format != "xlsx" or not others:
+            return ""
+        shown = ", ".join(f"'{s}'" for s in others[:10])
+        return f" This is the sheet '{self.sheet}'; the workbook also has {shown}: pick the one with your table (--sheet NAME)."
 
 
 @dataclass
 class RowBuffer:
-    """Collects records (dicts) into a Table, adding columns as they appear."""
+    """Collects records (dicts) into columns, adding columns as they appear (no per-row objects kept)."""
 
     columns: list[str] = field(default_factory=list)
-    rows: list[dict[str, str | None]] = field(default_factory=list)
     row_numbers: list[int] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.data: dict[str, list[str | None]] = {c: [] for c in self.columns}
+
     def add(self, row_number: int, row: dict[str, str | None]) -> None:
+        n = len(self.row_numbers)
         for key in row:
-            if key not in self._known:
-                self._known.add(key)
+            if key not in self.data:
+                self.data[key] = [None] * n
                 self.columns.append(key)
-        self.rows.append(row)
+        for key, values in self.data.items():
+            values.append(row.get(key))
         self.row_numbers.append(row_number)
 
-    def __post_init__(self) -> None:
-        self._known = set(self.columns)
-
-    def to_table(self, path: Path, fmt: str, encoding: str | None, delimiter: str | None) -> Table:
-        data = {c: [r.get(c) for r in self.rows] for c in self.columns}
-        return Table(path, fmt, list(self.columns), data, list(self.row_numbers), encoding, delimiter)
+    def to_table(self, path: Path, fmt: str, encoding: str | None, delimiter: str | None, **extra: Any) -> Table:
+        return Table(path, fmt, list(self.columns), self.data, self.row_numbers, encoding, delimiter, **extra)
 
 
 def unique_names(names: Iterable[str | None]) -> list[str]:

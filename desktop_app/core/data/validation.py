@@ -129,6 +129,16 @@ def validate(data: LabeledData, token_lengths: list[int] | None = None, max_leng
         findings.append(_rows_finding(
             "missing_label", "warning", f"{_plural(len(missing), 'row')} without a label will be left out.", missing,
             "Add the labels in the file if these rows should be used for training.", "drop_empty"))
+    placeholder = data.skipped.get("placeholder_label", [])
+    if placeholder:
+        findings.append(_rows_finding(
+            "placeholder_label", "warning",
+            f"{_plural(len(placeholder), 'row')} {'have' if len(placeholder) != 1 else 'has'} a label such as "
+            "'NaN', 'null', 'None' or 'N/A', which means the label is missing; "
+            f"{'they' if len(placeholder) != 1 else 'it'} will be left out, not learned as a class.", placeholder,
+            "Fill in the real labels in the file if these rows should be used for training.", "drop_empty"))
+    for note in data.notes:
+        findings.append(Finding(note.code, "warning", note.message, data.source, note.fix, None, note.count, []))
 
     if not data:
         findings.append(Finding(
