@@ -22,6 +22,7 @@ from typing import Callable, Union
 from .data import LabeledData, split
 from .errors import TrainingCancelled, UserInputError
 from .events import EventSink, LeaderboardEvent, StatusEvent, ignore
+from .outputs import claim_output_dir, lock_run_dir
 from .runs import write_json
 from .models import short_name
 from .settings import TrainSettings
@@ -62,8 +63,6 @@ def compare(data: LabeledData, models: list[Union[str, Candidate]], out_dir: str
     Raises TrainingCancelled when ``should_stop`` ends a training run (rows measured so far stay
     in leaderboard.json).
     """
-    from .training import TrainJob, train
-
     candidates = [m if isinstance(m, Candidate) else Candidate(m.strip()) for m in models
                   if isinstance(m, Candidate) or (m and m.strip())]
     if len(candidates) < 1:
@@ -72,8 +71,18 @@ def compare(data: LabeledData, models: list[Union[str, Candidate]], out_dir: str
     out_dir = Path(out_dir)
     if (out_dir / LEADERBOARD).exists():
         raise UserInputError("This folder already holds a comparison.", where=str(out_dir), fix="Choose a new --out folder.")
+    claim_output_dir(out_dir, "compare")  # new, empty or a stopped comparison: never the user's own folder
     train_part, valid_part = (data, valid) if valid is not None else split(data, settings.valid_split, settings.seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with lock_run_dir(out_dir):
+        return _train_and_measure(candidates, train_part, valid_part, out_dir, settings, on_event, should_stop,
+                                  speed_docs, latency_docs)
+
+
+def _train_and_measure(candidates: list[Candidate], train_part: LabeledData, valid_part: LabeledData, out_dir: Path,
+                       settings: TrainSettings, on_event: EventSink, should_stop: Callable[[], bool], speed_docs: int,
+                       latency_docs: int) -> list[dict]:
+    from .training import TrainJob, train
+
     names = [c.label for c in candidates]
     rows: list[dict] = []
     for i, cand in enumerate(candidates, 1):

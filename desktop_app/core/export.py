@@ -29,6 +29,7 @@ import torch
 from .data import LabeledData
 from .errors import UserInputError
 from .events import EventSink, StatusEvent, ignore
+from .outputs import check_not_inside, claim_output_dir, lock_run_dir
 from .runs import MODEL_DIR, RUN_JSON, atomic_dir, read_json, write_json
 
 FORMATS = ("hf", "onnx", "int8")
@@ -103,12 +104,16 @@ def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path, data: Labeled
     run_dir = Path(run_dir)
     model_dir = model_dir_of(run_dir)
     out_dir = Path(out_dir)
-    if out_dir.resolve() == run_dir.resolve() or run_dir.resolve() in out_dir.resolve().parents:
-        raise UserInputError("The export folder must be outside the run folder.", where=str(out_dir),
-                             fix="Choose another --out folder.")
-    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "export.json").is_file())):
-        raise UserInputError("The export folder already exists and is not an earlier export; it would be replaced.",
-                             where=str(out_dir), fix="Choose a new or empty --out folder.")
+    check_not_inside(out_dir, [run_dir, model_dir])
+    claim_output_dir(out_dir, "export")  # new, empty or an earlier export: never the user's own folder
+    with lock_run_dir(out_dir, beside=True):
+        return _export(run_dir, model_dir, fmt, out_dir, data, on_event, speed_docs, latency_docs)
+
+
+def _export(run_dir: Path, model_dir: Path, fmt: str, out_dir: Path, data: LabeledData | None, on_event: EventSink,
+            speed_docs: int, latency_docs: int) -> dict:
+    from .inference import Classifier
+
     record = run_record_of(run_dir)
     on_event(StatusEvent("Loading the model"))
     status = lambda message: on_event(StatusEvent(message))  # noqa: E731
@@ -297,6 +302,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BATCH = 64
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A leading apostrophe keeps Excel from running a cell that looks like a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def read_rows(path, text_column):
@@ -327,13 +339,13 @@ def classify(texts, predict_proba):
 def write_rows(path, rows, fields, probs, labels):
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields + ["predicted_label", "confidence"] + [f"prob_{l}" for l in labels])
-        writer.writeheader()
+        writer.writer.writerow([safe_cell(f) for f in writer.fieldnames])  # the header too
         for row, p in zip(rows, probs):
             best = max(range(len(labels)), key=lambda i: p[i])
             out = dict(row)
             out.update({"predicted_label": labels[best], "confidence": f"{p[best]:.6f}"})
             out.update({f"prob_{l}": f"{p[i]:.6f}" for i, l in enumerate(labels)})
-            writer.writerow(out)
+            writer.writerow({k: safe_cell(v) for k, v in out.items()})
 
 
 def main():

@@ -94,14 +94,9 @@ class Classifier:
         from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
         quiet_transformers()
-        path = Path(path)
-        model_dir = path / "model" if (path / "model" / "config.json").is_file() else path
-        if not (model_dir / "config.json").is_file():
-            raise UserInputError(
-                "This is not a trained run or model folder (no model/config.json).",
-                where=str(path),
-                fix="Pass the RUN_DIR written by `classifier-studio train` (it holds model/ and run.json).",
-            )
+        from .models import check_model_folder
+
+        model_dir = check_model_folder(path).model_dir  # exit 2 for a missing, damaged or unsafe model
         if engine not in ENGINES:
             raise UserInputError(f"Unknown engine '{engine}'.", where="engine", fix=f"Use one of: {', '.join(ENGINES)}.")
         if precision not in PRECISIONS:

@@ -20,7 +20,7 @@ STATUS_WORDS = {"finished": "finished", "running": "stopped unexpectedly", "canc
 FORMATS = {
     "hf": "Standard model folder (Hugging Face: for Python programs on any computer)",
     "onnx": "Portable model (ONNX: for other programs and languages; checked against the original)",
-    "int8": "Small fast model for computers without a GPU (int8: smaller, usually faster, nearly as accurate)",
+    "int8": "Small fast model for computers without a GPU (int8 ONNX: smaller, faster, nearly as accurate; runs with onnxruntime alone, no PyTorch)",
 }
 
 

