@@ -51,7 +51,17 @@ fi
 ROWS=0; [ -f "$TMP/preds.csv" ] && ROWS=$(($(wc -l < "$TMP/preds.csv") - 1))
 check $status "predict -> preds.csv with predicted_label ($ROWS rows)" predict.log
 
-# 4. the desktop window opens (offscreen Qt)
+# 4. the int8 export runs on ONNX Runtime inside the bundle (no quiet fall-back to PyTorch), and its
+#    predict.py output has no live spreadsheet formulas
+run "$EXE" export "$TMP/RUN" --format int8 --out "$TMP/INT8" > export.log 2>&1
+status=$?
+if [ $status = 0 ] && [ ! -f "$TMP/INT8/model.onnx" ]; then
+    echo "no model.onnx in the int8 export" >> export.log
+    status=1
+fi
+check $status "export --format int8 -> ONNX model ($(du -h "$TMP/INT8/model.onnx" 2>/dev/null | cut -f1))" export.log
+
+# 5. the desktop window opens (offscreen Qt)
 if [ "${SKIP_GUI:-0}" = 1 ]; then
     echo "SKIP: window check (SKIP_GUI=1)"
 else
