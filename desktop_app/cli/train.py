@@ -79,6 +79,10 @@ def run(args) -> int:
             progress.close()
     if result.status == "cancelled":
         raise CommandFailed(EXIT_INTERRUPTED, f"Interrupted. Resume with: {FineTune().resume_command(out, None)}")
+    from ..core.distributed import env_rank
+
+    if env_rank() != 0:  # under torchrun, rank 0 reports; the others only trained
+        return 0
     m = result.final_metrics
     chosen = ", ".join(f"{k}={v['value']}" for k, v in result.reasons.items() if v["reason"] != "set by you")
     info(f"Settings chosen for you: {chosen}" if chosen else "All settings were set by you.")
