@@ -213,3 +213,36 @@ def test_old_run_records_still_open(tmp_path):
     record = read_record(tmp_path)
     assert record.format == 1 and record.kind == "train" and record.finished and record.final_metrics["accuracy"] == 0.9
     assert record.to_dict()["custom"] == 1 and RunRecord.from_dict(record.to_dict()) == record
+
+
+def test_a_resumed_run_equals_an_uninterrupted_one(tiny_models, small_csv, tmp_path):
+    import torch
+
+    data = load_labeled(small_csv).data
+    settings = TrainSettings(epochs=2, max_length=32, batch_size=8, early_stopping_patience=0, seed=5,
+                             checkpoint_every_min=0, keep_best=False)
+    whole = train(TrainJob(train=data, out_dir=tmp_path / "whole", model=str(tiny_models["bert"]), settings=settings))
+    polls = []
+
+    def stop_in_the_middle_of_the_first_epoch() -> bool:
+        polls.append(1)
+        return len(polls) > 5  # called before every optimizer step (and a few times before training)
+
+    part = train(TrainJob(train=data, out_dir=tmp_path / "split", model=str(tiny_models["bert"]), settings=settings),
+                 should_stop=stop_in_the_middle_of_the_first_epoch)
+    assert part.status == "cancelled" and not part.record.history  # stopped within the first epoch
+    resumed = train(TrainJob(train=None, out_dir=tmp_path / "split", resume=True))
+    assert resumed.status == "finished"
+    a, b = read_record(tmp_path / "whole"), read_record(tmp_path / "split")
+    assert [h["step"] for h in a.history] == [h["step"] for h in b.history]
+    for ha, hb in zip(a.history, b.history):
+        assert abs(ha["val_loss"] - hb["val_loss"]) < 1e-4 and ha["accuracy"] == hb["accuracy"]
+    wa, wb = _weights(tmp_path / "whole"), _weights(tmp_path / "split")
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) < 1e-4
+    assert torch.is_tensor(next(iter(wa.values())))
+
+
+def _weights(run):
+    from desktop_app.core.inference import Classifier
+
+    return Classifier.load(run, device="cpu").model.state_dict()
