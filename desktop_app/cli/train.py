@@ -41,7 +41,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..core.errors import TrainingCancelled, UserInputError
-    from ..core.runs import has_checkpoint
+    from ..core.runs import has_checkpoint, read_record
     from ..core.settings import TrainSettings
     from ..core.training import FineTune, TrainJob, train
     from .common import EXIT_INTERRUPTED, CommandFailed, Progress, emit_json, info, interruptible, load_labeled
@@ -53,6 +53,10 @@ def run(args) -> int:
         raise UserInputError("The training file (DATA) is missing.", where="DATA",
                              fix="Pass a labeled file, for example: classifier-studio train data.csv --out RUN_DIR")
     out = Path(args.out)
+    if args.resume and args.data and (out / "run.json").is_file():  # read DATA with the columns the run used
+        recorded = read_record(out).data
+        args.text_column = args.text_column or recorded.get("text_column")
+        args.label_column = args.label_column or recorded.get("label_column")
     loaded = load_labeled(args.data, args.text_column, args.label_column) if args.data else None
     valid = None
     if args.valid:

@@ -52,10 +52,6 @@ class Context:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return t.tolist()
 
-    def any_true(self, flag: bool, device: torch.device) -> bool:
-        """True on every rank if any rank says so."""
-        return bool(self.agree([float(flag)], device)[0])
-
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()

@@ -290,24 +290,26 @@ class RunInfo:
     labels: list[str] = field(default_factory=list)
     final_metrics: dict = field(default_factory=dict)
     data_source: str = ""
-    resumable: bool = False  # interrupted, with a checkpoint to continue from
+    resumable: bool = False  # unfinished: `train --resume` continues it (from its checkpoint if it has one)
 
     @classmethod
     def from_folder(cls, folder: Path) -> "RunInfo | None":
+        from .errors import UserInputError
+
         try:
-            run = read_json(folder / RUN_JSON)
-        except (OSError, json.JSONDecodeError):
+            run = read_record(folder)
+        except UserInputError:
             return None
         return cls(
             name=folder.name,
             path=str(folder),
-            status=str(run.get("status", "unknown")),
-            created=str(run.get("created", "")),
-            model=str(run.get("model", {}).get("name", "")),
-            labels=list(run.get("labels", [])),
-            final_metrics=dict(run.get("final_metrics") or {}),
-            data_source=str(run.get("data", {}).get("source", "")),
-            resumable=run.get("status") != "finished" and has_checkpoint(folder),
+            status=str(run.status or "unknown"),
+            created=str(run.created),
+            model=str(run.model.get("name", "")),
+            labels=list(run.labels),
+            final_metrics=dict(run.final_metrics or {}),
+            data_source=str(run.data.get("source", "")),
+            resumable=not run.finished,  # from its checkpoint, or from the start with its recorded settings
         )
 
 

@@ -21,6 +21,7 @@ import shlex
 import shutil
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -280,6 +281,7 @@ class _Trainer:
         self._emit = on_event
         self.ctx = distributed.Context()
         self.lock: RunLock | None = None
+        self.created_dir = False
         self.record: RunRecord | None = None  # set once the run record is written
         self.previous: RunRecord | None = None
         self.settings: TrainSettings = job.settings
@@ -300,6 +302,7 @@ class _Trainer:
         if not self.ctx.is_main:  # rank 0 owns the folder; the others only read the record
             return read_record(run_dir) if job.resume and (run_dir / RUN_JSON).exists() else None
         try:
+            self.created_dir = not run_dir.exists()
             run_dir.mkdir(parents=True, exist_ok=True)
             self.lock = RunLock(run_dir).acquire()
         except OSError as exc:
@@ -412,8 +415,9 @@ class _Trainer:
 
         self.emit(StatusEvent("Loading the model"))
         model_path = self.recipe.model_path(job, previous)
-        info = describe_folder(model_path, name=str(job.model))
-        tokenizer = AutoTokenizer.from_pretrained(model_path)
+        with _unreadable_model(model_path):
+            info = describe_folder(model_path, name=str(job.model))
+            tokenizer = AutoTokenizer.from_pretrained(model_path)
         model_max = min(info.max_length or 512, 512)
         if settings.max_length and settings.max_length > (info.max_length or 512):
             raise UserInputError(f"--max-length {settings.max_length} is more than this model can read "
@@ -476,7 +480,8 @@ class _Trainer:
         self.recipe.prepare(prepared)
         self._check_stop()
         self.emit(StatusEvent(f"Preparing {info.architecture} on {self.device.name}"))
-        model = self.recipe.build_model(prepared)
+        with _unreadable_model(model_path):
+            model = self.recipe.build_model(prepared)
         model.to(self.device.device)
         self.objective = self.recipe.objective(prepared)
         self.tokenizer, self.labels, self.info = tokenizer, labels, info
@@ -847,10 +852,27 @@ class _Trainer:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
-            try:
-                self.run_dir.rmdir()  # only if nothing was written (a cancel or error before training)
-            except OSError:
-                pass
+            if self.created_dir:
+                try:
+                    self.run_dir.rmdir()  # only if nothing was written (a cancel or error before training)
+                except OSError:
+                    pass
+
+
+@contextmanager
+def _unreadable_model(model_path: Path):
+    """A model folder whose files are missing or damaged is the user's to fix: exit 2, not a traceback."""
+    try:
+        yield
+    except (OSError, ValueError, RuntimeError, EnvironmentError) as exc:
+        if isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in str(exc).lower():
+            raise
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EACCES):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise UserInputError(f"The model cannot be loaded: its files are missing, damaged or do not fit ({first}).",
+                             where=str(model_path),
+                             fix="Choose another model, or copy the model folder again.") from None
 
 
 def _head_parameter_names(model: torch.nn.Module) -> set[str]:

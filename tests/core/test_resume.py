@@ -246,3 +246,12 @@ def _weights(run):
     from desktop_app.core.inference import Classifier
 
     return Classifier.load(run, device="cpu").model.state_dict()
+
+
+def test_a_damaged_model_folder_exits_2(tiny_models, small_csv, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_models["bert"], broken)
+    weights = next(broken.glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:100])
+    assert cli_main(["train", str(small_csv), "--out", str(tmp_path / "run"), "--model", str(broken)]) == 2
+    assert "cannot be loaded" in capsys.readouterr().err
