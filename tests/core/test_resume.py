@@ -255,3 +255,20 @@ def test_a_damaged_model_folder_exits_2(tiny_models, small_csv, tmp_path, capsys
     weights.write_bytes(weights.read_bytes()[:100])
     assert cli_main(["train", str(small_csv), "--out", str(tmp_path / "run"), "--model", str(broken)]) == 2
     assert "cannot be loaded" in capsys.readouterr().err
+
+
+def test_atomic_folder_swap_and_recovery_after_a_kill(tmp_path):
+    from desktop_app.core.runs import atomic_dir, recover_folders
+
+    run = tmp_path / "run"
+    with atomic_dir(run / "model") as tmp:
+        (tmp / "config.json").write_text("1")
+    with atomic_dir(run / "model") as tmp:
+        (tmp / "config.json").write_text("2")
+    assert (run / "model" / "config.json").read_text() == "2" and [p.name for p in run.iterdir()] == ["model"]
+    # killed in the instant between the two renames of the fallback swap: the old folder is put back
+    (run / "model").rename(run / ".model.old-123-456")
+    (run / ".checkpoint.tmp42").mkdir()
+    (run / ".run.json.x.tmp").write_text("{")
+    recover_folders(run)
+    assert (run / "model" / "config.json").read_text() == "2" and [p.name for p in run.iterdir()] == ["model"]
