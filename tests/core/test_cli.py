@@ -94,7 +94,7 @@ def test_ctrl_c_saves_a_checkpoint_exits_130_and_resumes(tiny_models, sample_csv
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "desktop_app", "train", str(sample_csv), "--out", str(run), "--model",
                              str(tiny_models["bert"]), "--epochs", "50", "--max-length", "32",
-                             "--early-stopping-patience", "0"],
+                             "--early-stopping-patience", "0", "--time-budget", "0.5"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (run / "run.json").exists():
