@@ -48,7 +48,13 @@ def test_kill_9_at_random_moments_never_leaves_a_dead_end(tiny_models, small_csv
         run = tmp_path / f"run{i}"
         proc = subprocess.Popen(_cmd(*train_args[:2], "--out", run, *train_args[2:]), cwd=ROOT, env=_env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, 14.0))
+        if rng.random() < 0.25:  # a moment while starting: loading, tokenizing, writing the first record
+            time.sleep(rng.uniform(0.5, 8.0))
+        else:  # a moment while training: steps, evaluations, model saves, checkpoints (every ~0.25 s)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None and not (run / "run.json").exists():
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 5.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if not run.exists() or not (run / "run.json").exists():
