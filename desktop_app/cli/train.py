@@ -66,10 +66,11 @@ def run(args) -> int:
                              max_length=args.max_length, device=args.device, seed=args.seed,
                              time_budget_min=args.time_budget, valid_split=args.valid_split,
                              early_stopping_patience=args.early_stopping_patience,
-                             group_by_length=not args.random_batches, checkpoint_every_min=args.checkpoint_every)
+                             group_by_length=not args.random_batches)
     job = TrainJob(train=loaded.data if loaded else None, valid=valid, out_dir=out, model=args.model, settings=settings,
                    resume=args.resume, restart=args.restart, text_column=loaded.text_column if loaded else None,
-                   label_column=loaded.label_column if loaded else None, valid_path=args.valid)
+                   label_column=loaded.label_column if loaded else None, valid_path=args.valid,
+                   checkpoint_every_min=args.checkpoint_every)
     progress = Progress()
     with interruptible() as stop:
         try:

@@ -213,12 +213,12 @@ def distill(teacher_run_dir: str | Path, data: LabeledData, layers: int | None =
         head_learning_rate=lr, max_length=teacher.max_length, warmup=0.06, weight_decay=0.01,
         seed=int(seed if seed is not None else tsettings.get("seed", 42)), class_weights=False,
         early_stopping_patience=0, metric="macro_f1", keep_best=True, device=device, precision="fp32",
-        time_budget_min=time_budget_min, valid_split=float(tsettings.get("valid_split", 0.1)),
-        checkpoint_every_min=checkpoint_every_min)
+        time_budget_min=time_budget_min, valid_split=float(tsettings.get("valid_split", 0.1)))
     recipe = DistillRecipe(teacher_run_dir, teacher, teacher_record, keep, alpha, temperature, out_dir)
     try:
         result = train(TrainJob(train=data, out_dir=out_dir, model=str(teacher_run_dir), valid=valid, settings=settings,
-                                resume=resume, restart=restart, recipe=recipe), on_event, should_stop)
+                                resume=resume, restart=restart, recipe=recipe,
+                                checkpoint_every_min=checkpoint_every_min), on_event, should_stop)
     finally:
         del recipe, teacher
     if result.status != "finished":

@@ -28,7 +28,6 @@ class TrainSettings:
     valid_split: float = 0.1
     eval_every_epoch: bool = True
     threads: int | None = None  # CPU threads for torch; None = all cores
-    checkpoint_every_min: float = 10.0  # also save a checkpoint this often within long epochs (0: only after epochs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -86,6 +86,7 @@ class TrainJob:
     text_column: str | None = None  # recorded, so that resume can read the file again
     label_column: str | None = None
     valid_path: str | None = None  # the file job.valid came from (recorded for resume)
+    checkpoint_every_min: float = 10.0  # also save a checkpoint this often within long epochs (0: only after epochs)
 
 
 @dataclass
@@ -558,7 +559,7 @@ class _Trainer:
                                   "beginning with the same settings"))
         budget_s = s.time_budget_min * 60 if s.time_budget_min else None
         calibrated = resuming or budget_s is None
-        every_s = (s.checkpoint_every_min or 0) * 60
+        every_s = (self.job.checkpoint_every_min or 0) * 60
         self.ddp_model.train()
         last_emit = last_ckpt = time.perf_counter()
         running_loss, running_n = 0.0, 0

@@ -219,9 +219,9 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tiny_models, small_csv, tmp_p
     import torch
 
     data = load_labeled(small_csv).data
-    settings = TrainSettings(epochs=2, max_length=32, batch_size=8, early_stopping_patience=0, seed=5,
-                             checkpoint_every_min=0, keep_best=False)
-    whole = train(TrainJob(train=data, out_dir=tmp_path / "whole", model=str(tiny_models["bert"]), settings=settings))
+    settings = TrainSettings(epochs=2, max_length=32, batch_size=8, early_stopping_patience=0, seed=5, keep_best=False)
+    whole = train(TrainJob(train=data, out_dir=tmp_path / "whole", model=str(tiny_models["bert"]), settings=settings,
+                           checkpoint_every_min=0))
     polls = []
 
     def stop_in_the_middle_of_the_first_epoch() -> bool:
