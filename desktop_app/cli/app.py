@@ -11,7 +11,7 @@ import logging
 import sys
 
 from .. import __version__
-from ..core.errors import UserInputError
+from ..core.errors import TrainingCancelled, UserInputError
 from . import common, compare, distill, evaluate, export, models, predict, train
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.message:
             sys.stderr.write(exc.message + "\n")
         return exc.code
+    except TrainingCancelled:
+        sys.stderr.write("\nInterrupted.\n")
+        return common.EXIT_INTERRUPTED
     except KeyboardInterrupt:
         sys.stderr.write("\nAborted.\n")
         return common.EXIT_INTERRUPTED

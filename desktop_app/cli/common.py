@@ -115,7 +115,9 @@ def _fmt_s(seconds: float) -> str:
 
 @contextmanager
 def interruptible() -> Iterator[threading.Event]:
-    """First Ctrl-C asks the engine to stop cleanly (checkpoint); a second one aborts at once."""
+    """First Ctrl-C (or SIGTERM) asks the engine to stop cleanly; a second one aborts at once.
+
+    The engine itself says whether it saved a checkpoint (it does when training had begun)."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
@@ -125,13 +127,15 @@ def interruptible() -> Iterator[threading.Event]:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        info("\nInterrupted: saving a checkpoint so the run can be resumed (press Ctrl-C again to abort now)...")
+        info("\nInterrupted: stopping at the next safe point (press Ctrl-C again to abort now)...")
 
-    previous = signal.signal(signal.SIGINT, handler)
+    signals = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def positive(kind):

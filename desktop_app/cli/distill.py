@@ -18,6 +18,12 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=positive(int), metavar="N", help="default: the teacher's batch size")
     p.add_argument("--lr", type=positive(float), metavar="X", help="default: the teacher's learning rate")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--time-budget", type=positive(float), metavar="MINUTES", help="plan the run to end within this time")
+    p.add_argument("--checkpoint-every", type=positive(float), default=10.0, metavar="MINUTES",
+                   help="also save a checkpoint this often within long epochs (default 10)")
+    r = p.add_mutually_exclusive_group()
+    r.add_argument("--resume", action="store_true", help="continue the interrupted distillation in RUN_DIR2")
+    r.add_argument("--restart", action="store_true", help="discard the unfinished distillation in RUN_DIR2 and start anew")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(run=run)
 
@@ -25,9 +31,12 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
+    import shlex
+
     from ..core.distill import distill
     from ..core.errors import TrainingCancelled
     from ..core.export import model_dir_of
+    from ..core.runs import has_checkpoint
     from .common import EXIT_INTERRUPTED, CommandFailed, Progress, emit_json, interruptible, load_labeled
 
     model_dir_of(args.run_dir)  # UserInputError (exit 2) before reading data
@@ -37,9 +46,15 @@ def run(args) -> int:
         try:
             record = distill(Path(args.run_dir), loaded.data, layers=args.layers, out_dir=Path(args.out), epochs=args.epochs,
                              alpha=args.alpha, temperature=args.temperature, on_event=progress, should_stop=stop.is_set,
-                             batch_size=args.batch_size, learning_rate=args.lr, device=args.device)
+                             batch_size=args.batch_size, learning_rate=args.lr, device=args.device, resume=args.resume,
+                             restart=args.restart, time_budget_min=args.time_budget, checkpoint_every_min=args.checkpoint_every)
         except TrainingCancelled:
-            raise CommandFailed(EXIT_INTERRUPTED, "Interrupted; the student was not saved.") from None
+            if has_checkpoint(args.out):
+                again = " ".join(shlex.quote(str(a)) for a in ("classifier-studio", "distill", args.run_dir, args.data,
+                                                              "--out", args.out, "--resume"))
+                raise CommandFailed(EXIT_INTERRUPTED, f"Interrupted. Resume with: {again}") from None
+            raise CommandFailed(EXIT_INTERRUPTED, "Interrupted before training began; nothing was saved. "
+                                                  "Run the same command again to start.") from None
         finally:
             progress.close()
     d, m = record["distillation"], record["final_metrics"]

@@ -7,7 +7,8 @@ from .common import add_column_args, positive
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a model on a labeled file (CSV, TSV, JSONL, XLSX)")
-    p.add_argument("data", metavar="DATA", help="labeled training file")
+    p.add_argument("data", metavar="DATA", nargs="?",
+                   help="labeled training file (with --resume it may be left out: the run record names it)")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write (model/ and run.json)")
     p.add_argument("--model", default="default", metavar="NAME_OR_PATH",
                    help="bundled default (all-MiniLM-L6-v2), a local folder, a cached Hub id or a run folder")
@@ -26,7 +27,12 @@ def add_parser(sub) -> None:
     p.add_argument("--time-budget", type=positive(float), metavar="MINUTES", help="plan the run to end within this time")
     p.add_argument("--early-stopping-patience", type=int, metavar="N",
                    help="stop after N epochs without a better validation macro-F1 (0: never; default: chosen)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in RUN_DIR")
+    p.add_argument("--checkpoint-every", type=positive(float), default=10.0, metavar="MINUTES",
+                   help="also save a checkpoint this often within long epochs (default 10)")
+    r = p.add_mutually_exclusive_group()
+    r.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in RUN_DIR with its own model, data, validation and settings")
+    r.add_argument("--restart", action="store_true", help="discard the unfinished run in RUN_DIR and start it anew")
     p.add_argument("--json", action="store_true", help="print one JSON object with the metrics as the last line")
     p.set_defaults(run=run)
 
@@ -34,42 +40,54 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from ..core.data import load_labeled as _unused  # noqa: F401  (fail early if the engine is broken)
-    from ..core.data import require_trainable, validate
-    from ..core.errors import UserInputError
+    from ..core.errors import TrainingCancelled, UserInputError
+    from ..core.runs import has_checkpoint, read_record
     from ..core.settings import TrainSettings
-    from ..core.training import TrainJob, train
+    from ..core.training import FineTune, TrainJob, train
     from .common import EXIT_INTERRUPTED, CommandFailed, Progress, emit_json, info, interruptible, load_labeled
 
     if not 0 < args.valid_split < 1:
         raise UserInputError(f"--valid-split must be between 0 and 1, got {args.valid_split}.", where="--valid-split",
                              fix="Use for example --valid-split 0.1 for 10%.")
+    if args.data is None and not args.resume:
+        raise UserInputError("The training file (DATA) is missing.", where="DATA",
+                             fix="Pass a labeled file, for example: classifier-studio train data.csv --out RUN_DIR")
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.resume and (out / "run.json").exists():
-        raise UserInputError("The run folder already holds a run.", where=str(out),
-                             fix="Choose a new --out folder, or add --resume to continue an interrupted run.")
-    loaded = load_labeled(args.data, args.text_column, args.label_column)
-    report = validate(loaded.data)
-    for finding in report.warnings:
-        info(f"Warning: {finding.message} ({finding.where}). {finding.fix}")
-    require_trainable(report)
+    if args.resume and args.data and (out / "run.json").is_file():  # read DATA with the columns the run used
+        recorded = read_record(out).data
+        args.text_column = args.text_column or recorded.get("text_column")
+        args.label_column = args.label_column or recorded.get("label_column")
+    loaded = load_labeled(args.data, args.text_column, args.label_column) if args.data else None
     valid = None
     if args.valid:
-        valid = load_labeled(args.valid, loaded.text_column, loaded.label_column).data
+        valid = load_labeled(args.valid, loaded.text_column if loaded else args.text_column,
+                             loaded.label_column if loaded else args.label_column).data
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                              max_length=args.max_length, device=args.device, seed=args.seed,
                              time_budget_min=args.time_budget, valid_split=args.valid_split,
                              early_stopping_patience=args.early_stopping_patience,
                              group_by_length=not args.random_batches)
+    job = TrainJob(train=loaded.data if loaded else None, valid=valid, out_dir=out, model=args.model, settings=settings,
+                   resume=args.resume, restart=args.restart, text_column=loaded.text_column if loaded else None,
+                   label_column=loaded.label_column if loaded else None, valid_path=args.valid,
+                   checkpoint_every_min=args.checkpoint_every)
     progress = Progress()
     with interruptible() as stop:
         try:
-            result = train(TrainJob(train=loaded.data, valid=valid, out_dir=out, model=args.model, settings=settings,
-                                    resume=args.resume), progress, stop.is_set)
+            result = train(job, progress, stop.is_set)
+        except TrainingCancelled:
+            if has_checkpoint(out):
+                raise CommandFailed(EXIT_INTERRUPTED, f"Interrupted. Resume with: {FineTune().resume_command(out, None)}") from None
+            raise CommandFailed(EXIT_INTERRUPTED, "Interrupted before training began; nothing was saved. "
+                                                  "Run the same command again to start.") from None
         finally:
             progress.close()
     if result.status == "cancelled":
-        raise CommandFailed(EXIT_INTERRUPTED, f"Interrupted. Resume with: classifier-studio train {args.data} --out {out} --resume")
+        raise CommandFailed(EXIT_INTERRUPTED, f"Interrupted. Resume with: {FineTune().resume_command(out, None)}")
+    from ..core.distributed import env_rank
+
+    if env_rank() != 0:  # under torchrun, rank 0 reports; the others only trained
+        return 0
     m = result.final_metrics
     chosen = ", ".join(f"{k}={v['value']}" for k, v in result.reasons.items() if v["reason"] != "set by you")
     info(f"Settings chosen for you: {chosen}" if chosen else "All settings were set by you.")

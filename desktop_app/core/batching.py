@@ -28,6 +28,30 @@ def encode(tokenizer, texts: Sequence[str], max_length: int, should_stop: Callab
     return ids
 
 
+def tokenize(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None = None) -> list[list[int]]:
+    """Token ids for each text, whole (special tokens included): the run's one tokenizing pass.
+    Their lengths choose the max length; ``truncate`` then cuts them to it."""
+    ids: list[list[int]] = []
+    for start in range(0, len(texts), TOKENIZE_CHUNK):
+        if should_stop is not None and should_stop():
+            break
+        chunk = list(texts[start : start + TOKENIZE_CHUNK])
+        ids.extend(tokenizer(chunk, truncation=False, padding=False, verbose=False)["input_ids"])
+    return ids
+
+
+def truncate(tokenizer, texts: Sequence[str], ids: list[list[int]], max_length: int) -> list[list[int]]:
+    """``ids`` cut to ``max_length``: only the texts that are too long are tokenized again (with the
+    tokenizer's own truncation, which keeps the closing special tokens)."""
+    long = [i for i, x in enumerate(ids) if len(x) > max_length]
+    if long:
+        redone = encode(tokenizer, [texts[i] for i in long], max_length)
+        ids = list(ids)
+        for i, x in zip(long, redone):
+            ids[i] = x
+    return ids
+
+
 def token_lengths(tokenizer, texts: Sequence[str]) -> list[int]:
     """Untruncated token counts (special tokens included), for the max-length choice and histogram."""
     lengths: list[int] = []

@@ -6,6 +6,9 @@ Both launchers set RANK / WORLD_SIZE / LOCAL_RANK; this module reads them, so th
     torchrun --nproc-per-node 4 -m desktop_app train data.csv --out RUN
 
 Only rank 0 evaluates, writes files and reports events; the other ranks follow its decisions.
+Every decision that ends or changes the loop (cancel, periodic checkpoint, early stop, time
+budget) goes through ``Context.agree``, which every rank calls at the same points in the same
+order, so no rank ever waits in a collective that another rank has left.
 """
 
 from __future__ import annotations
@@ -37,21 +40,33 @@ class Context:
         usable = len(batches) - len(batches) % self.world_size
         return batches[self.rank : usable : self.world_size]
 
-    def any_true(self, flag: bool, device: torch.device) -> bool:
-        """True on every rank if any rank says so (cancel, early stop)."""
+    def agree(self, values: list[float], device: torch.device) -> list[float]:
+        """The maximum of each value over all ranks, on every rank: one collective for several decisions.
+
+        A flag any rank may raise (cancel) is passed as 0/1 by every rank; a value only rank 0
+        knows (its clock, its validation score) is passed by the others as -inf.
+        """
         if not self.enabled:
-            return flag
-        t = torch.tensor([1 if flag else 0], device=device)
+            return [float(v) for v in values]
+        t = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        return bool(t.item())
+        return t.tolist()
 
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()
 
 
+def env_rank() -> int:
+    return int(os.environ.get("RANK", "0")) if env_world_size() > 1 else 0
+
+
+def env_world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def setup(device: torch.device) -> Context:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = env_world_size()
     if world <= 1:
         return Context()
     if not dist.is_initialized():

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterator
 
@@ -28,9 +29,35 @@ def default_runs_dir() -> Path:
     return user_dir("data") / "runs"
 
 
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename or a new file) to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(str(folder), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def fsync_tree(folder: Path) -> None:
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            fsync_file(Path(root) / name)
+        fsync_dir(Path(root))
+
+
 @contextmanager
 def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
-    """Yields a temporary path beside ``target``; moves it into place only on success."""
+    """Yields a temporary path beside ``target``; on success flushes it to disk and renames it into place."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
@@ -38,7 +65,9 @@ def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        fsync_file(tmp_path)
         os.replace(tmp_path, target)
+        fsync_dir(target.parent)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -53,24 +82,202 @@ def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE). False where that is not available."""
+    if sys.platform != "linux":
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), rename_exchange) == 0
+
+
 @contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
-    """Yields an empty temporary folder beside ``target``; swaps it in whole on success."""
+    """Yields an empty temporary folder beside ``target``; on success flushes it and swaps it in whole.
+
+    Where the system can exchange two folders in one step (Linux), ``target`` never stops existing;
+    elsewhere the old folder is renamed aside for an instant and ``recover_folders`` puts it back
+    if the process died in that instant.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield tmp
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        fsync_tree(tmp)
+        if target.exists() and _exchange(tmp, target):
+            fsync_dir(target.parent)  # tmp now holds the old folder; removed below
+        else:
+            old = None
+            if target.exists():
+                old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
+                os.replace(target, old)
+            os.replace(tmp, target)
+            fsync_dir(target.parent)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+TEMP_PREFIXES = tuple(f".{name}." for name in (MODEL_DIR, CHECKPOINT_DIR, RUN_JSON))
+LOCK_FILE = ".lock"
+
+
+def recover_folders(run_dir: Path) -> list[str]:
+    """Clean what a killed process left in ``run_dir``: put back a folder that was renamed aside
+    in the middle of a swap (non-Linux), and remove hidden temporary files and folders.
+    Call it only while holding the run's lock. Returns the names removed."""
+    run_dir = Path(run_dir)
+    removed = []
+    if not run_dir.is_dir():
+        return removed
+    for name in (MODEL_DIR, CHECKPOINT_DIR):
+        olds = sorted(run_dir.glob(f".{name}.old-*"))
+        if not (run_dir / name).exists() and olds:
+            os.replace(olds[-1], run_dir / name)
+    for entry in run_dir.iterdir():
+        if entry.name.startswith(TEMP_PREFIXES):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    if removed:
+        fsync_dir(run_dir)
+    return removed
+
+
+class RunLock:
+    """An advisory lock on a run folder while one process writes it (released by the system when the
+    process dies, so a killed run never stays locked). Another writer gets a UserInputError."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK_FILE
+        self.fh = None
+
+    def acquire(self) -> "RunLock":
+        from .errors import UserInputError
+
+        self.fh = open(self.path, "a+", encoding="utf-8")
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; one writer is the user's responsibility
+            return self
+        try:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.seek(0)
+            holder = self.fh.read().strip() or "another process"
+            self.fh.close()
+            self.fh = None
+            raise UserInputError(f"Another program is writing this run folder right now ({holder}).",
+                                 where=str(self.path.parent),
+                                 fix="Wait until it has finished, stop it, or choose another --out folder.") from None
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"process {os.getpid()}")
+        self.fh.flush()
+        return self
+
+    def release(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+            self.path.unlink(missing_ok=True)
+
+
+RECORD_FORMAT = 2
+STATUSES = ("running", "cancelled", "failed", "finished")
+
+
+@dataclass
+class RunRecord:
+    """run.json, typed. Written only through ``write_record`` (atomically), read through ``read_record``.
+
+    Format 2 adds ``kind``, ``split`` (how the validation rows were chosen: enough to re-create
+    them), ``data.fingerprint_valid``, the columns used, ``recipe`` (what the loop trained with)
+    and ``error``. Format 1 files (no ``format`` 2 fields) still open; unknown keys are kept in
+    ``extra`` and written back unchanged.
+    """
+
+    status: str = "running"  # running | cancelled | failed | finished
+    kind: str = "train"  # train | distilled
+    format: int = RECORD_FORMAT
+    created: str = ""
+    updated: str = ""
+    model: dict = field(default_factory=dict)  # name, path, architecture, parameters, layers
+    data: dict = field(default_factory=dict)  # source, text_column, label_column, fingerprint_all/_train/_valid, n_*
+    split: dict = field(default_factory=dict)  # {"kind": "stratified", "fraction", "seed", "valid_positions"} | {"kind": "file", ...} | {"kind": "given"}
+    labels: list = field(default_factory=list)
+    label2id: dict = field(default_factory=dict)
+    explicit_settings: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    settings_explained: dict = field(default_factory=dict)
+    recipe: dict = field(default_factory=dict)  # the objective and model builder, e.g. {"objective": "cross_entropy"}
+    history: list = field(default_factory=list)
+    final_metrics: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    device: dict = field(default_factory=dict)
+    distillation: dict | None = None
+    error: str | None = None  # why a failed run stopped
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        if out["distillation"] is None:
+            del out["distillation"]
+        return {**self.extra, **out}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "RunRecord":
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {k: v for k, v in raw.items() if k in known}
+        values.setdefault("format", 1)
+        if "kind" not in raw:
+            values["kind"] = "distilled" if raw.get("distillation") else "train"
+        return cls(**values, extra={k: v for k, v in raw.items() if k not in known})
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "finished"
+
+
+def read_record(run_dir: str | Path) -> RunRecord:
+    """The run record of ``run_dir``; UserInputError when there is none or it cannot be read."""
+    from .errors import UserInputError
+
+    path = Path(run_dir) / RUN_JSON
+    if not path.is_file():
+        raise UserInputError("This folder holds no run record (run.json).", where=str(run_dir),
+                             fix="Pass the RUN_DIR written by `classifier-studio train`.")
+    try:
+        raw = read_json(path)
+        if not isinstance(raw, dict):
+            raise ValueError("not an object")
+        return RunRecord.from_dict(raw)
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserInputError(f"The run record cannot be read ({exc}).", where=str(path),
+                             fix="Start the run over with --restart, or choose another folder.") from None
+
+
+def write_record(run_dir: str | Path, record: RunRecord) -> None:
+    record.updated = time.strftime("%Y-%m-%dT%H:%M:%S")
+    write_json(Path(run_dir) / RUN_JSON, record.to_dict())
+
+
+def has_checkpoint(run_dir: str | Path) -> bool:
+    from .checkpoint import is_complete
+
+    return is_complete(Path(run_dir) / CHECKPOINT_DIR)
 
 
 @dataclass
@@ -83,24 +290,26 @@ class RunInfo:
     labels: list[str] = field(default_factory=list)
     final_metrics: dict = field(default_factory=dict)
     data_source: str = ""
-    resumable: bool = False  # interrupted, with a checkpoint to continue from
+    resumable: bool = False  # unfinished: `train --resume` continues it (from its checkpoint if it has one)
 
     @classmethod
     def from_folder(cls, folder: Path) -> "RunInfo | None":
+        from .errors import UserInputError
+
         try:
-            run = read_json(folder / RUN_JSON)
-        except (OSError, json.JSONDecodeError):
+            run = read_record(folder)
+        except UserInputError:
             return None
         return cls(
             name=folder.name,
             path=str(folder),
-            status=str(run.get("status", "unknown")),
-            created=str(run.get("created", "")),
-            model=str(run.get("model", {}).get("name", "")),
-            labels=list(run.get("labels", [])),
-            final_metrics=dict(run.get("final_metrics") or {}),
-            data_source=str(run.get("data", {}).get("source", "")),
-            resumable=run.get("status") != "finished" and (folder / CHECKPOINT_DIR).is_dir(),
+            status=str(run.status or "unknown"),
+            created=str(run.created),
+            model=str(run.model.get("name", "")),
+            labels=list(run.labels),
+            final_metrics=dict(run.final_metrics or {}),
+            data_source=str(run.data.get("source", "")),
+            resumable=not run.finished,  # from its checkpoint, or from the start with its recorded settings
         )
 
 

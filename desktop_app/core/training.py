@@ -1,19 +1,27 @@
-"""The training loop: one way to fine-tune, used by the CLI, the GUI and the benchmarks.
+"""The training loop: one loop for every way of learning, used by the CLI, the GUI, compare and distill.
 
 ``train(job, on_event, should_stop)`` is a plain function. It reports through ``on_event``
 (typed events of plain data, see events.py) and polls ``should_stop`` before every optimizer
 step, so a cancel takes effect within one step and leaves a resumable checkpoint.
 
-Fast by design: texts are tokenized once; training batches are grouped by length and padded
-per batch; validation and speed measurement use length-sorted batches.
+The loop owns the run folder (lock, clean-up, run record, checkpoints, model), the data checks,
+tokenizing (once per run), batching, the learning-rate schedule, optimizer steps, mixed
+precision, cancel/resume, the time budget, early stopping, DDP and the events. What varies is a
+``Recipe``: which model to build (a fresh classification head, a student with some of a
+teacher's layers), which labels, how to fill in settings, and which ``Objective`` (objectives.py)
+to minimise. ``FineTune`` is the default recipe; distill.py supplies ``DistillRecipe``.
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import random
+import shlex
+import shutil
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,8 +29,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import batching, defaults, distributed, speed
-from .data import LabeledData, fingerprint, split
+from . import batching, checkpoint, defaults, distributed, speed
+from .data import LabeledData, fingerprint, load_labeled, require_trainable, split, validate
 from .device import DeviceChoice, choose, free_memory, hardware_summary
 from .errors import TrainingCancelled, UserInputError
 from .events import (
@@ -39,8 +47,21 @@ from .events import (
 )
 from .inference import Classifier, quiet_transformers
 from .metrics import classification_metrics, cross_entropy
-from .models import describe_folder, resolve_model
-from .runs import CHECKPOINT_DIR, MODEL_DIR, RUN_JSON, atomic_dir, library_versions, read_json, write_json
+from .models import ModelInfo, describe_folder, resolve_model
+from .objectives import CrossEntropy, Objective
+from .runs import (
+    CHECKPOINT_DIR,
+    MODEL_DIR,
+    RUN_JSON,
+    RunLock,
+    RunRecord,
+    atomic_dir,
+    has_checkpoint,
+    library_versions,
+    read_record,
+    recover_folders,
+    write_record,
+)
 from .settings import TrainSettings
 
 STEP_EVENT_INTERVAL_S = 0.25
@@ -54,12 +75,18 @@ def never() -> bool:
 
 @dataclass
 class TrainJob:
-    train: LabeledData
+    train: LabeledData | None  # None with resume=True: read again from the file the run record names
     out_dir: Path
-    model: str = "default"
+    model: str = "default"  # ignored on resume: the run record names the model
     valid: LabeledData | None = None
-    settings: TrainSettings = field(default_factory=TrainSettings)
-    resume: bool = False
+    settings: TrainSettings = field(default_factory=TrainSettings)  # ignored on resume: the run record's
+    resume: bool = False  # continue the unfinished run in out_dir
+    restart: bool = False  # discard the unfinished run in out_dir and start anew
+    recipe: "Recipe | None" = None  # None: FineTune (a fresh head, cross-entropy)
+    text_column: str | None = None  # recorded, so that resume can read the file again
+    label_column: str | None = None
+    valid_path: str | None = None  # the file job.valid came from (recorded for resume)
+    checkpoint_every_min: float = 10.0  # also save a checkpoint this often within long epochs (0: only after epochs)
 
 
 @dataclass
@@ -69,11 +96,97 @@ class RunResult:
     final_metrics: dict
     settings: dict
     reasons: dict
+    record: RunRecord | None = None
+
+
+@dataclass
+class Prepared:
+    """What a recipe may use when it builds the model and the objective."""
+
+    train_ids: list[list[int]]
+    y_train: np.ndarray
+    valid_ids: list[list[int]]
+    y_valid: np.ndarray
+    labels: list[str]
+    device: torch.device
+    settings: TrainSettings
+    model_path: Path
+    should_stop: Callable[[], bool]
+    emit: EventSink
+
+
+class Recipe:
+    """The parts of training that vary between ways of learning. Subclass and override.
+
+    The loop calls, in order: ``model_path``, ``labels``, ``resolve_settings``, ``prepare``,
+    ``build_model``, ``objective``; after the last evaluation, ``finish`` may add to the record.
+    """
+
+    kind = "train"
+
+    def model_path(self, job: TrainJob, previous: RunRecord | None) -> Path:
+        """The folder the tokenizer (and usually the starting weights) come from."""
+        if previous is not None and previous.model.get("path") and Path(previous.model["path"]).is_dir():
+            return Path(previous.model["path"])
+        return resolve_model(job.model)
+
+    def labels(self, data: LabeledData) -> list[str]:
+        return sorted(set(data.labels))
+
+    def resolve_settings(self, settings: TrainSettings, facts: defaults.Facts) -> tuple[TrainSettings, dict]:
+        return defaults.plan(settings, facts)
+
+    def prepare(self, p: Prepared) -> None:
+        """One-time work before the model is built (e.g. a teacher's logits)."""
+
+    def build_model(self, p: Prepared) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def objective(self, p: Prepared) -> Objective:
+        raise NotImplementedError
+
+    def model_record(self, info: ModelInfo, model_path: Path, model: torch.nn.Module, name: str) -> dict:
+        return {"name": name, "path": str(model_path), "architecture": info.architecture,
+                "parameters": info.parameters, "layers": info.layers}
+
+    def describe(self) -> dict:
+        return {}
+
+    def finish(self, record: RunRecord, run_dir: Path, valid_texts: list[str], emit: EventSink) -> None:
+        """Called on rank 0 after training finished and the best model is saved."""
+
+    def resume_command(self, run_dir: Path, record: RunRecord | None) -> str:
+        return f"classifier-studio train --resume --out {shlex.quote(str(run_dir))}"
+
+    def restart_command(self, run_dir: Path, record: RunRecord | None) -> str:
+        source = (record.data.get("source") if record else None) or "DATA"
+        return f"classifier-studio train {shlex.quote(str(source))} --out {shlex.quote(str(run_dir))} --restart"
+
+
+class FineTune(Recipe):
+    """A pretrained encoder with a freshly initialised classification head, trained with cross-entropy."""
+
+    def build_model(self, p: Prepared) -> torch.nn.Module:
+        from transformers import AutoModelForSequenceClassification
+
+        label2id = {l: i for i, l in enumerate(p.labels)}
+        torch.manual_seed(p.settings.seed)  # the new classification head's initial weights follow the seed
+        model = AutoModelForSequenceClassification.from_pretrained(
+            p.model_path, num_labels=len(p.labels), id2label={i: l for l, i in label2id.items()}, label2id=label2id,
+            ignore_mismatched_sizes=True)
+        model.config.problem_type = "single_label_classification"
+        return model
+
+    def objective(self, p: Prepared) -> Objective:
+        return CrossEntropy(p.y_train, len(p.labels), bool(p.settings.class_weights), p.device)
+
+    def describe(self) -> dict:
+        return {"builder": "fresh_head"}
 
 
 @dataclass
 class _State:
-    """Everything that must survive a resume."""
+    """Everything that must survive a resume (plain data: it goes into the checkpoint's JSON)."""
 
     epoch: int = 0  # epochs completed
     batch_in_epoch: int = 0  # micro-batches of the current epoch already done
@@ -84,6 +197,7 @@ class _State:
     epochs_without_improvement: int = 0
     history: list = field(default_factory=list)
     train_seconds: float = 0.0
+    plan_epochs: float | None = None
 
 
 def _padded_tokens(batch: list[int], lengths) -> int:
@@ -129,147 +243,284 @@ class _Plan:
 
 
 def train(job: TrainJob, on_event: EventSink = ignore, should_stop: Callable[[], bool] = never) -> RunResult:
-    """Fine-tune ``job.model`` on ``job.train``. Raises UserInputError for bad input.
+    """Train as ``job`` says. Raises UserInputError for bad input (the data, a setting, the folder,
+    out of memory, a full disk), TrainingCancelled for a cancel before training began (nothing
+    saved); a cancel during training returns status "cancelled" with a checkpoint to resume from.
 
-    Ends with a FinishedEvent or CancelledEvent; unexpected errors emit FailedEvent and re-raise.
+    Ends with a FinishedEvent or CancelledEvent; errors emit FailedEvent and mark the run "failed".
     """
+    trainer = _Trainer(job, on_event, should_stop)
     try:
-        return _Trainer(job, on_event, should_stop).run()
+        return trainer.run()
     except UserInputError as exc:
+        trainer.mark_failed(exc.message)
         on_event(FailedEvent(exc.message, exc.describe()))
         raise
     except TrainingCancelled:
+        trainer.cancelled_before_training()
         raise
     except Exception as exc:
+        user_error = trainer.as_user_error(exc)
+        if user_error is not None:
+            trainer.mark_failed(user_error.message)
+            on_event(FailedEvent(user_error.message, user_error.describe()))
+            raise user_error from exc
+        trainer.mark_failed(f"{type(exc).__name__}: {exc}")
         on_event(FailedEvent(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
         raise
+    finally:
+        trainer.close()
 
 
 class _Trainer:
     def __init__(self, job: TrainJob, on_event: EventSink, should_stop: Callable[[], bool]):
         self.job = job
+        self.recipe: Recipe = job.recipe or FineTune()
         self.run_dir = Path(job.out_dir)
         self.should_stop = should_stop
         self.t0 = time.perf_counter()
         self._emit = on_event
         self.ctx = distributed.Context()
+        self.lock: RunLock | None = None
+        self.created_dir = False
+        self.record: RunRecord | None = None  # set once the run record is written
+        self.previous: RunRecord | None = None
+        self.settings: TrainSettings = job.settings
+        self.device: DeviceChoice | None = None
+        self.model = self.ddp_model = None
+        self.state = _State()
 
     def emit(self, event) -> None:
         if self.ctx.is_main:
             self._emit(event)
 
+    # -- the run folder -----------------------------------------------------------------------
+    def _open_folder(self) -> RunRecord | None:
+        """Lock the folder, clean what a killed run left, and decide: new run, resume or refuse."""
+        job, run_dir = self.job, self.run_dir
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UserInputError("--out names a file, not a folder.", where=str(run_dir), fix="Choose a folder for the run.")
+        if not self.ctx.is_main:  # rank 0 owns the folder; the others only read the record
+            return read_record(run_dir) if job.resume and (run_dir / RUN_JSON).exists() else None
+        try:
+            self.created_dir = not run_dir.exists()
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self.lock = RunLock(run_dir).acquire()
+        except OSError as exc:
+            if isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise UserInputError("The run folder cannot be written (no permission, or a read-only disk).",
+                                     where=str(run_dir), fix="Choose a folder you can write to with --out.") from None
+            raise
+        recover_folders(run_dir)
+        previous = None
+        if (run_dir / RUN_JSON).exists():
+            try:
+                previous = read_record(run_dir)
+            except UserInputError:
+                if not job.restart:
+                    raise UserInputError("The run record of this folder is damaged.", where=str(run_dir / RUN_JSON),
+                                         fix=f"Start the run over: {self.recipe.restart_command(run_dir, None)}") from None
+                self._discard()
+                return None
+        elif any(not p.name.startswith(".") for p in run_dir.iterdir()):
+            raise UserInputError("This folder is not empty and holds no run, so it is not used (nothing in it is changed).",
+                                 where=str(run_dir), fix="Choose a new or empty folder with --out.")
+        if previous is None:
+            if job.resume:
+                raise UserInputError("There is no interrupted run to resume in this folder.", where=str(run_dir),
+                                     fix="Leave out --resume to start a new run, or pass the folder of the interrupted run.")
+            return None
+        if previous.finished:
+            raise UserInputError("This folder already holds a finished run." + (" There is nothing to resume." if job.resume else ""),
+                                 where=str(run_dir), fix="Choose a new --out folder; the finished run is kept as it is.")
+        if previous.kind != self.recipe.kind:
+            raise UserInputError(f"This folder holds a '{previous.kind}' run, not a '{self.recipe.kind}' run.",
+                                 where=str(run_dir), fix="Choose a new --out folder.")
+        if job.restart:
+            self._discard()
+            return None
+        if not job.resume:
+            how = (f"continue it with: {self.recipe.resume_command(run_dir, previous)}; or start it over with: "
+                   f"{self.recipe.restart_command(run_dir, previous)}")
+            raise UserInputError(f"This folder holds an unfinished run (status: {previous.status}).", where=str(run_dir),
+                                 fix=how[0].upper() + how[1:] + ". Or choose a new --out folder.")
+        return previous
+
+    def _discard(self) -> None:
+        """--restart: remove the unfinished run's record, checkpoint and model (only our own names)."""
+        self.emit(StatusEvent("Discarding the unfinished run in this folder and starting anew"))
+        for name in (CHECKPOINT_DIR, MODEL_DIR):  # the record goes last: a kill in between leaves a run, not a stray folder
+            shutil.rmtree(self.run_dir / name, ignore_errors=True)
+        (self.run_dir / RUN_JSON).unlink(missing_ok=True)
+
+    def _resume_data(self, previous: RunRecord) -> LabeledData:
+        job = self.job
+        if job.train is not None:
+            data = job.train
+        else:
+            source = previous.data.get("source")
+            if not source or not Path(source).is_file():
+                raise UserInputError("The training file of this run is no longer where it was.", where=str(source),
+                                     fix="Pass the training file as DATA together with --resume.")
+            data = load_labeled(source, text_column=previous.data.get("text_column"),
+                                label_column=previous.data.get("label_column")).data
+        if previous.data.get("fingerprint_all") != fingerprint(data):
+            raise UserInputError(
+                "The training data differs from the data this run started with, so it cannot be resumed.",
+                where=f"{data.source} vs. {previous.data.get('source')}",
+                fix=f"Resume with the same file and columns, or start over: {self.recipe.restart_command(self.run_dir, previous)}")
+        return data
+
+    def _resume_valid(self, previous: RunRecord) -> LabeledData | None:
+        """The validation data the run started with: from its file, or None to re-create the split."""
+        how = previous.split.get("kind") or ("stratified" if "split" in str(previous.data.get("valid_source", "")) else "given")
+        if how == "stratified":
+            return None
+        if self.job.valid is not None:
+            valid = self.job.valid
+        elif how == "file" and previous.split.get("path") and Path(previous.split["path"]).is_file():
+            valid = load_labeled(previous.split["path"], text_column=previous.data.get("text_column"),
+                                 label_column=previous.data.get("label_column")).data
+        else:
+            raise UserInputError("This run was validated on a separate file, which is needed to resume it.",
+                                 where=str(previous.split.get("path") or previous.data.get("valid_source")),
+                                 fix="Pass the validation file again (--valid FILE) together with --resume.")
+        expected = previous.split.get("fingerprint_valid")
+        if expected and expected != fingerprint(valid):
+            raise UserInputError("The validation data differs from the data this run was validated on.",
+                                 where=valid.source, fix="Resume with the same validation file, or start a new run.")
+        return valid
+
     # -- setup --------------------------------------------------------------------------------
     def run(self) -> RunResult:
         job = self.job
         quiet_transformers()
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoTokenizer
 
-        previous = self._previous_run() if job.resume else None
-        settings = TrainSettings.from_dict(previous["explicit_settings"]) if previous else job.settings
+        self.ctx = distributed.Context(rank=distributed.env_rank(), world_size=distributed.env_world_size())
+        previous = self.previous = self._open_folder()
+        settings = TrainSettings.from_dict(previous.explicit_settings) if previous else job.settings
         if settings.threads:
             torch.set_num_threads(int(settings.threads))
-        self.device: DeviceChoice = choose(settings.device, settings.precision)
+        self.device = choose(settings.device, settings.precision)
         self.ctx = distributed.setup(self.device.device)
 
-        self.emit(StatusEvent("Loading the model"))
-        model_path = resolve_model(job.model)
-        info = describe_folder(model_path, name=str(job.model))
-        tokenizer = AutoTokenizer.from_pretrained(model_path)
+        data = self._resume_data(previous) if previous else job.train
+        if data is None:
+            raise UserInputError("No training data was given.", where="DATA", fix="Pass a labeled file.")
+        report = validate(data)
+        for finding in report.warnings:
+            self.emit(StatusEvent(f"Warning: {finding.message} ({finding.where}). {finding.fix}"))
+        require_trainable(report)
+        given_valid = self._resume_valid(previous) if previous else job.valid
 
-        train_data, valid_data = job.train, job.valid
-        if valid_data is None:
-            train_data, valid_data = split(job.train, settings.valid_split, settings.seed)
-        labels = previous["labels"] if previous else sorted(set(train_data.labels))
+        self.emit(StatusEvent("Loading the model"))
+        model_path = self.recipe.model_path(job, previous)
+        with _unreadable_model(model_path):
+            info = describe_folder(model_path, name=str(job.model))
+            tokenizer = AutoTokenizer.from_pretrained(model_path)
+        model_max = min(info.max_length or 512, 512)
+        if settings.max_length and settings.max_length > (info.max_length or 512):
+            raise UserInputError(f"--max-length {settings.max_length} is more than this model can read "
+                                 f"({info.max_length or 512} tokens).", where="--max-length",
+                                 fix=f"Use at most --max-length {info.max_length or 512}, or leave it out to let the app choose.")
+
+        labels = previous.labels if previous else self.recipe.labels(data)
+        label2id = {l: i for i, l in enumerate(labels)}
+        known = [i for i, l in enumerate(data.labels) if l in label2id]
+        if len(known) < len(data):
+            self.emit(StatusEvent(f"{len(data) - len(known)} rows with labels the model does not know are left out"))
+        usable = data.subset(known) if len(known) < len(data) else data
         if len(labels) < 2:
             raise UserInputError(
                 f"Training needs at least two classes; the training data has only '{labels[0] if labels else ''}'.",
-                where=job.train.source,
-                fix="Add examples of at least one more class.",
-            )
-        label2id = {l: i for i, l in enumerate(labels)}
+                where=data.source, fix="Add examples of at least one more class.")
+        if given_valid is None:
+            train_data, valid_data = split(usable, settings.valid_split, settings.seed)
+            split_record = {"kind": "stratified", "fraction": settings.valid_split, "seed": settings.seed,
+                            "valid_rows": valid_data.rows, "fingerprint_valid": fingerprint(valid_data),
+                            "n_valid": len(valid_data)}
+        else:
+            train_data, valid_data = usable, given_valid
+            split_record = {"kind": "file" if job.valid_path or (previous and previous.split.get("path")) else "given",
+                            "path": job.valid_path or (previous.split.get("path") if previous else None),
+                            "fingerprint_valid": fingerprint(given_valid), "n_valid": len(given_valid)}
+        if previous and previous.split.get("fingerprint_valid") and given_valid is None \
+                and previous.split["fingerprint_valid"] != split_record["fingerprint_valid"]:
+            raise UserInputError("The validation rows of this run cannot be re-created.", where=data.source,
+                                 fix=f"Start over: {self.recipe.restart_command(self.run_dir, previous)}")
         valid_data = self._known_labels_only(valid_data, label2id)
+        if len(train_data) == 0 or len(valid_data) == 0:
+            raise UserInputError("Too few labeled rows to train and validate on.", where=data.source,
+                                 fix="Add more labeled rows, or pass a separate --valid file.")
 
         self.emit(StatusEvent(f"Tokenizing {len(train_data) + len(valid_data)} texts"))
         t_tok = time.perf_counter()
-        lengths = batching.token_lengths(tokenizer, train_data.texts)
-        model_max = info.max_length or 512
+        train_full = batching.tokenize(tokenizer, train_data.texts, self.should_stop)
+        self._check_stop()
+        lengths = [len(x) for x in train_full]
         if previous:
-            resolved, reasons = TrainSettings.from_dict(previous["settings"]), previous["settings_explained"]
+            resolved, reasons = TrainSettings.from_dict(previous.settings), previous.settings_explained
         else:
             facts = defaults.Facts(
-                n_train=len(train_data),
-                class_counts=train_data.class_counts(),
-                token_lengths=lengths,
-                model_parameters=info.parameters,
-                model_max_length=min(model_max, 512),
-                device_type=self.device.device.type,
-                gpu_memory_gb=_gpu_memory_gb(self.device.device),
-            )
-            resolved, reasons = defaults.plan(settings, facts)
+                n_train=len(train_data), class_counts=train_data.class_counts(), token_lengths=lengths,
+                model_parameters=info.parameters, model_max_length=model_max, device_type=self.device.device.type,
+                gpu_memory_gb=_gpu_memory_gb(self.device.device))
+            resolved, reasons = self.recipe.resolve_settings(settings, facts)
         self.settings = resolved
-        train_ids = batching.encode(tokenizer, train_data.texts, resolved.max_length, self.should_stop)
+        train_ids = batching.truncate(tokenizer, train_data.texts, train_full, resolved.max_length)
+        del train_full
         valid_ids = batching.encode(tokenizer, valid_data.texts, resolved.max_length, self.should_stop)
-        if self.should_stop():
-            raise TrainingCancelled()
+        self._check_stop()
         tokenize_s = time.perf_counter() - t_tok
         y_train = np.asarray([label2id[l] for l in train_data.labels], dtype=np.int64)
         y_valid = np.asarray([label2id[l] for l in valid_data.labels], dtype=np.int64)
 
+        prepared = Prepared(train_ids, y_train, valid_ids, y_valid, labels, self.device.device, resolved, model_path,
+                            self.should_stop, self.emit)
+        self.recipe.prepare(prepared)
+        self._check_stop()
         self.emit(StatusEvent(f"Preparing {info.architecture} on {self.device.name}"))
-        torch.manual_seed(resolved.seed)  # the new classification head's initial weights follow the seed
-        model = AutoModelForSequenceClassification.from_pretrained(
-            model_path,
-            num_labels=len(labels),
-            id2label={i: l for l, i in label2id.items()},
-            label2id=label2id,
-            ignore_mismatched_sizes=True,
-        )
-        model.config.problem_type = "single_label_classification"
+        with _unreadable_model(model_path):
+            model = self.recipe.build_model(prepared)
         model.to(self.device.device)
-        self.tokenizer = tokenizer
-        self.labels = labels
-        self.info = info
+        self.objective = self.recipe.objective(prepared)
+        self.tokenizer, self.labels, self.info = tokenizer, labels, info
         self.train_ids, self.y_train = train_ids, y_train
         self.valid_ids, self.y_valid, self.valid_texts = valid_ids, y_valid, valid_data.texts
         self.model = model
         self.ddp_model = distributed.wrap(model, self.ctx, self.device.device)
-        self.run_record = previous or self._new_record(job, info, model_path, train_data, valid_data, labels, resolved, reasons, settings)
-        self.run_record["status"] = "running"
-        self.run_record["timings"]["tokenize_s"] = round(tokenize_s, 2)
-        self.run_record["device"] = {"name": self.device.name, "type": self.device.device.type,
-                                     "precision": self.device.precision, "world_size": self.ctx.world_size,
-                                     "hardware": hardware_summary()}
-        if self.ctx.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            write_json(self.run_dir / RUN_JSON, self.run_record)
-        for name, item in reasons.items():
-            if item["reason"] != "set by you":
-                self.emit(StatusEvent(f"{name} = {item['value']}: {item['reason']}"))
-        try:
-            return self._loop(previous is not None)
-        finally:
-            del self.ddp_model, self.model
-            free_memory(self.device.device)
 
-    def _previous_run(self) -> dict:
-        run_json, ckpt = self.run_dir / RUN_JSON, self.run_dir / CHECKPOINT_DIR / "state.pt"
-        if not run_json.is_file() or not ckpt.is_file():
-            raise UserInputError(
-                "There is no interrupted run to resume in this folder.",
-                where=str(self.run_dir),
-                fix="Leave out --resume to start a new run, or pass the RUN_DIR of the interrupted run.",
-            )
-        record = read_json(run_json)
-        if record.get("status") == "finished":
-            raise UserInputError("This run already finished; there is nothing to resume.", where=str(self.run_dir),
-                                 fix="Start a new run with another --out folder.")
-        if record["data"]["fingerprint_all"] != fingerprint(self.job.train):
-            raise UserInputError(
-                "The training data differs from the data this run started with, so it cannot be resumed.",
-                where=f"{self.job.train.source} vs. {record['data']['source']}",
-                fix="Resume with the same file and columns, or start a new run.",
-            )
-        return record
+        record = previous or RunRecord(
+            kind=self.recipe.kind, created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+            model=self.recipe.model_record(info, model_path, model, str(job.model)),
+            data={"source": data.source, "text_column": job.text_column, "label_column": job.label_column,
+                  "fingerprint_all": fingerprint(data), "fingerprint_train": fingerprint(train_data),
+                  "fingerprint_valid": fingerprint(valid_data),
+                  "valid_source": (job.valid_path or given_valid.source) if given_valid is not None
+                  else f"{settings.valid_split:.0%} stratified split",
+                  "n_train": len(train_data), "n_valid": len(valid_data), "class_counts": train_data.class_counts()},
+            split=split_record, labels=labels, label2id=label2id, explicit_settings=settings.to_dict(),
+            settings=resolved.to_dict(), settings_explained=reasons,
+            recipe={**self.recipe.describe(), **self.objective.describe()}, versions=library_versions())
+        record.status, record.error = "running", None
+        record.timings["tokenize_s"] = round(tokenize_s, 2)
+        record.device = {"name": self.device.name, "type": self.device.device.type, "precision": self.device.precision,
+                         "world_size": self.ctx.world_size, "hardware": hardware_summary()}
+        self.record = record
+        self._write_record()
+        if not previous:
+            for name, item in reasons.items():
+                if item["reason"] != "set by you":
+                    self.emit(StatusEvent(f"{name} = {item['value']}: {item['reason']}"))
+        return self._loop(previous is not None)
+
+    def _check_stop(self) -> None:
+        if self.ctx.agree([float(self.should_stop())], self._dev())[0]:
+            raise TrainingCancelled()
+
+    def _dev(self) -> torch.device:
+        return self.device.device if self.device is not None else torch.device("cpu")
 
     def _known_labels_only(self, data: LabeledData, label2id: dict) -> LabeledData:
         keep = [i for i, l in enumerate(data.labels) if l in label2id]
@@ -278,34 +529,6 @@ class _Trainer:
             self.emit(StatusEvent(f"Validation rows with labels not in the training data are ignored: {', '.join(dropped[:5])}"))
             data = data.subset(keep)
         return data
-
-    def _new_record(self, job, info, model_path, train_data, valid_data, labels, resolved, reasons, settings) -> dict:
-        now = time.strftime("%Y-%m-%dT%H:%M:%S")
-        return {
-            "format": 1,
-            "status": "running",
-            "created": now,
-            "model": {"name": str(job.model), "path": str(model_path), "architecture": info.architecture,
-                      "parameters": info.parameters, "layers": info.layers},
-            "data": {
-                "source": job.train.source,
-                "fingerprint_all": fingerprint(job.train),
-                "fingerprint_train": fingerprint(train_data),
-                "valid_source": job.valid.source if job.valid is not None else f"{settings.valid_split:.0%} stratified split",
-                "n_train": len(train_data),
-                "n_valid": len(valid_data),
-                "class_counts": train_data.class_counts(),
-            },
-            "labels": labels,
-            "label2id": {l: i for i, l in enumerate(labels)},
-            "explicit_settings": settings.to_dict(),
-            "settings": resolved.to_dict(),
-            "settings_explained": reasons,
-            "history": [],
-            "final_metrics": {},
-            "versions": library_versions(),
-            "timings": {},
-        }
 
     # -- the loop -----------------------------------------------------------------------------
     def _loop(self, resuming: bool) -> RunResult:
@@ -323,16 +546,22 @@ class _Trainer:
         optimizer = self._optimizer()
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.lr_factor)
         scaler = torch.amp.GradScaler("cuda") if self.device.needs_grad_scaler else None
-        loss_fn = torch.nn.CrossEntropyLoss(weight=self._class_weights().to(dev) if s.class_weights else None)
 
-        state = _State()
-        if resuming:
-            state = self._load_checkpoint(optimizer, scheduler, scaler, plan)
+        state = self.state = _State()
+        if resuming and (self.run_dir / CHECKPOINT_DIR).exists():  # complete, or refused (never half-read)
+            ckpt = checkpoint.load(self.run_dir / CHECKPOINT_DIR)
+            checkpoint.restore(ckpt, self.model, optimizer, scheduler, scaler)
+            state = self.state = _State(**ckpt.state)
+            plan.epochs = float(state.plan_epochs or self.record.settings["epochs"])
             self.emit(StatusEvent(f"Resuming at epoch {state.epoch + 1}, step {state.step}"))
+        elif resuming:
+            self.emit(StatusEvent("No checkpoint was saved before the run stopped: starting it again from the "
+                                  "beginning with the same settings"))
         budget_s = s.time_budget_min * 60 if s.time_budget_min else None
         calibrated = resuming or budget_s is None
+        every_s = (self.job.checkpoint_every_min or 0) * 60
         self.ddp_model.train()
-        last_emit = time.perf_counter()
+        last_emit = last_ckpt = time.perf_counter()
         running_loss, running_n = 0.0, 0
         epoch_times: list[float] = []
         calibration = _Calibration()
@@ -345,15 +574,20 @@ class _Trainer:
             micro = state.batch_in_epoch
             optimizer.zero_grad(set_to_none=True)
             while micro < len(batches) and state.step < plan.total_steps:
-                stop = self.ctx.any_true(self.should_stop(), dev)
+                # one collective per step, reached by every rank: cancel (any rank) and a periodic checkpoint (rank 0's clock)
+                due = self.ctx.is_main and every_s > 0 and time.perf_counter() - last_ckpt >= every_s
+                stop, save_now = self.ctx.agree([float(self.should_stop()), float(due)], dev)
+                state.batch_in_epoch = micro
                 if stop:
-                    state.batch_in_epoch = micro
-                    return self._cancel(state, optimizer, scheduler, scaler)
+                    return self._cancel(state, optimizer, scheduler, scaler, plan)
+                if save_now:
+                    self._save_checkpoint(state, optimizer, scheduler, scaler, plan)
+                    last_ckpt = time.perf_counter()
                 step_start = time.perf_counter()
                 group = batches[micro : micro + s.grad_accum]
                 n_in_group = sum(len(b) for b in group)
                 for b in group:
-                    loss = self._forward_backward(b, loss_fn, scaler, len(b) / n_in_group)
+                    loss = self._forward_backward(b, scaler, len(b) / n_in_group)
                     running_loss += loss * len(b)
                     running_n += len(b)
                 self._optimizer_step(optimizer, scaler)
@@ -378,21 +612,22 @@ class _Trainer:
             state.epoch += 1 if finished_epoch else 0
             state.batch_in_epoch = 0
             epoch_fraction = state.epoch if finished_epoch else state.step / plan.steps_per_epoch
-            improved = self._evaluate_and_keep(state, epoch_fraction)
-            if finished_epoch:
-                self._save_checkpoint(state, optimizer, scheduler, scaler)
+            improved, perfect = self._evaluate_and_keep(state, epoch_fraction)
+            state.epochs_without_improvement = 0 if improved else state.epochs_without_improvement + 1
             epoch_times.append(time.perf_counter() - epoch_start)
-            if not improved:
-                state.epochs_without_improvement += 1
-            if s.early_stopping_patience and state.epochs_without_improvement >= s.early_stopping_patience:
-                self.emit(StatusEvent(f"Early stopping: no better validation {s.metric} for {s.early_stopping_patience} epochs"))
-                break
-            if s.early_stopping_patience and self.ctx.any_true(state.best_metric >= 1.0 - 1e-9, dev):  # rank 0 knows
-                self.emit(StatusEvent(f"Early stopping: validation {s.metric} is 1.0, so no later epoch can do better"))
-                break
             if budget_s is not None:
                 self._refit_budget(plan, state, budget_s, epoch_times)
-            if not finished_epoch:
+            stop_early = bool(s.early_stopping_patience) and (
+                state.epochs_without_improvement >= s.early_stopping_patience or perfect)
+            more = not stop_early and finished_epoch and state.epoch < math.ceil(plan.epochs) and state.step < plan.total_steps
+            if more:
+                self._save_checkpoint(state, optimizer, scheduler, scaler, plan)
+                last_ckpt = time.perf_counter()
+            if stop_early and state.epochs_without_improvement >= s.early_stopping_patience:
+                self.emit(StatusEvent(f"Early stopping: no better validation {s.metric} for {s.early_stopping_patience} epochs"))
+            elif stop_early:
+                self.emit(StatusEvent(f"Early stopping: validation {s.metric} is 1.0, so no later epoch can do better"))
+            if not more:
                 break
         return self._finish(state)
 
@@ -409,29 +644,22 @@ class _Trainer:
         param_groups = [
             {"params": params, "lr": (s.head_learning_rate or s.learning_rate) if is_head else s.learning_rate,
              "weight_decay": 0.0 if no_decay else s.weight_decay}
-            for (is_head, no_decay), params in groups.items()
+            for (is_head, no_decay), params in sorted(groups.items())
         ]
         return torch.optim.AdamW(param_groups, lr=s.learning_rate)
 
-    def _class_weights(self) -> torch.Tensor:
-        counts = np.bincount(self.y_train, minlength=len(self.labels)).astype(np.float64)
-        counts[counts == 0] = 1
-        weights = (counts.sum() / counts) ** 0.5  # softened inverse frequency
-        return torch.tensor(weights / weights.mean(), dtype=torch.float32)
-
-    def _forward_backward(self, batch_idx: list[int], loss_fn, scaler, scale: float) -> float:
+    def _forward_backward(self, batch_idx: list[int], scaler, scale: float) -> float:
         dev = self.device.device
         batch = batching.collate([self.train_ids[i] for i in batch_idx], batching.pad_id_of(self.tokenizer), dev)
-        target = torch.as_tensor(self.y_train[batch_idx], device=dev)
         dtype = self.device.autocast_dtype
         with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
             logits = self.ddp_model(**batch).logits
-            loss = loss_fn(logits.float(), target)
+            loss = self.objective.loss(logits.float(), batch_idx)
         if not torch.isfinite(loss):
             raise UserInputError(
                 "Training diverged: the loss became NaN or infinite.",
                 where=f"learning rate {self.settings.learning_rate:g}",
-                fix="Lower the learning rate (for example by 2-5x), or use fp32 precision.",
+                fix="Lower the learning rate (for example by 2-5x), or use fp32 precision; then start over with --restart.",
             )
         scaled = loss * scale
         (scaler.scale(scaled) if scaler is not None else scaled).backward()
@@ -453,15 +681,8 @@ class _Trainer:
         remaining = max(0, plan.total_steps - state.step) * self.settings.batch_size * self.settings.grad_accum
         evals_left = max(0, math.ceil(plan.epochs) - state.epoch)
         eta = remaining / max(rate, 1e-9) + evals_left * len(self.valid_ids) / max(rate * 3, 1e-9)
-        return StepEvent(
-            step=state.step,
-            total_steps=plan.total_steps,
-            epoch=state.step / plan.steps_per_epoch,
-            loss=loss,
-            learning_rate=float(scheduler.get_last_lr()[0]),
-            samples_per_s=rate,
-            eta_s=eta,
-        )
+        return StepEvent(step=state.step, total_steps=plan.total_steps, epoch=state.step / plan.steps_per_epoch,
+                         loss=loss, learning_rate=float(scheduler.get_last_lr()[0]), samples_per_s=rate, eta_s=eta)
 
     # -- time budget --------------------------------------------------------------------------
     def _refit_budget(self, plan: _Plan, state: _State, budget_s: float, epoch_times: list[float]) -> None:
@@ -470,6 +691,7 @@ class _Trainer:
         self._apply_budget(plan, state, budget_s, max(epoch_times[-1], 1e-3), measured=True)
 
     def _apply_budget(self, plan: _Plan, state: _State, budget_s: float, epoch_s: float, measured: bool = False) -> None:
+        """Re-plan the epochs to fit the budget. Rank 0's clock decides; every rank adopts its plan."""
         elapsed = time.perf_counter() - self.t0
         eval_s = 0.0 if measured else epoch_s * len(self.valid_ids) / max(1, len(self.train_ids)) / 2
         save_s = 3.0
@@ -478,11 +700,12 @@ class _Trainer:
         fit = done_epochs + max(0.0, left) / (epoch_s + eval_s)
         chosen = max(done_epochs + 1 / plan.steps_per_epoch, min(float(self.settings.epochs), fit))
         chosen = chosen if chosen < 1 else max(round(chosen, 2), done_epochs)
+        chosen = self.ctx.agree([chosen if self.ctx.is_main else -math.inf], self.device.device)[0]
         if abs(chosen - plan.epochs) >= 0.01:  # shorter if slower than planned, longer (up to the cap) if faster
             plan.epochs = chosen
             self.emit(StatusEvent(f"Time budget {budget_s / 60:g} min: planned {plan.epochs:.2f} epochs ({plan.total_steps} steps)"))
-            self.run_record["settings"]["epochs"] = plan.epochs
-            self.run_record["settings_explained"]["epochs"] = {
+            self.record.settings["epochs"] = plan.epochs
+            self.record.settings_explained["epochs"] = {
                 "value": plan.epochs, "reason": f"what fits into the {budget_s / 60:g}-minute budget at the measured speed"}
 
     # -- evaluation, checkpoints --------------------------------------------------------------
@@ -490,7 +713,8 @@ class _Trainer:
         return Classifier(self.model, self.tokenizer, self.labels, self.device.device, self.settings.max_length,
                           self.device.autocast_dtype)
 
-    def _evaluate_and_keep(self, state: _State, epoch: float) -> bool:
+    def _evaluate_and_keep(self, state: _State, epoch: float) -> tuple[bool, bool]:
+        """Rank 0 evaluates and saves; every rank gets its verdict (improved, perfect) in one collective."""
         improved = False
         if self.ctx.is_main:
             clf = self.validation_classifier()
@@ -499,8 +723,6 @@ class _Trainer:
             val_loss = cross_entropy(logits, self.y_valid)
             score = metrics[self.settings.metric]
             improved = score > state.best_metric + 1e-6
-            if improved:
-                state.best_metric, state.best_epoch, state.epochs_without_improvement = score, state.epoch, 0
             self.emit(EvalEvent(state.step, float(epoch), val_loss, metrics["accuracy"], metrics["macro_f1"], self.labels,
                                 metrics["per_class"], metrics["confusion_matrix"], improved))
             rep = speed.throughput(lambda t, b: clf.predict_proba(t, b), self.valid_texts, 64, SPEED_DOCS)
@@ -511,82 +733,147 @@ class _Trainer:
                 "docs_per_s": rep.docs_per_s, "ms_per_doc": rep.ms_per_doc,
                 "elapsed_s": round(time.perf_counter() - self.t0, 1),
             })
+            if improved:
+                state.best_metric, state.best_epoch = score, state.epoch
             if improved or not self.settings.keep_best:
                 self._save_model(metrics, rep, state)
-        self.ctx.barrier()
-        return self.ctx.any_true(improved, self.device.device)
+        low = -math.inf
+        improved_f, best = self.ctx.agree([float(improved) if self.ctx.is_main else low,
+                                           state.best_metric if self.ctx.is_main else low], self.device.device)
+        state.best_metric = best
+        return bool(improved_f), best >= 1.0 - 1e-9
 
     def _save_model(self, metrics: dict, rep: speed.SpeedReport, state: _State) -> None:
         self.emit(StatusEvent("Saving the model"))
         with atomic_dir(self.run_dir / MODEL_DIR) as tmp:
             self.model.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
-        self.run_record["final_metrics"] = {
+        self.record.final_metrics = {
             **metrics, "val_loss": state.history[-1]["val_loss"], "epoch": state.history[-1]["epoch"],
             "docs_per_s": rep.docs_per_s, "ms_per_doc": rep.ms_per_doc, "evaluated_on": "validation",
         }
-        self._write_record(state)
+        self._write_record()
 
-    def _write_record(self, state: _State) -> None:
-        if not self.ctx.is_main:
+    def _write_record(self) -> None:
+        """The one place the run record is written (rank 0, atomically)."""
+        if not self.ctx.is_main or self.record is None:
             return
-        self.run_record["history"] = state.history
-        self.run_record["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        self.run_record["timings"]["train_s"] = round(state.train_seconds, 1)
-        self.run_record["timings"]["samples_per_s"] = round(state.samples / max(state.train_seconds, 1e-9), 2)
-        self.run_record["timings"]["total_s"] = round(time.perf_counter() - self.t0, 1)
-        write_json(self.run_dir / RUN_JSON, self.run_record)
+        state = self.state
+        self.record.history = state.history
+        self.record.timings["train_s"] = round(state.train_seconds, 1)
+        self.record.timings["samples_per_s"] = round(state.samples / max(state.train_seconds, 1e-9), 2)
+        self.record.timings["total_s"] = round(time.perf_counter() - self.t0, 1)
+        write_record(self.run_dir, self.record)
 
-    def _save_checkpoint(self, state: _State, optimizer, scheduler, scaler) -> None:
+    def _save_checkpoint(self, state: _State, optimizer, scheduler, scaler, plan: _Plan) -> None:
+        state.plan_epochs = plan.epochs
         if self.ctx.is_main:
             with atomic_dir(self.run_dir / CHECKPOINT_DIR) as tmp:
-                torch.save({
-                    "model": self.model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict() if scaler is not None else None,
-                    "state": state.__dict__,
-                    "plan_epochs": None,
-                    "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
-                }, tmp / "state.pt")
-            self._write_record(state)
+                checkpoint.save(tmp, self.model, optimizer, scheduler, scaler, dict(state.__dict__))
+            self._write_record()
             self.emit(CheckpointEvent(state.epoch, str(self.run_dir / CHECKPOINT_DIR)))
         self.ctx.barrier()
 
-    def _load_checkpoint(self, optimizer, scheduler, scaler, plan: _Plan) -> _State:
-        blob = torch.load(self.run_dir / CHECKPOINT_DIR / "state.pt", map_location=self.device.device, weights_only=False)
-        self.model.load_state_dict(blob["model"])
-        optimizer.load_state_dict(blob["optimizer"])
-        scheduler.load_state_dict(blob["scheduler"])
-        if scaler is not None and blob.get("scaler"):
-            scaler.load_state_dict(blob["scaler"])
-        random.setstate(blob["rng"]["python"])
-        np.random.set_state(blob["rng"]["numpy"])
-        torch.set_rng_state(blob["rng"]["torch"])
-        plan.epochs = float(self.run_record["settings"]["epochs"])
-        return _State(**blob["state"])
-
-    def _cancel(self, state: _State, optimizer, scheduler, scaler) -> RunResult:
+    def _cancel(self, state: _State, optimizer, scheduler, scaler, plan: _Plan) -> RunResult:
         self.emit(StatusEvent("Cancelling: saving a checkpoint to resume from"))
-        self._save_checkpoint(state, optimizer, scheduler, scaler)
-        self.run_record["status"] = "cancelled"
-        self._write_record(state)
+        self._save_checkpoint(state, optimizer, scheduler, scaler, plan)
+        self.record.status = "cancelled"
+        self._write_record()
         msg = f"Cancelled at step {state.step}; resume to continue from there."
         self.emit(CancelledEvent(str(self.run_dir), True, msg))
-        return RunResult(self.run_dir, "cancelled", self.run_record["final_metrics"], self.run_record["settings"],
-                         self.run_record["settings_explained"])
+        return self._result("cancelled")
 
     def _finish(self, state: _State) -> RunResult:
-        self.run_record["status"] = "finished"
-        self.run_record["final_metrics"]["best_epoch"] = state.best_epoch
-        self._write_record(state)
+        self.record.status = "finished"
+        self.record.final_metrics["best_epoch"] = state.best_epoch
         if self.ctx.is_main:
-            import shutil
-
+            self.recipe.finish(self.record, self.run_dir, self.valid_texts, self.emit)
+        self._write_record()
+        if self.ctx.is_main:
             shutil.rmtree(self.run_dir / CHECKPOINT_DIR, ignore_errors=True)
-        self.emit(FinishedEvent(str(self.run_dir), self.run_record["final_metrics"]))
-        return RunResult(self.run_dir, "finished", self.run_record["final_metrics"], self.run_record["settings"],
-                         self.run_record["settings_explained"])
+        self.ctx.barrier()
+        self.emit(FinishedEvent(str(self.run_dir), self.record.final_metrics))
+        return self._result("finished")
+
+    def _result(self, status: str) -> RunResult:
+        r = self.record
+        return RunResult(self.run_dir, status, r.final_metrics, r.settings, r.settings_explained, r)
+
+    # -- endings ------------------------------------------------------------------------------
+    def mark_failed(self, reason: str) -> None:
+        if self.record is None or not self.ctx.is_main or self.record.status == "finished":
+            return
+        self.record.status, self.record.error = "failed", reason
+        try:
+            self._write_record()
+        except OSError:
+            pass
+
+    def cancelled_before_training(self) -> None:
+        resumable = has_checkpoint(self.run_dir)
+        if self.record is not None and self.ctx.is_main:
+            self.record.status = "cancelled"
+            self._write_record()
+        msg = ("Cancelled before training continued; the run can still be resumed from its last checkpoint."
+               if resumable else "Cancelled before training began; nothing was saved.")
+        self.emit(CancelledEvent(str(self.run_dir), resumable, msg))
+
+    def as_user_error(self, exc: Exception) -> UserInputError | None:
+        """Errors the user can fix (memory, disk space, permissions) as a UserInputError with advice."""
+        s = self.settings
+        if isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in str(exc).lower():
+            bs, ml = s.batch_size, s.max_length
+            return UserInputError(
+                f"Out of memory while training (batch size {bs}, max length {ml}).",
+                where=self.device.name if self.device else None,
+                fix=f"Lower --batch-size (for example to {max(1, (bs or 2) // 2)}) or --max-length, then start over: "
+                    f"{self.recipe.restart_command(self.run_dir, self.record)} (with the lower setting).")
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            params = (self.record.model.get("parameters") if self.record else None) or 0
+            need_mb = max(1, int(params * 4 * 4 * 2 / 2**20))  # model + checkpoint (weights, 2 Adam moments), written beside the old
+            try:
+                free_mb = shutil.disk_usage(self.run_dir).free // 2**20
+            except OSError:
+                free_mb = 0
+            return UserInputError(
+                f"The disk is full: saving needs about {need_mb} MB free, {free_mb} MB are free.", where=str(self.run_dir),
+                fix=f"Free at least {max(1, need_mb - free_mb)} MB (or choose another --out folder), then "
+                    f"{'resume: ' + self.recipe.resume_command(self.run_dir, self.record) if self.record else 'run the command again'}.")
+        if isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno == errno.EROFS):
+            return UserInputError("The run folder cannot be written (no permission, or a read-only disk).",
+                                  where=str(getattr(exc, "filename", None) or self.run_dir),
+                                  fix="Choose a folder you can write to with --out.")
+        return None
+
+    def close(self) -> None:
+        if self.model is not None:
+            self.model = self.ddp_model = None
+            if self.device is not None:
+                free_memory(self.device.device)
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+            if self.created_dir:
+                try:
+                    self.run_dir.rmdir()  # only if nothing was written (a cancel or error before training)
+                except OSError:
+                    pass
+
+
+@contextmanager
+def _unreadable_model(model_path: Path):
+    """A model folder whose files are missing or damaged is the user's to fix: exit 2, not a traceback."""
+    try:
+        yield
+    except (OSError, ValueError, RuntimeError, EnvironmentError) as exc:
+        if isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in str(exc).lower():
+            raise
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EACCES):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise UserInputError(f"The model cannot be loaded: its files are missing, damaged or do not fit ({first}).",
+                             where=str(model_path),
+                             fix="Choose another model, or copy the model folder again.") from None
 
 
 def _head_parameter_names(model: torch.nn.Module) -> set[str]:
@@ -599,3 +886,4 @@ def _gpu_memory_gb(device: torch.device) -> float | None:
     if device.type != "cuda":
         return None
     return torch.cuda.get_device_properties(device).total_memory / 2**30
+

@@ -94,7 +94,7 @@ def test_ctrl_c_saves_a_checkpoint_exits_130_and_resumes(tiny_models, sample_csv
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "desktop_app", "train", str(sample_csv), "--out", str(run), "--model",
                              str(tiny_models["bert"]), "--epochs", "50", "--max-length", "32",
-                             "--early-stopping-patience", "0"],
+                             "--early-stopping-patience", "0", "--time-budget", "0.5"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (run / "run.json").exists():
@@ -105,7 +105,7 @@ def test_ctrl_c_saves_a_checkpoint_exits_130_and_resumes(tiny_models, sample_csv
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "--resume" in err
-    assert (run / "checkpoint" / "state.pt").is_file()
+    assert (run / "checkpoint" / "state.json").is_file()
     r = cli("train", sample_csv, "--out", run, "--model", tiny_models["bert"], "--resume", "--json")
     assert r.returncode == 0, r.stderr
     assert "Resuming" in r.stderr

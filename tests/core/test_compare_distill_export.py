@@ -148,13 +148,40 @@ def test_cli_exit_codes_and_json(env, tmp_path, capsys):
     assert cli_main(["compare", str(env["csv"]), "--models", str(env["distilbert"]), "--out", str(tmp_path / "c")]) == 2
 
 
-def test_distill_cancel_saves_nothing(env, tmp_path):
+def test_distill_cancelled_in_the_middle_resumes_on_the_training_loop(env, tmp_path):
     from desktop_app.core.errors import TrainingCancelled
+    from desktop_app.core.runs import read_record
+
+    out = tmp_path / "s"
+    log = EventLog()
+    with pytest.raises(TrainingCancelled):  # cancel before training began: nothing saved, the folder is not left behind
+        distill(env["teacher"], env["data"], out_dir=out, epochs=1, on_event=log, should_stop=lambda: True)
+    assert not out.exists() and not log.of("cancelled")[0].resumable
 
     log = EventLog()
-    with pytest.raises(TrainingCancelled):
-        distill(env["teacher"], env["data"], out_dir=tmp_path / "s", epochs=1, on_event=log, should_stop=lambda: True)
-    assert not (tmp_path / "s" / "run.json").exists() and log.of("cancelled")
+    with pytest.raises(TrainingCancelled):  # cancel in the middle of the run: after the first epoch's evaluation
+        distill(env["teacher"], env["data"], layers=2, out_dir=out, epochs=3, on_event=log,
+                should_stop=lambda: len(log.of("eval")) >= 1)
+    cancelled = log.of("cancelled")[0]
+    assert cancelled.resumable and (out / "checkpoint" / "state.json").is_file()
+    record = read_record(out)
+    assert record.status == "cancelled" and record.kind == "distilled"
+    stopped_at = log.of("step")[-1].step
+
+    log2 = EventLog()
+    resumed = distill(env["teacher"], env["data"], layers=2, out_dir=out, epochs=3, on_event=log2, resume=True)
+    assert resumed["status"] == "finished" and resumed["distillation"]["kept_layers"] == [0, 2]
+    assert log2.of("step")[0].step > stopped_at and any("Resuming" in e.message for e in log2.of("status"))
+    assert len(Classifier.load(out).predict(["my parcel never arrived"])) == 1
+    assert cli_main(["distill", str(env["teacher"]), str(env["csv"]), "--out", str(out), "--resume"]) == 2  # finished
+
+
+def test_distill_time_budget_plans_the_epochs(env, tmp_path):
+    log = EventLog()
+    record = distill(env["teacher"], env["data"], layers=2, out_dir=tmp_path / "s", epochs=200, on_event=log,
+                     time_budget_min=0.05)
+    assert record["status"] == "finished" and record["settings"]["epochs"] < 200
+    assert any("Time budget" in e.message for e in log.of("status"))
 
 
 def test_model_names_for_people(tmp_path):

@@ -80,7 +80,7 @@ def test_cancel_stops_within_a_step_and_resume_finishes(tiny_models, small_csv, 
     cancelled = log.of("cancelled")[0]
     assert cancelled.resumable
     assert f"step {requested_at[0]};" in cancelled.message  # no optimizer step after the request
-    assert (run_dir / "checkpoint" / "state.pt").is_file()
+    assert (run_dir / "checkpoint" / "state.json").is_file() and (run_dir / "checkpoint" / "weights.safetensors").is_file()
     assert json.loads((run_dir / "run.json").read_text())["status"] == "cancelled"
 
     log2 = EventLog()

@@ -1,0 +1,82 @@
+"""What the training loop minimises: one small class per way of learning.
+
+An objective turns the model's logits for one batch into a scalar loss. The loop hands it the
+positions of the batch's rows in the training set, so an objective can look up anything it
+prepared per row (labels, a teacher's logits, label sets, pair partners):
+
+    class Objective(Protocol):
+        name: str
+        def loss(self, logits: Tensor, rows: Sequence[int]) -> Tensor: ...   # logits: float32, (batch, n_outputs)
+        def describe(self) -> dict: ...                                       # plain data for run.json ("recipe")
+
+The loop owns batching, mixed precision (logits arrive as float32), gradient accumulation and
+scaling; an objective only computes the loss. See docs/ARCHITECTURE.md for how to add one
+(binary cross-entropy per label, contrastive pairs).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+import torch
+
+
+class Objective(Protocol):
+    name: str
+
+    def loss(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor: ...
+
+    def describe(self) -> dict: ...
+
+
+def balanced_class_weights(targets: np.ndarray, n_labels: int) -> torch.Tensor:
+    """Softened inverse frequency (square root), mean 1: rare classes count more, without extremes."""
+    counts = np.bincount(targets, minlength=n_labels).astype(np.float64)
+    counts[counts == 0] = 1
+    weights = (counts.sum() / counts) ** 0.5
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+class CrossEntropy:
+    """Single-label classification: cross-entropy against the row's class, optionally class-weighted."""
+
+    name = "cross_entropy"
+
+    def __init__(self, targets: np.ndarray, n_labels: int, class_weights: bool, device: torch.device):
+        self.targets = torch.as_tensor(targets, dtype=torch.long)
+        self.weighted = bool(class_weights)
+        weight = balanced_class_weights(targets, n_labels).to(device) if self.weighted else None
+        self.fn = torch.nn.CrossEntropyLoss(weight=weight)
+
+    def loss(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
+        return self.fn(logits, self.targets[list(rows)].to(logits.device))
+
+    def describe(self) -> dict:
+        return {"objective": self.name, "class_weights": self.weighted}
+
+
+class Distillation:
+    """A student learns from labels and from a teacher's logits (computed once, before training):
+
+        loss = (1 - alpha) * CE(student, label) + alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T))
+    """
+
+    name = "distillation"
+
+    def __init__(self, targets: np.ndarray, teacher_logits: torch.Tensor, alpha: float, temperature: float):
+        self.targets = torch.as_tensor(targets, dtype=torch.long)
+        self.teacher = torch.as_tensor(teacher_logits, dtype=torch.float32)
+        self.alpha, self.T = float(alpha), float(temperature)
+
+    def loss(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
+        idx = list(rows)
+        target = self.targets[idx].to(logits.device)
+        teacher = self.teacher[idx].to(logits.device)
+        ce = torch.nn.functional.cross_entropy(logits, target)
+        kl = torch.nn.functional.kl_div(torch.log_softmax(logits / self.T, -1), torch.log_softmax(teacher / self.T, -1),
+                                        reduction="batchmean", log_target=True) * self.T * self.T
+        return (1 - self.alpha) * ce + self.alpha * kl
+
+    def describe(self) -> dict:
+        return {"objective": self.name, "alpha": self.alpha, "temperature": self.T}
