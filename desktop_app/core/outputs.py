@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from .errors import UserInputError
+from .runs import atomic_path
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_576
@@ -57,43 +58,16 @@ def _unescape(text: str) -> str:
 
 # ----------------------------------------------------------------------------- atomic files
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 @contextmanager
 def atomic_file(target: Path) -> Iterator[Path]:
-    """A temporary path in ``target``'s folder, synced to disk and moved over ``target`` on success only."""
-    target = Path(target)
-    check_output_file(target)
+    """``runs.atomic_path`` for a file a person asked for: checked first, and a full disk or a
+    read-only folder becomes a UserInputError saying so."""
+    target = check_output_file(Path(target))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise _not_writable(target.parent, exc) from exc
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, target)
-        _fsync_dir(target.parent)
+        with atomic_path(target) as tmp:
+            yield tmp
     except OSError as exc:
         raise _write_failed(target, exc) from exc
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 def _write_failed(target: Path, exc: OSError) -> UserInputError:

@@ -128,7 +128,6 @@ def atomic_dir(target: Path) -> Iterator[Path]:
 
 
 TEMP_PREFIXES = tuple(f".{name}." for name in (MODEL_DIR, CHECKPOINT_DIR, RUN_JSON))
-LOCK_FILE = ".lock"
 
 
 def recover_folders(run_dir: Path) -> list[str]:
@@ -156,42 +155,25 @@ def recover_folders(run_dir: Path) -> list[str]:
 
 
 class RunLock:
-    """An advisory lock on a run folder while one process writes it (released by the system when the
-    process dies, so a killed run never stays locked). Another writer gets a UserInputError."""
+    """Holds ``outputs.lock_run_dir`` on a run folder from ``acquire()`` to ``release()`` (the loop opens
+    and closes the folder in separate steps). The system releases the lock when the process dies, so
+    a killed run never stays locked; another writer gets a UserInputError naming the holder."""
 
     def __init__(self, run_dir: Path):
-        self.path = Path(run_dir) / LOCK_FILE
-        self.fh = None
+        from .outputs import lock_run_dir
+
+        self._hold = lock_run_dir(run_dir)
+        self._held = False
 
     def acquire(self) -> "RunLock":
-        from .errors import UserInputError
-
-        self.fh = open(self.path, "a+", encoding="utf-8")
-        try:
-            import fcntl
-        except ImportError:  # Windows: no advisory locks; one writer is the user's responsibility
-            return self
-        try:
-            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.fh.seek(0)
-            holder = self.fh.read().strip() or "another process"
-            self.fh.close()
-            self.fh = None
-            raise UserInputError(f"Another program is writing this run folder right now ({holder}).",
-                                 where=str(self.path.parent),
-                                 fix="Wait until it has finished, stop it, or choose another --out folder.") from None
-        self.fh.seek(0)
-        self.fh.truncate()
-        self.fh.write(f"process {os.getpid()}")
-        self.fh.flush()
+        self._hold.__enter__()
+        self._held = True
         return self
 
     def release(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-            self.fh = None
-            self.path.unlink(missing_ok=True)
+        if self._held:
+            self._held = False
+            self._hold.__exit__(None, None, None)
 
 
 RECORD_FORMAT = 2

@@ -49,6 +49,7 @@ from .inference import Classifier, quiet_transformers
 from .metrics import classification_metrics, cross_entropy
 from .models import ModelInfo, describe_folder, resolve_model
 from .objectives import CrossEntropy, Objective
+from .outputs import check_not_inside, claim_output_dir
 from .runs import (
     CHECKPOINT_DIR,
     MODEL_DIR,
@@ -298,13 +299,14 @@ class _Trainer:
     def _open_folder(self) -> RunRecord | None:
         """Lock the folder, clean what a killed run left, and decide: new run, resume or refuse."""
         job, run_dir = self.job, self.run_dir
-        if run_dir.exists() and not run_dir.is_dir():
-            raise UserInputError("--out names a file, not a folder.", where=str(run_dir), fix="Choose a folder for the run.")
         if not self.ctx.is_main:  # rank 0 owns the folder; the others only read the record
             return read_record(run_dir) if job.resume and (run_dir / RUN_JSON).exists() else None
+        inputs = [job.model] + [d.source for d in (job.train, job.valid) if d is not None]
+        check_not_inside(run_dir, [p for p in inputs if p and Path(str(p)).exists()])
+        self.created_dir = not run_dir.exists()
+        # a file, a read-only place or a folder of someone else's files: exit 2, nothing in it touched
+        claim_output_dir(run_dir, "run")
         try:
-            self.created_dir = not run_dir.exists()
-            run_dir.mkdir(parents=True, exist_ok=True)
             self.lock = RunLock(run_dir).acquire()
         except OSError as exc:
             if isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
@@ -322,9 +324,6 @@ class _Trainer:
                                          fix=f"Start the run over: {self.recipe.restart_command(run_dir, None)}") from None
                 self._discard()
                 return None
-        elif any(not p.name.startswith(".") for p in run_dir.iterdir()):
-            raise UserInputError("This folder is not empty and holds no run, so it is not used (nothing in it is changed).",
-                                 where=str(run_dir), fix="Choose a new or empty folder with --out.")
         if previous is None:
             if job.resume:
                 raise UserInputError("There is no interrupted run to resume in this folder.", where=str(run_dir),

@@ -144,7 +144,7 @@ def test_a_second_writer_is_refused(tiny_models, small_csv, tmp_path):
     run.mkdir()
     lock = RunLock(run).acquire()
     try:
-        with pytest.raises(UserInputError, match="Another program"):
+        with pytest.raises(UserInputError, match="being written by another Classifier Studio process"):
             train(TrainJob(train=load_labeled(small_csv).data, out_dir=run, model=str(tiny_models["bert"]), settings=SETTINGS))
     finally:
         lock.release()
