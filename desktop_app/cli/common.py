@@ -29,15 +29,34 @@ def add_column_args(p) -> None:
     p.add_argument("--label-column", metavar="C", help="column holding the label (default: guessed)")
 
 
-def load_labeled(path: str, text_column: str | None, label_column: str | None):
+def load_labeled(path: str, text_column: str | None, label_column: str | None, sheet: str | None = None):
     from ..core.data import load_labeled as load
 
-    loaded = load(path, text_column=text_column, label_column=label_column)
+    loaded = load(path, text_column=text_column, label_column=label_column, sheet=sheet, on_progress=_reading_progress(path))
     skipped = {k: len(v) for k, v in loaded.data.skipped.items() if v}
     parts = [f"{n} {k.replace('_', ' ')}" for k, n in skipped.items()]
     note = f" ({', '.join(parts)} skipped)" if skipped else ""
     info(f"Read {len(loaded.data)} labeled rows from {path} [text: '{loaded.text_column}', label: '{loaded.label_column}']{note}")
     return loaded
+
+
+def _reading_progress(path: str, every_s: float = 2.0):
+    """A progress callback for reading a large file: a line at most every ``every_s`` seconds."""
+    import time
+
+    last = [time.monotonic()]
+
+    def report(done: int, total: int | None, unit: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < every_s:
+            return
+        last[0] = now
+        if total and unit == "bytes":
+            info(f"Reading {path}: {done / total:.0%} ({done / 2**20:.0f} of {total / 2**20:.0f} MB)")
+        else:
+            info(f"Reading {path}: {done:,} {unit}")
+
+    return report
 
 
 def info(message: str) -> None:

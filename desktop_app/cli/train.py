@@ -13,6 +13,7 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default="default", metavar="NAME_OR_PATH",
                    help="bundled default (all-MiniLM-L6-v2), a local folder, a cached Hub id or a run folder")
     add_column_args(p)
+    p.add_argument("--sheet", metavar="NAME", help="the sheet to read from an Excel (.xlsx) file (default: the first with data)")
     v = p.add_mutually_exclusive_group()
     v.add_argument("--valid", metavar="FILE", help="separate labeled validation file")
     v.add_argument("--valid-split", type=float, default=0.1, metavar="F", help="share held out for validation (default 0.1)")
@@ -57,7 +58,7 @@ def run(args) -> int:
         recorded = read_record(out).data
         args.text_column = args.text_column or recorded.get("text_column")
         args.label_column = args.label_column or recorded.get("label_column")
-    loaded = load_labeled(args.data, args.text_column, args.label_column) if args.data else None
+    loaded = load_labeled(args.data, args.text_column, args.label_column, args.sheet) if args.data else None
     valid = None
     if args.valid:
         valid = load_labeled(args.valid, loaded.text_column if loaded else args.text_column,
