@@ -129,8 +129,9 @@ def test_interrupted_runs_are_found_and_a_finished_run_has_its_results(tmp_path)
     write_run(tmp_path / "done", "finished", False)
     killed = write_run(tmp_path / "killed", "running", True, "2026-01-02T10:00:00")
     cancelled = write_run(tmp_path / "cancelled", "cancelled", True, "2026-01-01T11:00:00")
-    write_run(tmp_path / "early", "running", False)  # killed before its first checkpoint: nothing to resume
-    assert [Path(r.path).name for r in find_interrupted_runs(tmp_path)] == [killed.name, cancelled.name]
+    # killed before its first checkpoint: resumable too (it starts again with its recorded settings)
+    early = write_run(tmp_path / "early", "running", False)
+    assert [Path(r.path).name for r in find_interrupted_runs(tmp_path)] == [killed.name, cancelled.name, early.name]
     assert find_interrupted_runs(tmp_path / "missing") == []
     record = record_evaluation(tmp_path / "done")
     assert record is not None and record.on == "record" and record.metrics["accuracy"] == 7 / 8
