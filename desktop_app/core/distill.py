@@ -182,6 +182,18 @@ class DistillRecipe(Recipe):
         return self._command(run_dir, record, "--restart")
 
 
+def _recorded_recipe(out_dir: Path) -> dict:
+    """The student's recipe (kept layers, alpha, temperature) from an unfinished run's record, if any."""
+    from .runs import RUN_JSON, read_record
+
+    if not (out_dir / RUN_JSON).is_file():
+        return {}
+    try:
+        return dict(read_record(out_dir).recipe or {})
+    except UserInputError:
+        return {}
+
+
 def distill(teacher_run_dir: str | Path, data: LabeledData, layers: int | None = None, out_dir: str | Path = "distilled",
             epochs: float = 3, alpha: float = 0.5, temperature: float = 2.0, on_event: EventSink = ignore,
             should_stop: Callable[[], bool] = _never, *, batch_size: int | None = None, learning_rate: float | None = None,
@@ -203,7 +215,12 @@ def distill(teacher_run_dir: str | Path, data: LabeledData, layers: int | None =
     dev = choose(device, "fp32").device
     on_event(StatusEvent("Loading the teacher"))
     teacher = Classifier.load(teacher_run_dir, device=str(dev), precision="fp32")
-    keep = choose_layers(len(layer_list(teacher.model)[0].layer), layers)
+    recorded = _recorded_recipe(out_dir) if resume else {}
+    if recorded.get("kept_layers"):  # resume the student as it was built, whatever layers/alpha/T say now
+        keep = [int(i) for i in recorded["kept_layers"]]
+        alpha, temperature = float(recorded.get("alpha", alpha)), float(recorded.get("temperature", temperature))
+    else:
+        keep = choose_layers(len(layer_list(teacher.model)[0].layer), layers)
     tsettings = teacher_record.get("settings") or {}
     # The student starts from the teacher's own weights and learns at the teacher's pace: the rate and
     # batch size the teacher was fine-tuned with (chosen for this model size and data), unless set.

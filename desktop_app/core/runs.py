@@ -273,6 +273,8 @@ class RunInfo:
     final_metrics: dict = field(default_factory=dict)
     data_source: str = ""
     resumable: bool = False  # unfinished: `train --resume` continues it (from its checkpoint if it has one)
+    kind: str = "train"  # "train" or "distilled" (a smaller model learned from ``teacher``)
+    teacher: str = ""
 
     @classmethod
     def from_folder(cls, folder: Path) -> "RunInfo | None":
@@ -292,6 +294,8 @@ class RunInfo:
             final_metrics=dict(run.final_metrics or {}),
             data_source=str(run.data.get("source", "")),
             resumable=not run.finished,  # from its checkpoint, or from the start with its recorded settings
+            kind=str(run.kind or "train"),
+            teacher=str((run.recipe or {}).get("teacher_run_dir", "")),
         )
 
 

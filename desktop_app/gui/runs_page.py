@@ -134,7 +134,24 @@ class RunsPage(QWidget):
         run = self.selected()
         if run is None or not run.resumable:
             return
+        if run.kind == "distilled":  # a shrink that was stopped: the distillation continues from its checkpoint
+            self._resume_distill(run)
+            return
         self.win.resume_run(run.path, run.data_source)
+
+    def _resume_distill(self, run) -> None:
+        data = self.win.training_data()
+        if data is None or self.busy():
+            QMessageBox.information(self, "Open the training data", "To continue shrinking, open "
+                                    f"{run.data_source or 'the data the original model was trained on'} on the Data page first.")
+            return
+        self.win.tasks.start("distill", workers.distill_task, run.teacher, data, None, run.path, 3.0, resume=True,
+                             on_done=self._distilled, on_failed=self._failed, on_cancelled=self._shrink_stopped,
+                             description=f"Continuing to shrink {run.name}")
+        self.update_buttons()
+
+    def _shrink_stopped(self) -> None:
+        self._ended("Shrinking stopped. If it had begun learning, select the new run and press Resume to continue it.")
 
     # -- shrink (distillation) -------------------------------------------------------------------
     def choose_distill(self) -> None:
@@ -187,7 +204,7 @@ class RunsPage(QWidget):
         self.status.setText("")
         self.win.tasks.start("distill", workers.distill_task, run.path, data, layers, str(out), epochs,
                              on_done=self._distilled, on_failed=self._failed,
-                             on_cancelled=lambda: self._ended("Shrinking cancelled; nothing was saved."),
+                             on_cancelled=self._shrink_stopped,
                              description=f"Shrinking {run.name} to {layers} layers")
         self.update_buttons()
 

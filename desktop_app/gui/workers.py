@@ -280,10 +280,11 @@ def compare_task(data, candidates: list, out_dir: str, settings, *, report, shou
     return compare(data, candidates, out_dir, settings, on_event=report, should_stop=should_stop)
 
 
-def distill_task(teacher_run: str, data, layers: int, out_dir: str, epochs: float, *, report, should_stop) -> dict:
+def distill_task(teacher_run: str, data, layers: int | None, out_dir: str, epochs: float, *, report, should_stop,
+                 resume: bool = False) -> dict:
     from ..core.distill import distill
 
-    return distill(teacher_run, data, layers, out_dir, epochs, on_event=report, should_stop=should_stop)
+    return distill(teacher_run, data, layers, out_dir, epochs, on_event=report, should_stop=should_stop, resume=resume)
 
 
 def stop_between_steps(report, should_stop):
