@@ -1,17 +1,22 @@
 """``predict --zero-shot "A,B,C" INPUT --out OUT.csv``: classify from the category names alone.
 
-cli/predict.py hands over to ``run_zero_shot(args)`` when --zero-shot is given (RUN_DIR is then
-not needed); the output has predict's columns.
+cli/predict.py makes RUN_DIR optional (nargs="?"), adds --zero-shot, and hands over to
+``run_zero_shot(args)`` when --zero-shot is given or RUN_DIR is missing; the output has predict's columns.
 """
 
 from __future__ import annotations
 
 
 def run_zero_shot(args) -> int:
-    from ..core.errors import TrainingCancelled
+    from ..core.errors import TrainingCancelled, UserInputError
     from ..core.zero_shot import ZeroShotClassifier, predict_file
     from .common import EXIT_INTERRUPTED, CommandFailed, Progress, info, interruptible
 
+    if not getattr(args, "zero_shot", None) or getattr(args, "run_dir", None):
+        raise UserInputError("Give either a trained RUN_DIR or --zero-shot with the category names, not both." if getattr(args, "run_dir", None)
+                             else "Nothing to classify with: no RUN_DIR and no --zero-shot categories.", where="predict",
+                             fix='classifier-studio predict RUN_DIR INPUT --out OUT.csv, or '
+                                 'classifier-studio predict --zero-shot "Billing,Delivery,Login" INPUT --out OUT.csv')
     clf = ZeroShotClassifier.load(args.zero_shot, device=getattr(args, "device", "auto"))
     progress = Progress()
     with interruptible() as stop:

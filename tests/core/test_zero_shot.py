@@ -81,3 +81,21 @@ def test_cli_entry_classifies_from_names(tiny_models, tmp_path, monkeypatch, cap
                               text_column=None, device="cpu", batch_size=8)
     assert cli_zero_shot.run_zero_shot(args) == 0
     assert "billing refund: 1" in capsys.readouterr().out
+
+
+def test_predict_arguments_wire_to_zero_shot(tiny_models, tmp_path, monkeypatch):
+    """The three lines cli/predict.py needs: RUN_DIR optional, --zero-shot, hand over."""
+    from desktop_app.cli import zero_shot as cli_zero_shot
+    from desktop_app.core import zero_shot as core_zero_shot
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run_dir", nargs="?")
+    parser.add_argument("input")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--zero-shot")
+    args = parser.parse_args(["--zero-shot", "World,Sports", "in.csv", "--out", "o.csv"])
+    assert args.run_dir is None and args.input == "in.csv" and args.zero_shot == "World,Sports"
+    with pytest.raises(UserInputError, match="not both"):
+        cli_zero_shot.run_zero_shot(parser.parse_args(["run", "in.csv", "--out", "o.csv", "--zero-shot", "A,B"]))
+    with pytest.raises(UserInputError, match="Nothing to classify"):
+        cli_zero_shot.run_zero_shot(parser.parse_args(["in.csv", "--out", "o.csv"]))
