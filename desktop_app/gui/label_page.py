@@ -92,7 +92,8 @@ class LabelPage(QWidget):
         self.method_label.setWordWrap(True)
         self.saved_label = QLabel("")
         self.saved_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.chart = plot_widget("Estimated accuracy (suggestions that matched your labels)", "accuracy", "labels so far")
+        self.chart = plot_widget("Estimated accuracy: suggestions that matched your labels (on the hardest texts, so it runs low)",
+                                 "accuracy", "labels so far")
         self.chart.setYRange(0, 1)
         self.chart_curve = self.chart.plot([], [], symbol="o", symbolSize=5)
 
