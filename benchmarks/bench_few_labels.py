@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from desktop_app.core.embeddings import Embedder  # noqa: E402
 from desktop_app.core.few_shot import fit_head  # noqa: E402
-from desktop_app.core.label_queue import centroid_proba, diverse_uncertain  # noqa: E402
+from desktop_app.core.label_queue import centroid_proba, label_order  # noqa: E402
 from desktop_app.core.metrics import softmax  # noqa: E402
 from desktop_app.core.zero_shot import parse_categories  # noqa: E402
 
@@ -59,7 +59,8 @@ def session(strategy: str, vectors: np.ndarray, y: np.ndarray, test_vectors: np.
                 probs = softmax(20.0 * (vectors[open_] @ weight.T + bias))
             else:  # centroids of the labeled categories, names for the others (zero-shot at the start)
                 probs = centroid_proba(vectors[open_], categories, vectors[labeled], [names[c] for c in y[labeled]], embedder)
-            picks = [int(open_[i]) for i in diverse_uncertain(probs, vectors[open_], batch)]
+            missing = [c for c in range(len(names)) if c not in set(present)]
+            picks = [int(open_[i]) for i in label_order(probs, vectors[open_], batch, missing)]
         labeled += picks
         present = sorted(set(y[labeled].tolist()))
         if len(present) < 2:

@@ -57,6 +57,26 @@ def diverse_uncertain(probs: np.ndarray, vectors: np.ndarray, count: int, max_si
     return picked + rest[: count - len(picked)]
 
 
+def coverage_first(probs: np.ndarray, missing: Sequence[int], count: int) -> list[int]:
+    """For each category without a label yet, the text most likely to be in it (each text once)."""
+    picked: list[int] = []
+    for c in missing:
+        for i in np.argsort(-probs[:, c], kind="stable"):
+            if int(i) not in picked:
+                picked.append(int(i))
+                break
+        if len(picked) == count:
+            break
+    return picked
+
+
+def label_order(probs: np.ndarray, vectors: np.ndarray, count: int, missing: Sequence[int] = ()) -> list[int]:
+    """The queue: categories without labels covered first, then small margins with diversity."""
+    first = coverage_first(probs, missing, count) if len(missing) else []
+    rest = [i for i in diverse_uncertain(probs, vectors, min(count + len(first), len(probs))) if i not in first]
+    return (first + rest)[:count]
+
+
 def centroid_proba(vectors: np.ndarray, categories: Sequence[Category], labeled_vectors: np.ndarray,
                    labeled: Sequence[str], embedder: Embedder, temperature: float = DEFAULT_TEMPERATURE) -> np.ndarray:
     """Nearest-centroid probabilities; a category without labeled texts uses its name (zero-shot)."""
@@ -133,7 +153,8 @@ def label_next(data_path: str | Path, out_path: str | Path, *, run_dir: str | Pa
         labeled_vectors = embedder.embed([texts[i] for i in done]) if done else np.zeros((0, vectors.shape[1]), np.float32)
         probs = centroid_proba(vectors, categories, labeled_vectors, [given[i] for i in done], embedder)
         source = "the labeled rows and the category names" if done else "the category names (zero-shot)"
-    picks = diverse_uncertain(probs, vectors, min(count, len(unlabeled)))
+    missing = [j for j, name in enumerate(names) if name not in {given[i] for i in done}] if run_dir is None else []
+    picks = label_order(probs, vectors, min(count, len(unlabeled)), missing)
     gaps = margins(probs)
     items = [QueueItem(unlabeled[p], table.row_numbers[unlabeled[p]], texts[unlabeled[p]], names[int(probs[p].argmax())],
                        float(probs[p].max()), float(gaps[p])) for p in picks]

@@ -178,7 +178,7 @@ def suggest(texts: Sequence[str], categories: Sequence[str], labeled: dict[int, 
     """Score the unlabeled texts with what the labels so far allow, and order them for labeling."""
     from .embeddings import Embedder
     from .few_shot import FewShotSettings, choose_method, train_few_shot
-    from .label_queue import centroid_proba, diverse_uncertain
+    from .label_queue import centroid_proba, label_order
     from .zero_shot import parse_categories
 
     cats = parse_categories(list(categories), where="categories")
@@ -212,5 +212,6 @@ def suggest(texts: Sequence[str], categories: Sequence[str], labeled: dict[int, 
                       "are recognised by their names. Few-shot training starts once every category has two labels.")
         else:
             reason = "No labels yet: the texts are compared with the category names (zero-shot)."
-    order = diverse_uncertain(probs, vectors, min(queue_length, len(open_positions))) if open_positions else []
+    missing = [j for j, name in enumerate(names) if counts[name] == 0]
+    order = label_order(probs, vectors, min(queue_length, len(open_positions)), missing) if open_positions else []
     return Suggestions(names, open_positions, probs, [open_positions[i] for i in order], method, reason, len(labeled))

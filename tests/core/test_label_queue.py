@@ -86,3 +86,11 @@ def test_label_next_is_a_cli_command(tmp_path):
                                                                                   "HOME": str(tmp_path)}, cwd=ROOT)
     assert result.returncode == 2, result.stderr
     assert "--count must be at least 1" in result.stderr
+
+
+def test_coverage_first_gives_each_unlabeled_category_its_likeliest_text():
+    from desktop_app.core.label_queue import coverage_first
+
+    probs = np.array([[0.8, 0.1, 0.1], [0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.7, 0.1]])
+    assert coverage_first(probs, [0, 2], 5) == [0, 2]
+    assert coverage_first(probs, [1, 2, 0], 2) == [3, 2]
