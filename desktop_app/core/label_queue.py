@@ -1,7 +1,9 @@
-"""Which unlabeled texts to label next: the most uncertain first, but not twenty near-copies.
+"""Which unlabeled texts to label next: every category covered, then the most uncertain, no near-copies.
 
-Uncertainty is the margin between the two most likely categories (small margin = the model
-hesitates = a label there teaches it most). Diversity: walking down the uncertain texts, one is
+First, for each category without a label yet, the text most likely to belong to it (without this,
+the queue trailed random order on banking77's 77 categories; with it, it reaches random order's
+500-label accuracy with 275 labels: docs/FEW_LABELS.md). Then uncertainty: the margin between the
+two most likely categories (small margin = the model hesitates = a label there teaches it most). Diversity: walking down the uncertain texts, one is
 skipped while it is nearly the same (cosine similarity above ``MAX_SIMILARITY``) as a text already
 picked; skipped texts only come back when nothing else is left.
 
