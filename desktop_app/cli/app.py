@@ -12,11 +12,11 @@ import sys
 
 from .. import __version__
 from ..core.errors import TrainingCancelled, UserInputError
-from . import common, compare, distill, evaluate, export, models, predict, train
+from . import common, compare, distill, evaluate, export, label_next, models, predict, train
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [models, train, evaluate, predict, compare, distill, export]
+COMMANDS = [models, train, evaluate, predict, compare, distill, export, label_next]
 
 
 class _Parser(argparse.ArgumentParser):

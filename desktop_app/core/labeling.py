@@ -1,0 +1,217 @@
+"""Labeling unlabeled texts: the labels given so far, saved after every change, and the suggestions.
+
+``LabelStore`` keeps a person's labels and writes them, atomically, after every change to
+``<input>.labeled.csv`` beside the input (columns row, text, label; label empty where not labeled
+yet), so closing the app loses nothing and the input is never modified. The file is ready for
+``train`` (rows without a label are skipped) and for ``label-next``. The categories and the skipped
+rows go to ``<input>.labeled.json``. Reopening the same input picks both up again.
+
+``suggest`` scores the unlabeled texts with the best method for the labels so far (zero-shot from
+the category names, nearest-centroid, then few-shot training) and orders them with the label-next
+queue.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import UserInputError
+from .events import EventSink, StatusEvent, ignore
+from .runs import atomic_path
+
+SUGGESTION_WINDOW = 20  # the estimated accuracy: suggestions that matched the last 20 labels given
+
+
+def store_paths(source: str | Path) -> tuple[Path, Path]:
+    """The labeled CSV and its JSON beside the input file (or beside the input folder)."""
+    source = Path(source)
+    stem = source.name if source.is_dir() else source.stem
+    return source.parent / f"{stem}.labeled.csv", source.parent / f"{stem}.labeled.json"
+
+
+@dataclass
+class LabelStore:
+    """Labels by position in ``texts``; every change is saved at once. Undo walks back the history."""
+
+    source: Path
+    texts: list[str]
+    row_numbers: list[int]
+    categories: list[str] = field(default_factory=list)
+    labels: dict[int, str] = field(default_factory=dict)
+    skipped: set[int] = field(default_factory=set)
+    history: list[tuple[str, int, str | None]] = field(default_factory=list)  # (action, position, label it replaced)
+    hits: list[tuple[int, bool]] = field(default_factory=list)  # (labels so far, suggestion matched) per label given
+
+    @property
+    def csv_path(self) -> Path:
+        return store_paths(self.source)[0]
+
+    @property
+    def json_path(self) -> Path:
+        return store_paths(self.source)[1]
+
+    @classmethod
+    def open(cls, source: str | Path, texts: Sequence[str], row_numbers: Sequence[int]) -> "LabelStore":
+        """A store for these texts, with the labels saved earlier for the same input (matched by row and text)."""
+        store = cls(Path(source), list(texts), list(row_numbers))
+        if store.csv_path.is_file():
+            where = {(r, t): i for i, (r, t) in enumerate(zip(store.row_numbers, store.texts))}
+            with store.csv_path.open(encoding="utf-8", newline="") as fh:
+                for row in csv.DictReader(fh):
+                    try:
+                        key = (int(row.get("row") or 0), row.get("text") or "")
+                    except ValueError:
+                        continue
+                    if key in where and (row.get("label") or "").strip():
+                        store.labels[where[key]] = row["label"].strip()
+        if store.json_path.is_file():
+            try:
+                meta = json.loads(store.json_path.read_text(encoding="utf-8"))
+                store.categories = [str(c) for c in meta.get("categories", [])]
+                store.skipped = {int(i) for i in meta.get("skipped", []) if 0 <= int(i) < len(store.texts)}
+                store.hits = [(int(n), bool(ok)) for n, ok in meta.get("suggestion_hits", [])]
+            except (OSError, ValueError, TypeError, AttributeError):
+                pass  # a damaged side file only loses the category list and skips; the labels are in the CSV
+        for label in store.labels.values():
+            if label not in store.categories:
+                store.categories.append(label)
+        return store
+
+    def set_categories(self, names: Sequence[str]) -> None:
+        cleaned: list[str] = []
+        for name in names:
+            name = str(name).strip()
+            if name and name not in cleaned:
+                cleaned.append(name)
+        used = sorted(set(self.labels.values()) - set(cleaned))
+        if used:
+            raise UserInputError(f"Texts are already labeled {', '.join(used)}; that category cannot be removed.",
+                                 where="categories", fix="Keep the category, or undo those labels first.")
+        self.categories = cleaned
+        self.save()
+
+    def label(self, position: int, label: str, suggested: str | None = None) -> None:
+        if label not in self.categories:
+            raise UserInputError(f"'{label}' is not one of the categories.", where="label", fix="Add it to the categories first.")
+        self.history.append(("label", position, self.labels.get(position)))
+        self.labels[position] = label
+        self.skipped.discard(position)
+        if suggested is not None:
+            self.hits.append((len(self.labels), suggested == label))
+        self.save()
+
+    def skip(self, position: int) -> None:
+        self.history.append(("skip", position, None))
+        self.skipped.add(position)
+        self.save()
+
+    def undo(self) -> int | None:
+        """Take back the last label or skip; returns its position (to show that text again), None if nothing to undo."""
+        if not self.history:
+            return None
+        action, position, previous = self.history.pop()
+        if action == "skip":
+            self.skipped.discard(position)
+        elif previous is None:
+            self.labels.pop(position, None)
+            if self.hits:
+                self.hits.pop()
+        else:
+            self.labels[position] = previous
+        self.save()
+        return position
+
+    def next_positions(self, order: Sequence[int] = ()) -> list[int]:
+        """Positions still to label: ``order`` first (the queue), then the rest in file order."""
+        open_ = [i for i in range(len(self.texts)) if i not in self.labels and i not in self.skipped]
+        ranked = [i for i in order if i not in self.labels and i not in self.skipped]
+        seen = set(ranked)
+        return ranked + [i for i in open_ if i not in seen]
+
+    def class_counts(self) -> dict[str, int]:
+        return {c: sum(1 for l in self.labels.values() if l == c) for c in self.categories}
+
+    def estimated_accuracy(self) -> float | None:
+        """How often the suggestion shown was the label given, over the last labels (an honest, held-out estimate)."""
+        recent = self.hits[-SUGGESTION_WINDOW:]
+        return sum(ok for _, ok in recent) / len(recent) if len(recent) >= 5 else None
+
+    def save(self) -> None:
+        with atomic_path(self.csv_path, suffix=".csv") as tmp:
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["row", "text", "label"])
+                for i, (row, text) in enumerate(zip(self.row_numbers, self.texts)):
+                    writer.writerow([row, text, self.labels.get(i, "")])
+        with atomic_path(self.json_path, suffix=".json") as tmp:
+            tmp.write_text(json.dumps({"source": str(self.source), "categories": self.categories, "skipped": sorted(self.skipped),
+                                       "suggestion_hits": self.hits}, indent=1), encoding="utf-8")
+
+
+@dataclass
+class Suggestions:
+    categories: list[str]
+    positions: list[int]  # the texts scored
+    probs: np.ndarray  # one row per scored position
+    queue: list[int]  # positions, best to label first
+    method: str  # zero-shot | centroid | few-shot
+    reason: str
+    labels_used: int
+
+    def for_position(self, position: int) -> tuple[str, float] | None:
+        try:
+            row = self.probs[self.positions.index(position)]
+        except ValueError:
+            return None
+        return self.categories[int(row.argmax())], float(row.max())
+
+
+def suggest(texts: Sequence[str], categories: Sequence[str], labeled: dict[int, str], *, model: str | Path = "default",
+            device: str = "auto", max_scored: int = 3000, queue_length: int = 50, few_shot_settings=None,
+            on_event: EventSink = ignore, should_stop: Callable[[], bool] | None = None) -> Suggestions:
+    """Score the unlabeled texts with what the labels so far allow, and order them for labeling."""
+    from .embeddings import Embedder
+    from .few_shot import FewShotSettings, choose_method, train_few_shot
+    from .label_queue import centroid_proba, label_order
+    from .zero_shot import parse_categories
+
+    cats = parse_categories(list(categories), where="categories")
+    names = [c.name for c in cats]
+    counts = {n: sum(1 for l in labeled.values() if l == n) for n in names}
+    open_positions = [i for i in range(len(texts)) if i not in labeled and str(texts[i]).strip()][:max_scored]
+    method, reason = choose_method(counts)
+    embedder = Embedder.load(model, device)
+    if method != "zero-shot" and min(counts.values()) >= 2:
+        on_event(StatusEvent(f"Training on the {len(labeled)} labels so far (few-shot)"))
+        pos = sorted(labeled)
+        settings = few_shot_settings or FewShotSettings(max_pairs=2000)
+        clf = train_few_shot([texts[i] for i in pos], [labeled[i] for i in pos], embedder=embedder, settings=settings,
+                             on_event=on_event, should_stop=should_stop)
+        vectors = clf.embedder.embed([texts[i] for i in open_positions], should_stop=should_stop)
+        scored = clf.proba_from_embeddings(vectors)
+        probs = np.zeros((len(open_positions), len(names)), dtype=np.float32)
+        for j, name in enumerate(clf.labels):
+            probs[:, names.index(name)] = scored[:, j]
+        method = "few-shot"
+        reason = f"A few-shot model trained on the {len(labeled)} labels so far. " + reason
+    else:
+        on_event(StatusEvent("Scoring the texts against the categories"))
+        vectors = embedder.embed([texts[i] for i in open_positions], should_stop=should_stop)
+        pos = sorted(labeled)
+        labeled_vectors = embedder.embed([texts[i] for i in pos]) if pos else np.zeros((0, vectors.shape[1]), np.float32)
+        probs = centroid_proba(vectors, cats, labeled_vectors, [labeled[i] for i in pos], embedder)
+        if pos:
+            method = "centroid"
+            reason = ("Each category's labeled texts are compared with the rest (nearest centroid); categories without labels "
+                      "are recognised by their names. Few-shot training starts once every category has two labels.")
+        else:
+            reason = "No labels yet: the texts are compared with the category names (zero-shot)."
+    missing = [j for j, name in enumerate(names) if counts[name] == 0]
+    order = label_order(probs, vectors, min(queue_length, len(open_positions)), missing) if open_positions else []
+    return Suggestions(names, open_positions, probs, [open_positions[i] for i in order], method, reason, len(labeled))

@@ -1,0 +1,327 @@
+"""The Label page: label unlabeled texts with the keyboard, helped by the model's suggestion.
+
+Open texts, type the category names, then: 1-9 picks a category, Enter accepts the suggestion,
+Backspace undoes, S skips. Every label is saved at once to ``<input>.labeled.csv`` beside the input
+(core/labeling.py). Every few labels the suggestions are retrained in the background (zero-shot from
+the names, then nearest-centroid, then few-shot training) through the one worker pattern, and the
+queue shows the most useful texts first. Usable alone (``LabelPage()``) or inside the main window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from . import workers
+from .widgets import Series, hint, plot_widget, show_error
+
+RETRAIN_EVERY = 5  # labels between background retrains
+KEYS_HELP = "Keys: 1-9 choose a category · Enter accepts the suggestion · Backspace undoes · S skips"
+
+
+def suggest_task(texts: list[str], categories: list[str], labeled: dict[int, str], model: str, *, report, should_stop):
+    import torch
+
+    from ..core.device import threads_beside_a_gui
+    from ..core.labeling import suggest
+
+    torch.set_num_threads(threads_beside_a_gui())  # as for training beside the window: all cores busy stall both
+
+    return suggest(texts, categories, labeled, model=model, on_event=report, should_stop=should_stop)
+
+
+def read_texts_task(path: str, *, report, should_stop) -> dict:
+    from ..core.data import guess_columns, read_table
+    from ..core.errors import UserInputError
+    from ..core.events import StatusEvent
+
+    report(StatusEvent(f"Reading {path}"))
+    table = read_table(path)
+    column = guess_columns(table).text
+    if column is None:
+        raise UserInputError("No column of texts was found in this file.", where=path,
+                             fix="Give the texts a column named 'text' (or open a .txt file or a folder of .txt files).")
+    return {"path": path, "texts": [t or "" for t in table.column(column)], "rows": list(table.row_numbers), "column": column}
+
+
+class LabelPage(QWidget):
+    suggestions_updated = Signal()  # a background retrain finished and its suggestions are shown
+    labeled = Signal()  # a label, skip or undo was saved
+
+    def __init__(self, window=None, model: str = "default", retrain_every: int = RETRAIN_EVERY):
+        super().__init__()
+        self.win = window
+        self.tasks = window.tasks if window is not None else workers.Tasks(self)
+        self.model = model
+        self.retrain_every = retrain_every
+        self.store = None
+        self.suggestions = None
+        self.current: int | None = None
+        self.labels_at_last_train = -1
+        self.retraining = False  # a retrain is running; its results have not arrived yet
+        self.closing = False
+        self.chart_series = Series()
+        self.setFocusPolicy(Qt.StrongFocus)
+
+        self.open_button = QPushButton("Open texts…")
+        self.open_button.clicked.connect(self._choose_file)
+        self.file_label = QLabel("")
+        self.categories_edit = QLineEdit()
+        self.categories_edit.setPlaceholderText("Type the category names, separated by commas, e.g. Billing, Delivery, Login")
+        self.categories_edit.editingFinished.connect(self._categories_edited)
+        self.empty = hint("Open a file of texts that have no labels yet (CSV, TSV, JSONL, XLSX, TXT or a folder of .txt files), "
+                          "then type the category names.")
+
+        self.progress_label = QLabel("")
+        self.text_view = QPlainTextEdit()
+        self.text_view.setReadOnly(True)
+        self.text_view.setFocusPolicy(Qt.NoFocus)
+        self.text_view.setMinimumHeight(90)
+        self.suggestion_label = QLabel("")
+        font = self.suggestion_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.suggestion_label.setFont(font)
+        self.buttons_box = QWidget()
+        self.buttons_layout = QGridLayout(self.buttons_box)
+        self.buttons_layout.setContentsMargins(0, 0, 0, 0)
+        self.category_buttons: list[QPushButton] = []
+        self.method_label = QLabel("")
+        self.method_label.setWordWrap(True)
+        self.saved_label = QLabel("")
+        self.saved_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.chart = plot_widget("Estimated accuracy: suggestions that matched your labels (on the hardest texts, so it runs low)",
+                                 "accuracy", "labels so far")
+        self.chart.setYRange(0, 1)
+        self.chart_curve = self.chart.plot([], [], symbol="o", symbolSize=5)
+
+        top = QHBoxLayout()
+        top.addWidget(self.open_button)
+        top.addWidget(self.file_label, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(QLabel("Categories:"))
+        layout.addWidget(self.categories_edit)
+        layout.addWidget(self.empty)
+        line = QFrame()
+        line.setFrameShape(QFrame.HLine)
+        layout.addWidget(line)
+        layout.addWidget(self.progress_label)
+        layout.addWidget(self.text_view, 1)
+        layout.addWidget(self.suggestion_label)
+        layout.addWidget(self.buttons_box)
+        layout.addWidget(hint(KEYS_HELP))
+        layout.addWidget(self.method_label)
+        layout.addWidget(self.chart)
+        layout.addWidget(self.saved_label)
+        self._refresh()
+
+    # -- opening -------------------------------------------------------------------------------
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open unlabeled texts", "",
+                                              "Texts (*.csv *.tsv *.jsonl *.xlsx *.txt);;All files (*)")
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path) -> None:
+        """Read the texts in the background; the labels saved earlier for this input come back."""
+        self.tasks.start("label-read", read_texts_task, str(path), on_done=self._opened,
+                         on_failed=lambda message, details: show_error(self, message, details))
+
+    def _opened(self, result: dict) -> None:
+        from ..core.labeling import LabelStore
+
+        self.store = LabelStore.open(result["path"], result["texts"], result["rows"])
+        self.suggestions = None
+        self.labels_at_last_train = -1
+        self.chart_series = Series()
+        for n, _ in self.store.hits:
+            self._add_chart_point(n)
+        self.file_label.setText(f"{Path(result['path']).name}: {len(result['texts'])} texts (column '{result['column']}')")
+        self.categories_edit.setText(", ".join(self.store.categories))
+        self._rebuild_buttons()
+        self._advance()
+        self._maybe_retrain(force=True)
+
+    # -- categories ----------------------------------------------------------------------------
+    def set_categories(self, names) -> None:
+        if isinstance(names, str):
+            names = names.split(",")
+        if self.store is None:
+            return
+        try:
+            self.store.set_categories(names)
+        except Exception as exc:  # UserInputError: a category in use
+            show_error(self, getattr(exc, "message", str(exc)), getattr(exc, "describe", lambda: "")())
+        self.categories_edit.setText(", ".join(self.store.categories))
+        self._rebuild_buttons()
+        self._maybe_retrain(force=True)
+        self._refresh()
+        self.setFocus()
+
+    def _categories_edited(self) -> None:
+        if self.store is not None and [c.strip() for c in self.categories_edit.text().split(",") if c.strip()] != self.store.categories:
+            self.set_categories(self.categories_edit.text())
+        self.setFocus()
+
+    def _rebuild_buttons(self) -> None:
+        for button in self.category_buttons:
+            button.deleteLater()
+        self.category_buttons = []
+        for i, name in enumerate(self.store.categories if self.store else []):
+            button = QPushButton(f"{i + 1}  {name}" if i < 9 else name)
+            button.setFocusPolicy(Qt.NoFocus)
+            button.clicked.connect(lambda _=False, n=name: self.give_label(n))
+            self.buttons_layout.addWidget(button, i // 5, i % 5)
+            self.category_buttons.append(button)
+
+    # -- labeling ------------------------------------------------------------------------------
+    def current_suggestion(self) -> tuple[str, float] | None:
+        if self.suggestions is None or self.current is None:
+            return None
+        return self.suggestions.for_position(self.current)
+
+    def give_label(self, name: str) -> None:
+        if self.store is None or self.current is None:
+            return
+        suggestion = self.current_suggestion()
+        self.store.label(self.current, name, suggestion[0] if suggestion else None)
+        if suggestion:
+            self._add_chart_point(len(self.store.labels))
+        self._after_change()
+
+    def accept_suggestion(self) -> None:
+        suggestion = self.current_suggestion()
+        if suggestion is not None:
+            self.give_label(suggestion[0])
+
+    def skip(self) -> None:
+        if self.store is not None and self.current is not None:
+            self.store.skip(self.current)
+            self._after_change()
+
+    def undo(self) -> None:
+        if self.store is None:
+            return
+        position = self.store.undo()
+        if position is not None:
+            self.current = position
+            self._redraw_chart_from_store()
+            self._refresh()
+            self.labeled.emit()
+
+    def _after_change(self) -> None:
+        self._advance()
+        self.labeled.emit()
+        self._maybe_retrain()
+
+    def _advance(self) -> None:
+        remaining = self.store.next_positions(self.suggestions.queue if self.suggestions else ())
+        self.current = remaining[0] if remaining else None
+        self._refresh()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        key, text = event.key(), event.text()
+        if self.store is not None and text.isdigit() and text != "0":
+            index = int(text) - 1
+            if index < len(self.store.categories):
+                self.give_label(self.store.categories[index])
+            return
+        if key in (Qt.Key_Return, Qt.Key_Enter):
+            self.accept_suggestion()
+        elif key == Qt.Key_Backspace or (key == Qt.Key_Z and event.modifiers() & Qt.ControlModifier):
+            self.undo()
+        elif key == Qt.Key_S:
+            self.skip()
+        else:
+            super().keyPressEvent(event)
+
+    # -- background retraining -----------------------------------------------------------------
+    def _maybe_retrain(self, force: bool = False) -> None:
+        if self.store is None or len(self.store.categories) < 2 or self.closing:
+            return
+        n = len(self.store.labels)
+        if not force and not self._retrain_due():
+            return
+        if self.retraining and not force:
+            return  # one retrain at a time; when it ends, the labels given meanwhile start the next
+        self.labels_at_last_train = n
+        self.retraining = True
+        self.method_label.setText(self.method_label.text().split(" (updating")[0] + " (updating the suggestions in the background…)")
+        self.tasks.start("label-suggest", suggest_task, list(self.store.texts), list(self.store.categories), dict(self.store.labels),
+                         self.model, on_done=self._suggestions_ready, on_failed=self._retrain_failed)
+
+    def _retrain_due(self) -> bool:
+        """Every few labels, and at once when every category reaches two labels (few-shot training can start)."""
+        n = len(self.store.labels)
+        if n - self.labels_at_last_train >= self.retrain_every:
+            return True
+        counts = self.store.class_counts()
+        few_shot_possible = bool(counts) and min(counts.values()) >= 2
+        return few_shot_possible and n != self.labels_at_last_train and (self.suggestions is None or self.suggestions.method != "few-shot")
+
+    def _retrain_failed(self, message: str, details: str) -> None:
+        self.retraining = False
+        show_error(self, message, details)
+
+    def _suggestions_ready(self, suggestions) -> None:
+        self.retraining = False
+        if self.store is None or suggestions.categories != self.store.categories:
+            return  # the categories changed meanwhile; a newer retrain is on its way
+        self.suggestions = suggestions
+        self.method_label.setText(f"Suggestions: {suggestions.reason}")
+        if self.current is None or self.current in self.store.labels or self.current in self.store.skipped:
+            self._advance()
+        else:
+            self._refresh()
+        self.suggestions_updated.emit()
+        self._maybe_retrain()
+
+    # -- display -------------------------------------------------------------------------------
+    def _add_chart_point(self, n: int) -> None:
+        from ..core.labeling import SUGGESTION_WINDOW
+
+        hits = [ok for m, ok in self.store.hits if m <= n][-SUGGESTION_WINDOW:]
+        if len(hits) >= 5:
+            self.chart_series.append(n, sum(hits) / len(hits))
+            self.chart_curve.setData(*self.chart_series.view())
+
+    def _redraw_chart_from_store(self) -> None:
+        self.chart_series = Series()
+        for n, _ in self.store.hits:
+            self._add_chart_point(n)
+        self.chart_curve.setData(*self.chart_series.view())
+
+    def _refresh(self) -> None:
+        has_store = self.store is not None
+        self.empty.setVisible(not has_store or len(self.store.categories) < 2)
+        if not has_store:
+            self.progress_label.setText("")
+            self.suggestion_label.setText("")
+            return
+        labeled, skipped = len(self.store.labels), len(self.store.skipped)
+        left = len(self.store.texts) - labeled - skipped
+        estimate = self.store.estimated_accuracy()
+        extra = f" · suggestions right {100 * estimate:.0f}% of the time lately" if estimate is not None else ""
+        self.progress_label.setText(f"{labeled} labeled · {skipped} skipped · {left} to go{extra}")
+        if self.current is None:
+            self.text_view.setPlainText("")
+            self.suggestion_label.setText("Everything is labeled or skipped." if self.store.texts else "")
+        else:
+            self.text_view.setPlainText(self.store.texts[self.current])
+            suggestion = self.current_suggestion()
+            if len(self.store.categories) < 2:
+                self.suggestion_label.setText("Type at least two category names to start.")
+            elif suggestion is None:
+                self.suggestion_label.setText("Suggestion: not ready yet (working in the background)")
+            else:
+                self.suggestion_label.setText(f"Suggestion: <b>{suggestion[0]}</b> ({100 * suggestion[1]:.0f}% sure) — Enter accepts")
+        self.saved_label.setText(f"Saved as you go to {self.store.csv_path}")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - standalone use: stop our own workers
+        if self.win is None:
+            self.closing = True  # typed categories still get saved as the focus leaves, but no new work starts
+            self.tasks.stop_all()
+        super().closeEvent(event)

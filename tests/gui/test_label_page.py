@@ -1,0 +1,109 @@
+"""The Label page: keyboard labeling, undo, skip, continuous saving, reopening, background retrains."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from PySide6.QtCore import Qt
+
+from desktop_app.gui.label_page import LabelPage
+
+from .conftest import wait_for
+
+CATEGORIES = ["billing", "shipping", "technical_issue"]
+
+
+@pytest.fixture
+def unlabeled(tmp_path, sample_csv):
+    rows = [r for r in csv.DictReader(sample_csv.open(encoding="utf-8")) if r["label"] in CATEGORIES][:24]
+    path = tmp_path / "tickets.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text"])
+        writer.writerows([(i, r["text"]) for i, r in enumerate(rows)])
+    return path, {r["text"]: r["label"] for r in rows}
+
+
+def _open(qtbot, path, model):
+    page = LabelPage(model=str(model), retrain_every=3)
+    qtbot.addWidget(page)
+    page.show()
+    page.open_file(path)
+    wait_for(qtbot, lambda: page.store is not None)
+    return page
+
+
+def _close(qtbot, page):
+    page.close()  # stops and joins the page's background work
+    assert not any(task.is_running() for task in page.tasks.running.values())
+
+
+def _saved(path):
+    with (path.parent / f"{path.stem}.labeled.csv").open(encoding="utf-8") as fh:
+        return {r["text"]: r["label"] for r in csv.DictReader(fh) if r["label"]}
+
+
+def test_label_undo_skip_save_reopen_and_retrain(qtbot, unlabeled, tiny_model):
+    path, truth = unlabeled
+    before = path.read_bytes()
+    page = _open(qtbot, path, tiny_model)
+    assert page.current is not None and "Type at least two" in page.suggestion_label.text() or page.empty.isVisible()
+
+    with qtbot.waitSignal(page.suggestions_updated, timeout=60_000):
+        page.set_categories(", ".join(CATEGORIES))
+    assert page.suggestions.method == "zero-shot"
+    assert "% sure" in page.suggestion_label.text()
+    assert [b.text() for b in page.category_buttons] == ["1  billing", "2  shipping", "3  technical_issue"]
+
+    page.setFocus()
+    first = page.current
+    qtbot.keyClick(page, Qt.Key_2)  # label with a number key
+    assert page.store.labels[first] == "shipping" and page.current != first
+    assert _saved(path) == {page.store.texts[first]: "shipping"}  # saved at once
+
+    second = page.current
+    suggested = page.current_suggestion()[0]
+    qtbot.keyClick(page, Qt.Key_Return)  # accept the suggestion
+    assert page.store.labels[second] == suggested
+
+    third = page.current
+    qtbot.keyClick(page, Qt.Key_S)  # skip
+    assert third in page.store.skipped and page.current != third
+    qtbot.keyClick(page, Qt.Key_Backspace)  # undo the skip: the text comes back
+    assert page.current == third and third not in page.store.skipped
+    qtbot.keyClick(page, Qt.Key_Backspace)  # undo the accepted suggestion
+    assert second not in page.store.labels and page.current == second
+    assert _saved(path) == {page.store.texts[first]: "shipping"}
+
+    # label with the known answers until every category has two labels: a few-shot retrain follows
+    keys = {name: getattr(Qt, f"Key_{i + 1}") for i, name in enumerate(CATEGORIES)}
+    old = page.suggestions
+    counts = {c: 0 for c in CATEGORIES}
+    counts["shipping"] = 1
+    while min(counts.values()) < 2:
+        answer = truth[page.store.texts[page.current]]
+        counts[answer] += 1
+        qtbot.keyClick(page, keys[answer])
+    wait_for(qtbot, lambda: page.suggestions is not old and page.suggestions.method == "few-shot", 120)
+    assert page.suggestions.labels_used >= 6
+    assert "few-shot" in page.method_label.text()
+    assert page.current_suggestion() is not None
+    labels_given = dict(page.store.labels)
+    _close(qtbot, page)
+
+    again = _open(qtbot, path, tiny_model)  # reopening brings the labels and categories back
+    assert again.store.categories == CATEGORIES
+    assert {again.store.texts[i]: l for i, l in again.store.labels.items()} == {page.store.texts[i]: l for i, l in labels_given.items()}
+    assert f"{len(labels_given)} labeled" in again.progress_label.text()
+    _close(qtbot, again)
+    assert path.read_bytes() == before  # the input is never modified
+
+
+def test_digits_do_not_label_while_typing_categories(qtbot, unlabeled, tiny_model):
+    path, _ = unlabeled
+    page = _open(qtbot, path, tiny_model)
+    page.categories_edit.setFocus()
+    qtbot.keyClicks(page.categories_edit, "a1, b2")
+    assert page.store.labels == {} and page.categories_edit.text() == "a1, b2"
+    _close(qtbot, page)
