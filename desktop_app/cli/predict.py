@@ -5,18 +5,24 @@ from __future__ import annotations
 
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="classify a file (CSV, TSV, JSONL, XLSX, TXT) or a folder of .txt files")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="trained run (leave it out with --zero-shot)")
     p.add_argument("input", metavar="INPUT")
     p.add_argument("--out", required=True, metavar="OUT.csv",
                    help="where to save the results: .csv, or .xlsx for Excel (formulas are never written)")
     p.add_argument("--text-column", metavar="C", help="column holding the text (default: guessed)")
     p.add_argument("--sheet", metavar="NAME", help="the sheet to read from an Excel (.xlsx) input (default: the first with data)")
+    p.add_argument("--zero-shot", metavar='"A,B,..."',
+                   help='no trained run: classify from these category names alone ("Name: one-line description" also works)')
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--batch-size", type=int, default=64, metavar="N")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    if args.zero_shot or not args.run_dir:
+        from .zero_shot import run_zero_shot
+
+        return run_zero_shot(args)
     from ..core.errors import TrainingCancelled
     from ..core.inference import Classifier
     from ..core.models import check_model_folder

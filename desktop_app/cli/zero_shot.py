@@ -22,7 +22,8 @@ def run_zero_shot(args) -> int:
     with interruptible() as stop:
         try:
             summary = predict_file(clf, args.input, args.out, text_column=getattr(args, "text_column", None),
-                                   batch_size=getattr(args, "batch_size", 64), on_event=progress, should_stop=stop.is_set)
+                                   batch_size=getattr(args, "batch_size", 64), on_event=progress, should_stop=stop.is_set,
+                                   sheet=getattr(args, "sheet", None))
         except TrainingCancelled:
             raise CommandFailed(EXIT_INTERRUPTED, "Interrupted; no output was written.") from None
         finally:

@@ -26,7 +26,8 @@ from .embeddings import Embedder
 from .errors import UserInputError
 from .metrics import softmax
 from .runs import atomic_path
-from .zero_shot import DEFAULT_TEMPERATURE, Category, parse_categories, spreadsheet_safe
+from .outputs import safe_cell as spreadsheet_safe
+from .zero_shot import DEFAULT_TEMPERATURE, Category, parse_categories
 
 MAX_SIMILARITY = 0.9
 POOL_FACTOR = 10  # the diverse picks come from the 10*K most uncertain texts

@@ -226,6 +226,10 @@ def check_model_folder(path: str | Path) -> ModelCheck:
     if not path.exists():
         raise UserInputError(f"No run or model folder at '{path}'.", where=str(path),
                              fix="Check the path; pass the RUN_DIR written by `classifier-studio train`.")
+    if (path / "few_shot.json").is_file():  # core.few_shot.FEW_SHOT_FILE: a sentence model plus its own head
+        raise UserInputError("This folder holds a few-shot model from the Label page; its classification head is not a "
+                             "standard one, so predict and evaluate cannot load it yet.", where=str(path),
+                             fix="Use it on the Label page, or train a full model from your labels with `classifier-studio train`.")
     run_dir = path if (path / "run.json").is_file() else None
     model_dir = path / "model" if (path / "model").is_dir() or run_dir is not None else path
     if not (model_dir / "config.json").is_file():

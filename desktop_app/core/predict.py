@@ -42,18 +42,22 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
                  protect: list[str | Path] = (), sheet: str | None = None) -> dict:
     """Returns {"rows": n, "out": path, "counts": {label: n}}. The input is only read.
 
+    ``classifier_or_path``: a run or model folder, or any loaded classifier with ``labels`` and
+    ``predict_proba(texts, batch_size, should_stop)`` (a ``Classifier``, a zero-shot classifier).
+
     ``out_path`` ends in .csv or .xlsx; it may not be the input, nor touch the run's model,
     checkpoint or record (``classifier_or_path`` when a path), nor lie in a folder of ``protect``.
     ``sheet``: the Excel sheet to read.
     """
     input_path, out_path = Path(input_path), Path(out_path)
     table_kind(out_path)
+    given = not isinstance(classifier_or_path, (str, Path))  # a loaded classifier: labels + predict_proba
     inputs = [input_path, *protect]
-    if not isinstance(classifier_or_path, Classifier):
+    if not given:
         inputs += run_own_files(classifier_or_path)
     check_not_inside(out_path, inputs)
     columns, text_col = describe_documents(input_path, text_column, sheet=sheet)
-    clf = classifier_or_path if isinstance(classifier_or_path, Classifier) else None
+    clf = classifier_or_path if given else None
     if clf is None:
         for warning in check_model_folder(classifier_or_path).warnings:
             on_event(StatusEvent(f"Warning: {warning}"))

@@ -82,6 +82,7 @@ class RunsPage(QWidget):
 
         folder = self.win.store.runs_dir()
         self.folder_label.setText(f"Runs in {folder}")
+        chosen = self.selected()  # kept by folder, not by row: a new run enters at the top
         self.runs = list_runs(folder)
         self.table.setRowCount(len(self.runs))
         for r, run in enumerate(self.runs):
@@ -100,7 +101,10 @@ class RunsPage(QWidget):
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.Stretch)
         self.empty.setVisible(not self.runs)
-        if self.runs and not self.table.selectionModel().selectedRows():
+        again = [i for i, run in enumerate(self.runs) if chosen is not None and run.path == chosen.path]
+        if again:
+            self.table.selectRow(again[0])
+        elif self.runs and not self.table.selectionModel().selectedRows():
             self.table.selectRow(0)
         self.update_buttons()
 

@@ -21,6 +21,7 @@ from .compare_page import ComparePage
 from .data_page import DataPage
 from .evaluate_page import EvaluatePage
 from .model_page import ModelPage
+from .label_page import LabelPage
 from .runs_page import RunsPage
 from .session_signals import SessionSignals
 from .store import Store
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.steps: list[str] = []
         self.pages: list[QWidget] = []
         self.data_page = self.add_page("Data", DataPage(self))
+        self.label_page = self.add_page("Label", LabelPage(self))  # texts without labels: label them, best ones first
         self.model_page = self.add_page("Model", ModelPage(self))
         self.train_page = self.add_page("Train", TrainPage(self))
         self.evaluate_page = self.add_page("Evaluate", EvaluatePage(self))
@@ -414,6 +416,7 @@ class MainWindow(QMainWindow):
         self.store.set("train_settings", self.session.settings.to_dict())
         self.store.save()
         self.classify_page.debounce.stop()
+        self.label_page.closing = True  # no retrain starts while the workers stop
         self.tasks.stop_all()
         workers.forget_classifier()
         self.session_signals.detach()

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from desktop_app.core.errors import UserInputError
-from desktop_app.core.zero_shot import Category, ZeroShotClassifier, parse_categories, predict_file, spreadsheet_safe
+from desktop_app.core.outputs import safe_cell as spreadsheet_safe
+from desktop_app.core.zero_shot import Category, ZeroShotClassifier, parse_categories, predict_file
 
 
 @pytest.fixture(scope="module")

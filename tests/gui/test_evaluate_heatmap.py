@@ -52,7 +52,7 @@ def cell_colors(table, r, c) -> tuple[QColor, QColor]:
 
 def test_confusion_matrix_is_a_readable_heatmap(qtbot, window):
     ev = window.evaluate_page
-    window.sidebar.setCurrentRow(3)
+    window.show_page(ev)
     show(window, make_result())
     table = ev.confusion
     qtbot.waitUntil(table.isVisible)
