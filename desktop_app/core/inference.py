@@ -119,6 +119,8 @@ class Classifier:
                 graph = onnx_graph.graph_path(model_dir, variant, on_status=on_status)
                 return cls(None, tokenizer, labels, choice.device, max_length, None, session=onnx_graph.open_session(graph),
                            onnx_path=graph, model_dir=model_dir, engine=f"onnx-{variant}")
+            except TrainingCancelled:  # the caller stopped the job while the graph was being made
+                raise
             except Exception as exc:  # noqa: BLE001 - OnnxUnavailable, or a session that would not open
                 if engine == "onnx":
                     raise UserInputError(f"ONNX Runtime cannot run this model: {exc}", where=str(path),
