@@ -13,7 +13,6 @@ table in Markdown. The bundled model is the default (``--model`` takes any local
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import tempfile
@@ -22,14 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def read(path: Path, rows: int):
-    with path.open(encoding="utf-8") as fh:
-        data = list(csv.DictReader(fh))
-    if rows and rows < len(data):
-        data = data[:: max(1, len(data) // rows)][:rows]
-    return [r["text"] for r in data], [r["label"] for r in data]
+from common import read, trainer_dataset  # noqa: E402
 
 
 def main() -> None:
@@ -74,16 +68,7 @@ def main() -> None:
     tok = AutoTokenizer.from_pretrained(args.model)
     tmp = Path(tempfile.mkdtemp())
 
-    class DS(torch.utils.data.Dataset):
-        def __init__(self, x, y):
-            self.enc = tok(x, truncation=True, max_length=args.max_length)
-            self.y = [l2i[v] for v in y]
-
-        def __len__(self):
-            return len(self.y)
-
-        def __getitem__(self, i):
-            return {"input_ids": self.enc["input_ids"][i], "attention_mask": self.enc["attention_mask"][i], "labels": self.y[i]}
+    DS = lambda x, y: trainer_dataset(tok, x, y, l2i, args.max_length)  # noqa: E731
 
     rows = []
     for precision in args.precisions:

@@ -20,7 +20,6 @@ chance level and says nothing. The texts are read from the data folder by path, 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -30,15 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def read(path: Path, rows: int | None):
-    with path.open(encoding="utf-8") as fh:
-        data = list(csv.DictReader(fh))
-    if rows and rows < len(data):
-        step = len(data) / rows
-        data = [data[int(i * step)] for i in range(rows)]
-    return [r["text"] for r in data], [r["label"] for r in data]
+from common import read  # noqa: E402
 
 
 def fresh_run(labels: list[str], out: Path, max_length: int) -> Path:

@@ -16,7 +16,6 @@ cannot show a difference of half a point), the per-seed pairs and the speed rati
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import tempfile
 import time
@@ -24,15 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def read(path: Path, rows: int | None):
-    with path.open(encoding="utf-8") as fh:
-        data = list(csv.DictReader(fh))
-    if rows and rows < len(data):
-        step = len(data) / rows
-        data = [data[int(i * step)] for i in range(rows)]
-    return [r["text"] for r in data], [r["label"] for r in data]
+from common import read, trainer_dataset  # noqa: E402
 
 
 def main() -> None:
@@ -84,16 +77,7 @@ def main() -> None:
     tok = AutoTokenizer.from_pretrained(model_dir)
     l2i = {l: i for i, l in enumerate(labels)}
 
-    class DS(torch.utils.data.Dataset):
-        def __init__(self, x, y):
-            self.enc = tok(x, truncation=True, max_length=args.max_length)
-            self.y = [l2i[v] for v in y]
-
-        def __len__(self):
-            return len(self.y)
-
-        def __getitem__(self, i):
-            return {"input_ids": self.enc["input_ids"][i], "attention_mask": self.enc["attention_mask"][i], "labels": self.y[i]}
+    DS = lambda x, y: trainer_dataset(tok, x, y, l2i, args.max_length)  # noqa: E731
 
     def ours(seed: int) -> dict:
         settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,

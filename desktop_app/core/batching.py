@@ -17,27 +17,26 @@ TOKENIZE_CHUNK = 2048
 GROUP_MEGA_FACTOR = 4
 
 
-def encode(tokenizer, texts: Sequence[str], max_length: int, should_stop: Callable[[], bool] | None = None) -> list[list[int]]:
-    """Token ids for each text, truncated to ``max_length``, without padding."""
+def _chunked(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None, **options) -> list[list[int]]:
+    """Token ids for each text, a chunk of texts at a time, stopping early when ``should_stop`` says so."""
     ids: list[list[int]] = []
     for start in range(0, len(texts), TOKENIZE_CHUNK):
         if should_stop is not None and should_stop():
             break
         chunk = list(texts[start : start + TOKENIZE_CHUNK])
-        ids.extend(tokenizer(chunk, truncation=True, max_length=max_length, padding=False)["input_ids"])
+        ids.extend(tokenizer(chunk, padding=False, **options)["input_ids"])
     return ids
+
+
+def encode(tokenizer, texts: Sequence[str], max_length: int, should_stop: Callable[[], bool] | None = None) -> list[list[int]]:
+    """Token ids for each text, truncated to ``max_length``, without padding."""
+    return _chunked(tokenizer, texts, should_stop, truncation=True, max_length=max_length)
 
 
 def tokenize(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None = None) -> list[list[int]]:
     """Token ids for each text, whole (special tokens included): the run's one tokenizing pass.
     Their lengths choose the max length; ``truncate`` then cuts them to it."""
-    ids: list[list[int]] = []
-    for start in range(0, len(texts), TOKENIZE_CHUNK):
-        if should_stop is not None and should_stop():
-            break
-        chunk = list(texts[start : start + TOKENIZE_CHUNK])
-        ids.extend(tokenizer(chunk, truncation=False, padding=False, verbose=False)["input_ids"])
-    return ids
+    return _chunked(tokenizer, texts, should_stop, truncation=False, verbose=False)
 
 
 def truncate(tokenizer, texts: Sequence[str], ids: list[list[int]], max_length: int) -> list[list[int]]:

@@ -264,12 +264,7 @@ def check_output_file(path: str | Path) -> Path:
         raise UserInputError(f"'{path}' is a folder, not a file name.", where=str(path),
                              fix=f"Add a file name, for example '{path / 'predictions.csv'}'.")
     parent = path.parent
-    for ancestor in [parent, *parent.parents]:
-        if ancestor.exists():
-            if not ancestor.is_dir():
-                raise UserInputError(f"'{ancestor}' is a file, so nothing can be saved under it.", where=str(path),
-                                     fix="Choose an output in a folder.")
-            break
+    _no_file_above(path, [parent, *parent.parents])
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -278,6 +273,16 @@ def check_output_file(path: str | Path) -> Path:
         raise UserInputError(f"'{path}' cannot be written: the file or its folder is read-only.", where=str(path),
                              fix="Choose a folder you may write to, such as one in your Documents folder.")
     return path
+
+
+def _no_file_above(path: Path, ancestors) -> None:
+    """The nearest existing one of ``ancestors`` must be a folder: nothing can be made under a file."""
+    for ancestor in ancestors:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise UserInputError(f"'{ancestor}' is a file, so nothing can be saved under it.", where=str(path),
+                                     fix="Choose an output in a folder.")
+            return
 
 
 def _writable(folder: Path) -> bool:
@@ -341,12 +346,7 @@ def claim_output_dir(path: str | Path, kind: str) -> Path:
                 raise UserInputError(f"The folder '{path}' holds {_KIND_WORDS[found]}, not {word}.", where=str(path),
                                      fix="Choose a new or empty folder for --out.")
     else:
-        for ancestor in path.parents:
-            if ancestor.exists():
-                if not ancestor.is_dir():
-                    raise UserInputError(f"'{ancestor}' is a file, so no folder can be made under it.", where=str(path),
-                                         fix="Choose --out in a folder.")
-                break
+        _no_file_above(path, path.parents)
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
