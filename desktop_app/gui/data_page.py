@@ -25,6 +25,7 @@ class DataPage(QWidget):
         super().__init__()
         self.win = window
         self.table = None
+        self.opening = ""  # the file being opened (or last opened)
         self.labeled = None
         self.report = None
         self.fixes_applied: list[str] = []
@@ -49,6 +50,13 @@ class DataPage(QWidget):
         for w in (self.open_button, self.sample_button, self.recent_button):
             top.addWidget(w)
         top.addWidget(self.path_label, 1)
+        self.sheet_label = QLabel("Sheet:")
+        self.sheet_box = QComboBox()  # an Excel workbook with several sheets: which one holds the table
+        self.sheet_box.setToolTip("This workbook has several sheets: choose the one that holds your table")
+        self.sheet_box.activated.connect(self._sheet_chosen)
+        for w in (self.sheet_label, self.sheet_box):
+            w.setVisible(False)
+            top.addWidget(w)
 
         self.empty = hint("Open a file with your labeled examples (or drop it on this window): "
                           "one column with the text and one with its label. Try the sample data to see how it works.")
@@ -142,10 +150,27 @@ class DataPage(QWidget):
 
         self.open_path(str(sample_training_file()))
 
-    def open_path(self, path: str) -> None:
+    def open_path(self, path: str, sheet: str | None = None) -> None:
+        self.opening = str(path)
         self.path_label.setText(f"Reading {path} …")
-        self.win.tasks.start("load", workers.load_table_task, str(path), on_done=lambda r, p=str(path): self._loaded(p, r),
+        self.win.tasks.start("load", workers.load_table_task, str(path), sheet, on_done=lambda r, p=str(path): self._loaded(p, r),
                              on_failed=self._load_failed, description=f"Opening {Path(path).name}")
+
+    def _sheet_chosen(self, index: int) -> None:
+        sheet = self.sheet_box.itemText(index)
+        if sheet and (self.table is None or sheet != self.table.sheet or str(self.table.path) != self.opening):
+            self.open_path(self.opening, sheet)
+
+    def _show_sheets(self, sheets: list[str], current: str | None) -> None:
+        several = len(sheets) > 1
+        self.sheet_box.blockSignals(True)
+        self.sheet_box.clear()
+        self.sheet_box.addItems(list(sheets) if several else [])
+        if several:
+            self.sheet_box.setCurrentText(current or "")
+        self.sheet_box.blockSignals(False)
+        self.sheet_label.setVisible(several)
+        self.sheet_box.setVisible(several)
 
     def update_buttons(self) -> None:
         """Buttons from the jobs' state (called whenever a job starts, reports or ends)."""
@@ -155,7 +180,13 @@ class DataPage(QWidget):
         self.fix_button.setEnabled(bool(self.safe_fix_ids()) and not self.win.tasks.is_running("check"))
 
     def _load_failed(self, message: str, details: str) -> None:
+        from ..core.data import sheet_names
+
         self.path_label.setText("No file open." if self.table is None else str(self.table.path))
+        sheets = sheet_names(self.opening)  # a workbook whose first sheet is no table: let the user pick another
+        if len(sheets) > 1:
+            self._show_sheets(sheets, None)
+            message += " Choose another sheet in the Sheet list above."
         show_error(self, message, details)
 
     def _loaded(self, path: str, result) -> None:
@@ -168,6 +199,7 @@ class DataPage(QWidget):
         self.win.store.set("last_open_dir", str(Path(path).parent))
         self.path_label.setText(f"{Path(path).name}  ({plural(table.n_rows, 'row')}, {table.format})")
         self.path_label.setToolTip(str(path))  # the name only on the page: a long folder must not widen it
+        self._show_sheets(table.sheets, table.sheet)
         self.preview.model().set_table(table)
         self.preview.resizeColumnsToContents()
         for i in range(len(table.columns)):

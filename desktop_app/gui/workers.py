@@ -215,12 +215,12 @@ class Tasks(QObject):
 
 # -- the plain Python functions the workers run --------------------------------------------------
 
-def load_table_task(path: str, *, report, should_stop) -> tuple:
+def load_table_task(path: str, sheet: str | None = None, *, report, should_stop) -> tuple:
     from ..core.data import guess_columns, read_table
     from ..core.events import StatusEvent
 
-    report(StatusEvent(f"Reading {path}"))
-    table = read_table(path)
+    report(StatusEvent(f"Reading {path}" + (f", sheet '{sheet}'" if sheet else "")))
+    table = read_table(path, sheet=sheet)
     return table, guess_columns(table)
 
 

@@ -1,6 +1,7 @@
 """Data import: read files, guess columns, validate, fix, split, and stream documents for prediction.
 
     read_table(path, sheet=None, on_progress=None) -> Table   csv / tsv / jsonl / xlsx / txt / folder of .txt
+    sheet_names(path) -> list[str]                 the sheets of an .xlsx workbook (the app's sheet chooser)
         sheet: the Excel sheet (default: the first with data); on_progress(done, total, unit) while reading
     guess_columns(table) -> ColumnGuess            text and label column, with the reason
     to_labeled(table, text_col, label_col)         -> LabeledData (unusable rows skipped and counted)
@@ -23,6 +24,7 @@ from .documents import DocumentChunk, describe_documents, iter_documents
 from .fixes import apply_fixes
 from .labeled import LabeledData, LoadedData, load_labeled, to_labeled
 from .reading import read_table
+from .sources import sheet_names
 from .splitting import fingerprint, split
 from .table import Table
 from .validation import Finding, ValidationReport, require_trainable, validate
@@ -43,6 +45,7 @@ __all__ = [
     "load_labeled",
     "read_table",
     "require_trainable",
+    "sheet_names",
     "split",
     "to_labeled",
     "validate",

@@ -551,3 +551,20 @@ def _folder_source(path: Path, on_progress: Progress | None = None) -> Source:
 
 
 __all__ = ["Source", "open_source", "file_format", "choose_delimiter", "folder_files"]
+
+
+def sheet_names(path: str | Path) -> list[str]:
+    """The sheets of an .xlsx workbook (only its index is read); [] for other files or a damaged workbook."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        return []
+    try:
+        import openpyxl
+
+        workbook = openpyxl.load_workbook(path, read_only=True)
+    except Exception:  # noqa: BLE001 - a damaged workbook: reading it says what is wrong
+        return []
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
