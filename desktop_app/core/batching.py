@@ -17,14 +17,18 @@ TOKENIZE_CHUNK = 2048
 GROUP_MEGA_FACTOR = 4
 
 
-def _chunked(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None, **options) -> list[list[int]]:
-    """Token ids for each text, a chunk of texts at a time, stopping early when ``should_stop`` says so."""
+def _chunked(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None,
+             on_chunk: Callable[[int, int], None] | None = None, **options) -> list[list[int]]:
+    """Token ids for each text, a chunk of texts at a time, stopping early when ``should_stop`` says so;
+    ``on_chunk(done, total)`` hears the progress after each chunk."""
     ids: list[list[int]] = []
     for start in range(0, len(texts), TOKENIZE_CHUNK):
         if should_stop is not None and should_stop():
             break
         chunk = list(texts[start : start + TOKENIZE_CHUNK])
         ids.extend(tokenizer(chunk, padding=False, **options)["input_ids"])
+        if on_chunk is not None:
+            on_chunk(len(ids), len(texts))
     return ids
 
 
@@ -33,10 +37,11 @@ def encode(tokenizer, texts: Sequence[str], max_length: int, should_stop: Callab
     return _chunked(tokenizer, texts, should_stop, truncation=True, max_length=max_length)
 
 
-def tokenize(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None = None) -> list[list[int]]:
+def tokenize(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None = None,
+             on_chunk: Callable[[int, int], None] | None = None) -> list[list[int]]:
     """Token ids for each text, whole (special tokens included): the run's one tokenizing pass.
     Their lengths choose the max length; ``truncate`` then cuts them to it."""
-    return _chunked(tokenizer, texts, should_stop, truncation=False, verbose=False)
+    return _chunked(tokenizer, texts, should_stop, on_chunk, truncation=False, verbose=False)
 
 
 def truncate(tokenizer, texts: Sequence[str], ids: list[list[int]], max_length: int) -> list[list[int]]:

@@ -40,6 +40,7 @@ from .events import (
     EventSink,
     FailedEvent,
     FinishedEvent,
+    ProgressEvent,
     SpeedEvent,
     StatusEvent,
     StepEvent,
@@ -66,6 +67,7 @@ from .runs import (
 from .settings import TrainSettings
 
 STEP_EVENT_INTERVAL_S = 0.25
+TOKENIZE_PROGRESS_S = 2.0
 CALIBRATION_STEPS = 8
 SPEED_DOCS = 256
 
@@ -352,6 +354,18 @@ class _Trainer:
             shutil.rmtree(self.run_dir / name, ignore_errors=True)
         (self.run_dir / RUN_JSON).unlink(missing_ok=True)
 
+    def _tokenizing_progress(self):
+        """A progress event while a large file is tokenized: at most one every TOKENIZE_PROGRESS_S seconds."""
+        last, every_s = [time.perf_counter()], TOKENIZE_PROGRESS_S
+
+        def on_chunk(done: int, total: int) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= every_s or done == total and now - self.t0 >= every_s:
+                last[0] = now
+                self.emit(ProgressEvent(done, total, f"Tokenizing: {done:,} of {total:,} texts"))
+
+        return on_chunk
+
     def _resume_data(self, previous: RunRecord) -> LabeledData:
         job = self.job
         if job.train is not None:
@@ -456,7 +470,7 @@ class _Trainer:
 
         self.emit(StatusEvent(f"Tokenizing {len(train_data) + len(valid_data)} texts"))
         t_tok = time.perf_counter()
-        train_full = batching.tokenize(tokenizer, train_data.texts, self.should_stop)
+        train_full = batching.tokenize(tokenizer, train_data.texts, self.should_stop, self._tokenizing_progress())
         self._check_stop()
         lengths = [len(x) for x in train_full]
         if previous:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from desktop_app.core import batching
 from desktop_app.core.batching import training_batches
 from desktop_app.core.settings import TrainSettings
 
@@ -47,3 +48,19 @@ def test_grouping_is_on_by_default_and_survives_a_settings_round_trip():
     off = TrainSettings(group_by_length=False)
     assert TrainSettings.from_dict(off.to_dict()).group_by_length is False
     assert off.explicit() == {"group_by_length": False}
+
+
+def test_tokenizing_a_large_file_reports_its_progress(tiny_models, small_csv, tmp_path, monkeypatch):
+    from desktop_app.core import training
+    from desktop_app.core.data import load_labeled
+    from desktop_app.core.events import EventLog
+    from desktop_app.core.settings import TrainSettings
+
+    monkeypatch.setattr(batching, "TOKENIZE_CHUNK", 16)  # many chunks from 100 rows
+    monkeypatch.setattr(training, "TOKENIZE_PROGRESS_S", 0.0)  # report every chunk
+    log = EventLog()
+    training.train(training.TrainJob(train=load_labeled(small_csv).data, out_dir=tmp_path / "run", model=str(tiny_models["bert"]),
+                                     settings=TrainSettings(epochs=1, max_length=16, batch_size=16)), log)
+    ticks = [e for e in log.of("progress") if e.message.startswith("Tokenizing")]
+    assert len(ticks) >= 4 and ticks[-1].done == ticks[-1].total == 90  # the training part of the 100 rows
+    assert [e.done for e in ticks] == sorted(e.done for e in ticks)
