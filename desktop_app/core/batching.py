@@ -26,7 +26,8 @@ def _chunked(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | 
         if should_stop is not None and should_stop():
             break
         chunk = list(texts[start : start + TOKENIZE_CHUNK])
-        ids.extend(tokenizer(chunk, padding=False, **options)["input_ids"])
+        # int32 arrays, not lists of Python ints: a 300 MB file holds tens of millions of tokens (36 -> 4 bytes each)
+        ids.extend(np.asarray(x, dtype=np.int32) for x in tokenizer(chunk, padding=False, **options)["input_ids"])
         if on_chunk is not None:
             on_chunk(len(ids), len(texts))
     return ids
