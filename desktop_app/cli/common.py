@@ -9,7 +9,6 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from ..core.errors import UserInputError
 from ..core.events import Event
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

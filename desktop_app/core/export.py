@@ -97,8 +97,6 @@ def run_record_of(run_dir: str | Path) -> dict:
 def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path, data: LabeledData | None = None,
                on_event: EventSink = ignore, *, speed_docs: int = 256, latency_docs: int = 32) -> dict:
     """Write ``out_dir`` (swapped in whole) with the model in ``fmt``, README.md and predict.py."""
-    from .inference import Classifier
-
     if fmt not in FORMATS:
         raise UserInputError(f"Unknown export format '{fmt}'.", where="--format", fix=f"Use one of: {', '.join(FORMATS)}.")
     run_dir = Path(run_dir)

@@ -392,7 +392,6 @@ class EvaluatePage(QWidget):
             if item.widget():
                 item.widget().deleteLater()
         for a in advice:
-            row = QHBoxLayout()
             text = QLabel("• " + a.text)
             text.setWordWrap(True)
             holder = QWidget()
