@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 import numpy as np
 import torch
@@ -17,44 +18,161 @@ TOKENIZE_CHUNK = 2048
 GROUP_MEGA_FACTOR = 4
 
 
+class TokenIds(Sequence):
+    """The token ids of many texts without an object per text: chunks of one flat array each, plus offsets.
+
+    A 300 MB training file holds tens of millions of tokens; as Python lists they took 36 bytes each
+    and as one numpy array per text still 112 bytes of overhead per text. Here a token takes 2 bytes
+    when the vocabulary fits in 16 bits (BERT, DistilBERT, RoBERTa, MiniLM) and 4 otherwise.
+    ``ids[i]`` is a numpy view; ``lengths`` are the stored lengths and ``full_lengths`` the lengths
+    before any truncation (what the max-length choice and the length chart need).
+    """
+
+    def __init__(self, dtype=np.int32) -> None:
+        self.dtype = np.dtype(dtype)
+        self._flats: list[np.ndarray] = []
+        self._offsets: list[np.ndarray] = []  # per chunk: len(chunk) + 1 positions into its flat array
+        self._full: list[np.ndarray] = []  # per chunk: the lengths before truncation
+        self._starts: list[int] = [0]  # the first row of each chunk, and one past the last row
+
+    @classmethod
+    def from_lists(cls, seqs: Sequence[Sequence[int]], dtype=np.int32) -> TokenIds:
+        out = cls(dtype)
+        out.append_chunk(seqs)
+        return out
+
+    def append_chunk(self, seqs: Sequence[Sequence[int]], full_lengths: Sequence[int] | None = None) -> None:
+        lengths = np.fromiter((len(x) for x in seqs), dtype=np.int64, count=len(seqs))
+        offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        flat = np.fromiter((t for x in seqs for t in x), dtype=self.dtype, count=int(offsets[-1]))
+        self._flats.append(flat)
+        self._offsets.append(offsets)
+        self._starts.append(self._starts[-1] + len(seqs))
+        self._full.append((lengths if full_lengths is None else np.asarray(full_lengths)).astype(np.int32))
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    def _locate(self, i: int) -> tuple[int, int]:
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        chunk = int(np.searchsorted(self._starts, i, side="right")) - 1
+        return chunk, i - self._starts[chunk]
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        chunk, j = self._locate(int(i))
+        offsets = self._offsets[chunk]
+        return self._flats[chunk][offsets[j] : offsets[j + 1]]
+
+    @property
+    def full_lengths(self) -> np.ndarray:
+        """Token counts per text before any truncation (special tokens included)."""
+        return np.concatenate(self._full) if self._full else np.zeros(0, dtype=np.int32)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Stored token counts per text (after truncation)."""
+        if not self._offsets:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([np.diff(o) for o in self._offsets])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for part in (self._flats, self._offsets, self._full) for a in part)
+
+    def truncated(self, max_length: int, layout: tuple[int, int]) -> TokenIds:
+        """Every text cut to ``max_length`` tokens the way the tokenizer cuts it (the closing special
+        tokens are kept), without tokenizing again. This store is consumed: its chunks move to the new
+        one a chunk at a time, so memory does not double."""
+        out = TokenIds(self.dtype)
+        flats, offsets_list, fulls = self._flats[::-1], self._offsets[::-1], self._full[::-1]
+        self._flats, self._offsets, self._full, self._starts = [], [], [], [0]
+        while flats:
+            flat, offsets, full = flats.pop(), offsets_list.pop(), fulls.pop()
+            rows = [_cut(flat[offsets[j] : offsets[j + 1]], max_length, layout) for j in range(len(offsets) - 1)]
+            del flat
+            out.append_chunk(rows, full)
+        return out
+
+
+def special_layout(tokenizer) -> tuple[int, int]:
+    """How many special tokens the tokenizer puts before and after a single text ([CLS] ... [SEP]: 1, 1)."""
+    plain = tokenizer("a b c", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a b c")["input_ids"]
+    for head in range(len(full) - len(plain) + 1):
+        if list(full[head : head + len(plain)]) == list(plain):
+            return head, len(full) - head - len(plain)
+    return 0, 0
+
+
+def _cut(seq, max_length: int, layout: tuple[int, int]):
+    if len(seq) <= max_length:
+        return seq
+    tail = layout[1] if max_length > sum(layout) else 0
+    if not tail:
+        return seq[:max_length]
+    return np.concatenate([seq[: max_length - tail], seq[len(seq) - tail :]])
+
+
+def id_dtype(tokenizer):
+    """2 bytes a token when every id fits in 16 bits."""
+    return np.uint16 if len(tokenizer) <= np.iinfo(np.uint16).max else np.int32
+
+
 def _chunked(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None,
-             on_chunk: Callable[[int, int], None] | None = None, **options) -> list[list[int]]:
+             on_chunk: Callable[[int, int], None] | None = None, **options) -> list[np.ndarray]:
     """Token ids for each text, a chunk of texts at a time, stopping early when ``should_stop`` says so;
     ``on_chunk(done, total)`` hears the progress after each chunk."""
-    ids: list[list[int]] = []
+    ids: list[np.ndarray] = []
     for start in range(0, len(texts), TOKENIZE_CHUNK):
         if should_stop is not None and should_stop():
             break
         chunk = list(texts[start : start + TOKENIZE_CHUNK])
-        # int32 arrays, not lists of Python ints: a 300 MB file holds tens of millions of tokens (36 -> 4 bytes each)
         ids.extend(np.asarray(x, dtype=np.int32) for x in tokenizer(chunk, padding=False, **options)["input_ids"])
         if on_chunk is not None:
             on_chunk(len(ids), len(texts))
     return ids
 
 
-def encode(tokenizer, texts: Sequence[str], max_length: int, should_stop: Callable[[], bool] | None = None) -> list[list[int]]:
-    """Token ids for each text, truncated to ``max_length``, without padding."""
+def encode(tokenizer, texts: Sequence[str], max_length: int, should_stop: Callable[[], bool] | None = None) -> list[np.ndarray]:
+    """Token ids for each text, truncated to ``max_length``, without padding (a batch at prediction time)."""
     return _chunked(tokenizer, texts, should_stop, truncation=True, max_length=max_length)
 
 
 def tokenize(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None = None,
-             on_chunk: Callable[[int, int], None] | None = None) -> list[list[int]]:
-    """Token ids for each text, whole (special tokens included): the run's one tokenizing pass.
-    Their lengths choose the max length; ``truncate`` then cuts them to it."""
-    return _chunked(tokenizer, texts, should_stop, on_chunk, truncation=False, verbose=False)
+             on_chunk: Callable[[int, int], None] | None = None, keep: int | None = None) -> TokenIds:
+    """The run's one tokenizing pass: token ids for each text in a compact store, with the untruncated
+    lengths (special tokens included) in ``full_lengths``; those choose the max length, and
+    ``TokenIds.truncated`` then cuts the ids to it. ``keep`` (the model's limit) caps what is stored,
+    cut as the tokenizer would cut it."""
+    store = TokenIds(id_dtype(tokenizer))
+    layout = special_layout(tokenizer)
+    for start in range(0, len(texts), TOKENIZE_CHUNK):
+        if should_stop is not None and should_stop():
+            break
+        chunk = list(texts[start : start + TOKENIZE_CHUNK])
+        rows = tokenizer(chunk, padding=False, truncation=False, verbose=False,
+                         return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        full = [len(x) for x in rows]
+        if keep is not None:
+            rows = [x if len(x) <= keep else list(_cut(np.asarray(x), keep, layout)) for x in rows]
+        store.append_chunk(rows, full)
+        del rows
+        if on_chunk is not None:
+            on_chunk(len(store), len(texts))
+    return store
 
 
-def truncate(tokenizer, texts: Sequence[str], ids: list[list[int]], max_length: int) -> list[list[int]]:
-    """``ids`` cut to ``max_length``: only the texts that are too long are tokenized again (with the
-    tokenizer's own truncation, which keeps the closing special tokens)."""
-    long = [i for i, x in enumerate(ids) if len(x) > max_length]
-    if long:
-        redone = encode(tokenizer, [texts[i] for i in long], max_length)
-        ids = list(ids)
-        for i, x in zip(long, redone):
-            ids[i] = x
-    return ids
+def lengths_of(ids) -> np.ndarray:
+    """Token counts of a TokenIds store or a list of sequences."""
+    if isinstance(ids, TokenIds):
+        return ids.lengths
+    return np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
 
 
 def token_lengths(tokenizer, texts: Sequence[str]) -> list[int]:
@@ -104,12 +222,12 @@ def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
 def collate(ids: Sequence[Sequence[int]], pad_id: int, device: torch.device | None = None) -> dict[str, torch.Tensor]:
     """Pad a batch to its own longest sequence."""
     width = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
     for row, seq in enumerate(ids):
-        input_ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+        input_ids[row, : len(seq)] = seq
         mask[row, : len(seq)] = 1
-    batch = {"input_ids": input_ids, "attention_mask": mask}
+    batch = {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(mask)}
     if device is not None and device.type != "cpu":
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
     return batch

@@ -149,7 +149,7 @@ class Classifier:
         if self.session is not None:
             from .onnx_graph import run_logits
 
-            for batch_idx in batching.sorted_batches([len(x) for x in ids], batch_size):
+            for batch_idx in batching.sorted_batches(batching.lengths_of(ids), batch_size):
                 if should_stop is not None and should_stop():
                     raise TrainingCancelled()
                 out[batch_idx] = run_logits(self.session, [ids[i] for i in batch_idx], self.pad_id)
@@ -157,7 +157,7 @@ class Classifier:
         was_training = self.model.training
         self.model.eval()
         try:
-            for batch_idx in batching.sorted_batches([len(x) for x in ids], batch_size):
+            for batch_idx in batching.sorted_batches(batching.lengths_of(ids), batch_size):
                 if should_stop is not None and should_stop():
                     raise TrainingCancelled()
                 batch = batching.collate([ids[i] for i in batch_idx], self.pad_id, self.device)

@@ -106,9 +106,9 @@ class RunResult:
 class Prepared:
     """What a recipe may use when it builds the model and the objective."""
 
-    train_ids: list[list[int]]
+    train_ids: batching.TokenIds
     y_train: np.ndarray
-    valid_ids: list[list[int]]
+    valid_ids: batching.TokenIds
     y_valid: np.ndarray
     labels: list[str]
     device: torch.device
@@ -470,9 +470,10 @@ class _Trainer:
 
         self.emit(StatusEvent(f"Tokenizing {len(train_data) + len(valid_data)} texts"))
         t_tok = time.perf_counter()
-        train_full = batching.tokenize(tokenizer, train_data.texts, self.should_stop, self._tokenizing_progress())
+        train_ids = batching.tokenize(tokenizer, train_data.texts, self.should_stop, self._tokenizing_progress(),
+                                      keep=model_max)
         self._check_stop()
-        lengths = [len(x) for x in train_full]
+        lengths = train_ids.full_lengths
         if previous:
             resolved, reasons = TrainSettings.from_dict(previous.settings), previous.settings_explained
         else:
@@ -482,9 +483,8 @@ class _Trainer:
                 gpu_memory_gb=_gpu_memory_gb(self.device.device))
             resolved, reasons = self.recipe.resolve_settings(settings, facts)
         self.settings = resolved
-        train_ids = batching.truncate(tokenizer, train_data.texts, train_full, resolved.max_length)
-        del train_full
-        valid_ids = batching.encode(tokenizer, valid_data.texts, resolved.max_length, self.should_stop)
+        train_ids = train_ids.truncated(resolved.max_length, batching.special_layout(tokenizer))
+        valid_ids = batching.tokenize(tokenizer, valid_data.texts, self.should_stop, keep=resolved.max_length)
         self._check_stop()
         tokenize_s = time.perf_counter() - t_tok
         y_train = np.asarray([label2id[l] for l in train_data.labels], dtype=np.int64)
@@ -552,7 +552,7 @@ class _Trainer:
         np.random.seed(s.seed)
         torch.manual_seed(s.seed)
 
-        lengths = [len(x) for x in self.train_ids]
+        lengths = self.train_ids.lengths
         micro_per_epoch = len(self.ctx.shard(batching.training_batches(lengths, s.batch_size, s.seed, s.group_by_length)))
         steps_per_epoch = max(1, math.ceil(micro_per_epoch / max(1, s.grad_accum)))
         plan = _Plan(steps_per_epoch, float(s.epochs), float(s.warmup or 0.0))
