@@ -12,15 +12,14 @@ Validation with few labels: no rows are held back. The head is cross-validated o
 (5 folds: each row is scored by a head that did not see it); those out-of-fold scores are the
 validation metrics, the best epoch is kept, and the final head is fitted on every row.
 
-``choose_method`` holds the measured crossover (docs/FEW_LABELS.md).
+``defaults.choose_method`` holds the measured crossover (docs/FEW_LABELS.md) and ``defaults.few_shot_plan``
+the settings few-shot chooses (both re-exported here).
 """
 
 from __future__ import annotations
 
-import math
 import random
 import shlex
-from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -34,29 +33,13 @@ from .sentence_head import SentenceClassifier, SentenceEmbeddingModel
 from .settings import TrainSettings
 from .training import Prepared, Recipe
 
-# The crossover, per category: few-shot up to this many labeled examples (median per category),
-# full fine-tuning above. Measured on banking77 (77 categories), docs/FEW_LABELS.md
-# (benchmarks/bench_method_crossover.py): see the table there for the numbers behind it.
-FEW_SHOT_UP_TO = 64
+FEW_SHOT_UP_TO = defaults.FEW_SHOT_UP_TO  # the measured crossover (defaults.py)
+choose_method = defaults.choose_method
+plan_settings = defaults.few_shot_plan
 
 HEAD_SCALE = 20.0  # logits = scale * (W x + b): unit-length embeddings need a wide range (same as zero-shot's 1/0.05)
 HEAD_L2 = 1e-3
-CV_FOLDS = 5
-PAIR_STEPS = 200  # optimizer steps of contrastive training to aim for (each: 16 texts, 120 pairs)
-MAX_EPOCHS = 8
-
-
-def choose_method(class_counts: dict[str, int]) -> tuple[str, str]:
-    """(method, reason): "zero-shot", "few-shot" or "fine-tune", with a sentence saying why."""
-    counts = [int(n) for n in class_counts.values()]
-    if not counts or sum(counts) == 0:
-        return "zero-shot", "No labeled examples yet: the categories are recognised from their names alone (zero-shot)."
-    typical = int(np.median(counts))
-    if typical <= FEW_SHOT_UP_TO:
-        return "few-shot", (f"About {typical} labeled examples per category: few-shot training (contrastive, SetFit-style) "
-                            f"was more accurate than full fine-tuning up to {FEW_SHOT_UP_TO} per category in our measurements.")
-    return "fine-tune", (f"About {typical} labeled examples per category: above {FEW_SHOT_UP_TO} per category, "
-                         "full fine-tuning was as accurate or better in our measurements.")
+CV_FOLDS = defaults.FEW_SHOT_CV_FOLDS
 
 
 # -- the head ----------------------------------------------------------------------------------
@@ -127,40 +110,6 @@ def pair_batches(y: Sequence[int], batch_size: int, seed: int) -> list[list[int]
 
 
 # -- the recipe --------------------------------------------------------------------------------
-
-def plan_settings(settings: TrainSettings, facts: defaults.Facts) -> tuple[TrainSettings, dict]:
-    """Few-shot's own choices for the unset settings, each with its reason (like defaults.plan)."""
-    resolved = replace(settings)
-    reasons: dict[str, dict] = {}
-
-    def choose(name: str, value, reason: str) -> None:
-        if getattr(settings, name) is None:
-            setattr(resolved, name, value)
-            reasons[name] = {"value": value, "reason": reason}
-        else:
-            reasons[name] = {"value": getattr(settings, name), "reason": "set by you"}
-
-    choose("batch_size", 16, "8 categories x 2 texts per batch: every batch holds same-category pairs (120 pairs per batch)")
-    choose("learning_rate", 5e-5, "contrastive fine-tuning of a pretrained sentence model: a gentle rate keeps what it knows")
-    choose("head_learning_rate", resolved.learning_rate, "no new layer is trained by gradient: the head is fitted after each epoch")
-    ml, why = defaults.max_length_for(facts.token_lengths, min(facts.model_max_length, 256))
-    choose("max_length", ml, why)
-    steps_per_epoch = max(1, math.ceil(facts.n_train / resolved.batch_size))
-    epochs = float(min(MAX_EPOCHS, max(1, math.ceil(PAIR_STEPS / steps_per_epoch))))
-    why = f"about {PAIR_STEPS} contrastive steps for {facts.n_train} labeled rows (at most {MAX_EPOCHS} epochs)"
-    if settings.time_budget_min:
-        why = f"at most {int(epochs)}; the time budget of {settings.time_budget_min:g} minutes plans the exact number"
-    choose("epochs", epochs, why)
-    choose("warmup", 0.1, "10% of steps: SetFit's warm-up")
-    choose("early_stopping_patience", 2, f"stop after 2 epochs without a better cross-validated {settings.metric}")
-    choose("class_weights", False, "not used: the contrastive loss weighs same- and different-category pairs equally")
-    for name in settings.explicit():
-        reasons.setdefault(name, {"value": getattr(settings, name), "reason": "set by you"})
-    reasons["validation"] = {"value": f"{CV_FOLDS}-fold cross-validation of the head on the training rows",
-                             "reason": "with few labels a held-out split would be a handful of rows; every row is scored once "
-                                       "by a head that did not see it"}
-    return resolved, reasons
-
 
 @torch.inference_mode()
 def embed_ids(model: torch.nn.Module, ids: Sequence[Sequence[int]], pad_id: int, device: torch.device,

@@ -235,3 +235,18 @@ def test_one_category_is_refused(tiny_models, tmp_path):
     with pytest.raises(UserInputError):
         train(TrainJob(train=data, out_dir=tmp_path / "r", model=str(tiny_models["bert"]), settings=FAST,
                        recipe=FewShotRecipe()))
+
+
+def test_plan_with_method_is_what_the_app_shows_before_training():
+    from desktop_app.core.defaults import Facts, plan_with_method
+
+    few = Facts(n_train=80, class_counts={c: 8 for c in "abcdefghij"}, token_lengths=[20] * 80, model_parameters=22_700_000,
+                model_max_length=512)
+    method, resolved, reasons = plan_with_method(TrainSettings(), few)
+    assert method == "few-shot" and list(reasons)[0] == "method" and "About 8 labeled" in reasons["method"]["reason"]
+    assert resolved.batch_size == 16 and resolved.epochs >= 1 and "cross-validation" in reasons["validation"]["value"]
+    many = Facts(n_train=5000, class_counts={"a": 2500, "b": 2500}, token_lengths=[20] * 5000, model_parameters=22_700_000,
+                 model_max_length=512)
+    method, resolved, reasons = plan_with_method(TrainSettings(), many)
+    assert method == "fine-tune" and resolved.batch_size == 32 and reasons["method"]["value"] == "fine-tune"
+    assert plan_with_method(TrainSettings(), many, "few-shot")[0] == "few-shot"
