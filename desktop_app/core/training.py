@@ -353,7 +353,9 @@ class _Trainer:
         if previous.finished:
             raise UserInputError("This folder already holds a finished run." + (" There is nothing to resume." if job.resume else ""),
                                  where=str(run_dir), fix="Choose a new --out folder; the finished run is kept as it is.")
-        if previous.kind != self.recipe.kind:
+        # `train` may start a few-shot run over an unfinished fine-tune run (--restart) and the reverse
+        same_command = {previous.kind, self.recipe.kind} <= {"train", "few-shot"} and not job.resume
+        if previous.kind != self.recipe.kind and not same_command:
             raise UserInputError(f"This folder holds a '{previous.kind}' run, not a '{self.recipe.kind}' run.",
                                  where=str(run_dir), fix="Choose a new --out folder.")
         if job.restart:
