@@ -135,8 +135,8 @@ def plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict[str
 # -- the method: zero-shot, few-shot or fine-tune -----------------------------------------------
 
 # The crossover, per category: few-shot up to this many labeled examples (median per category),
-# full fine-tuning above. Measured on banking77 (77 categories), docs/FEW_LABELS.md
-# (benchmarks/bench_method_crossover.py): see the table there for the numbers behind it.
+# full fine-tuning above. NOT YET MEASURED at 16/64 per category: docs/FEW_LABELS.md has the 8-per-category
+# point (benchmarks/bench_method_crossover.py) and the commands for the rest; 64 is SetFit's published guidance.
 FEW_SHOT_UP_TO = 64
 FEW_SHOT_PAIR_STEPS = 200  # contrastive optimizer steps to aim for (each: 16 texts, 120 pairs)
 FEW_SHOT_MAX_EPOCHS = 8
@@ -151,9 +151,10 @@ def choose_method(class_counts: dict[str, int]) -> tuple[str, str]:
     typical = int(np.median(counts))
     if typical <= FEW_SHOT_UP_TO:
         return "few-shot", (f"About {typical} labeled examples per category: few-shot training (contrastive, SetFit-style) "
-                            f"was more accurate than full fine-tuning up to {FEW_SHOT_UP_TO} per category in our measurements.")
+                            "learns more from this few labels than full fine-tuning (measured at 8 per category); "
+                            f"it is used up to {FEW_SHOT_UP_TO} per category.")
     return "fine-tune", (f"About {typical} labeled examples per category: above {FEW_SHOT_UP_TO} per category, "
-                         "full fine-tuning was as accurate or better in our measurements.")
+                         "full fine-tuning is expected to be as accurate or better.")
 
 
 def few_shot_plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict]:
