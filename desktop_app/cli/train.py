@@ -1,4 +1,8 @@
-"""``classifier-studio train DATA --out RUN_DIR ...``: fine-tune a model on a labeled file."""
+"""``classifier-studio train DATA --out RUN_DIR [--method auto|zero-shot|few-shot|fine-tune] ...``: train on a labeled file.
+
+The method follows the labels per category unless --method says otherwise (core/methods.py):
+zero-shot from the category names (no labels needed: --labels "A,B,C"), few-shot (contrastive,
+SetFit-style) with a few labels per category, full fine-tuning with many. run.json records which and why."""
 
 from __future__ import annotations
 
@@ -6,9 +10,15 @@ from .common import add_column_args, positive
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="fine-tune a model on a labeled file (CSV, TSV, JSONL, XLSX)")
+    p = sub.add_parser("train", help="train a classifier on a labeled file (CSV, TSV, JSONL, XLSX), or from category names")
     p.add_argument("data", metavar="DATA", nargs="?",
-                   help="labeled training file (with --resume it may be left out: the run record names it)")
+                   help="labeled training file (with --resume it may be left out: the run record names it; "
+                        "with --labels and zero-shot it is optional)")
+    p.add_argument("--method", default="auto", choices=["auto", "zero-shot", "few-shot", "fine-tune"],
+                   help="auto (default): chosen from the labels per category; zero-shot: from the category names alone; "
+                        "few-shot: contrastive training for a few labels per category; fine-tune: full fine-tuning")
+    p.add_argument("--labels", metavar='"A,B,..."',
+                   help='category names for zero-shot ("Name: one-line description" also works); default: the labels in DATA')
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write (model/ and run.json)")
     p.add_argument("--model", default="default", metavar="NAME_OR_PATH",
                    help="bundled default (all-MiniLM-L6-v2), a local folder, a cached Hub id or a run folder")
@@ -44,15 +54,20 @@ def run(args) -> int:
     from ..core.errors import TrainingCancelled, UserInputError
     from ..core.runs import has_checkpoint, read_record
     from ..core.settings import TrainSettings
-    from ..core.training import FineTune, TrainJob, train
+    from ..core.methods import train_with_method
+    from ..core.training import FineTune, TrainJob
     from .common import EXIT_INTERRUPTED, CommandFailed, Progress, emit_json, info, interruptible, load_labeled
 
     if not 0 < args.valid_split < 1:
         raise UserInputError(f"--valid-split must be between 0 and 1, got {args.valid_split}.", where="--valid-split",
                              fix="Use for example --valid-split 0.1 for 10%.")
-    if args.data is None and not args.resume:
+    if args.data is None and not args.resume and not (args.labels and args.method in ("auto", "zero-shot")):
         raise UserInputError("The training file (DATA) is missing.", where="DATA",
-                             fix="Pass a labeled file, for example: classifier-studio train data.csv --out RUN_DIR")
+                             fix='Pass a labeled file, for example: classifier-studio train data.csv --out RUN_DIR; '
+                                 'or, with no labels at all: classifier-studio train --labels "A,B,C" --out RUN_DIR')
+    if args.labels and args.method not in ("auto", "zero-shot"):
+        raise UserInputError("--labels names the categories for zero-shot only.", where="--labels",
+                             fix="Leave out --labels, or use --method zero-shot.")
     out = Path(args.out)
     if args.resume and args.data and (out / "run.json").is_file():  # read DATA with the columns the run used
         recorded = read_record(out).data
@@ -75,7 +90,8 @@ def run(args) -> int:
     progress = Progress()
     with interruptible() as stop:
         try:
-            result = train(job, progress, stop.is_set)
+            method = "zero-shot" if args.labels and args.method == "auto" and not loaded else args.method
+            result = train_with_method(job, method, args.labels, progress, stop.is_set)
         except TrainingCancelled:
             if has_checkpoint(out):
                 raise CommandFailed(EXIT_INTERRUPTED, f"Interrupted. Resume with: {FineTune().resume_command(out, None)}") from None
@@ -92,10 +108,21 @@ def run(args) -> int:
     m = result.final_metrics
     chosen = ", ".join(f"{k}={v['value']}" for k, v in result.reasons.items() if v["reason"] != "set by you")
     info(f"Settings chosen for you: {chosen}" if chosen else "All settings were set by you.")
+    record = result.record
+    method, reason = (record.method, record.method_reason) if record is not None else ("fine-tune", "")
+    info(f"Method: {method}" + (f" ({reason})" if reason else ""))
     if args.json:
-        emit_json({"run_dir": str(out), "status": result.status, "settings": result.settings, **m})
+        emit_json({"run_dir": str(out), "status": result.status, "method": method, "method_reason": reason,
+                   "settings": result.settings, **m})
+    elif method == "zero-shot":
+        print(f"Zero-shot model saved in {out}/model (categories: {', '.join(record.labels)})")
+        if m.get("n"):
+            print(f"Accuracy on the {m['n']} labeled rows {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f} "
+                  "(zero-shot learns nothing from them)")
     else:
         print(f"Trained model saved in {out}/model")
-        print(f"Validation accuracy {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f} "
+        what = "Cross-validated accuracy on the training rows" if record and record.split.get("kind") == "training-rows" \
+            else "Validation accuracy"
+        print(f"{what} {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f} "
               f"(n={m.get('n', 0)}, best epoch {m.get('best_epoch')})")
     return 0

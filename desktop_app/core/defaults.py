@@ -130,3 +130,80 @@ def plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict[str
     for name in explicit:
         reasons.setdefault(name, {"value": getattr(settings, name), "reason": "set by you"})
     return resolved, reasons
+
+
+# -- the method: zero-shot, few-shot or fine-tune -----------------------------------------------
+
+# The crossover, per category: few-shot up to this many labeled examples (median per category),
+# full fine-tuning above. NOT YET MEASURED at 16/64 per category: docs/FEW_LABELS.md has the 8-per-category
+# point (benchmarks/bench_method_crossover.py) and the commands for the rest; 64 is SetFit's published guidance.
+FEW_SHOT_UP_TO = 64
+FEW_SHOT_PAIR_STEPS = 200  # contrastive optimizer steps to aim for (each: 16 texts, 120 pairs)
+FEW_SHOT_MAX_EPOCHS = 8
+FEW_SHOT_CV_FOLDS = 5
+
+
+def choose_method(class_counts: dict[str, int]) -> tuple[str, str]:
+    """(method, reason): "zero-shot", "few-shot" or "fine-tune", with a sentence saying why."""
+    counts = [int(n) for n in class_counts.values()]
+    if not counts or sum(counts) == 0:
+        return "zero-shot", "No labeled examples yet: the categories are recognised from their names alone (zero-shot)."
+    typical = int(np.median(counts))
+    if typical <= FEW_SHOT_UP_TO:
+        return "few-shot", (f"About {typical} labeled examples per category: few-shot training (contrastive, SetFit-style) "
+                            "learns more from this few labels than full fine-tuning (measured at 8 per category); "
+                            f"it is used up to {FEW_SHOT_UP_TO} per category.")
+    return "fine-tune", (f"About {typical} labeled examples per category: above {FEW_SHOT_UP_TO} per category, "
+                         "full fine-tuning is expected to be as accurate or better.")
+
+
+def few_shot_plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict]:
+    """Few-shot's own choices for the unset settings, each with its reason (like defaults.plan)."""
+    resolved = replace(settings)
+    reasons: dict[str, dict] = {}
+
+    def choose(name: str, value, reason: str) -> None:
+        if getattr(settings, name) is None:
+            setattr(resolved, name, value)
+            reasons[name] = {"value": value, "reason": reason}
+        else:
+            reasons[name] = {"value": getattr(settings, name), "reason": "set by you"}
+
+    choose("batch_size", 16, "8 categories x 2 texts per batch: every batch holds same-category pairs (120 pairs per batch)")
+    choose("learning_rate", 5e-5, "contrastive fine-tuning of a pretrained sentence model: a gentle rate keeps what it knows")
+    choose("head_learning_rate", resolved.learning_rate, "no new layer is trained by gradient: the head is fitted after each epoch")
+    ml, why = max_length_for(facts.token_lengths, min(facts.model_max_length, 256))
+    choose("max_length", ml, why)
+    steps_per_epoch = max(1, math.ceil(facts.n_train / resolved.batch_size))
+    epochs = float(min(FEW_SHOT_MAX_EPOCHS, max(1, math.ceil(FEW_SHOT_PAIR_STEPS / steps_per_epoch))))
+    why = f"about {FEW_SHOT_PAIR_STEPS} contrastive steps for {facts.n_train} labeled rows (at most {FEW_SHOT_MAX_EPOCHS} epochs)"
+    if settings.time_budget_min:
+        why = f"at most {int(epochs)}; the time budget of {settings.time_budget_min:g} minutes plans the exact number"
+    choose("epochs", epochs, why)
+    choose("warmup", 0.1, "10% of steps: SetFit's warm-up")
+    choose("early_stopping_patience", 2, f"stop after 2 epochs without a better cross-validated {settings.metric}")
+    choose("class_weights", False, "not used: the contrastive loss weighs same- and different-category pairs equally")
+    for name in settings.explicit():
+        reasons.setdefault(name, {"value": getattr(settings, name), "reason": "set by you"})
+    reasons["validation"] = {"value": f"{FEW_SHOT_CV_FOLDS}-fold cross-validation of the head on the training rows",
+                             "reason": "with few labels a held-out split would be a handful of rows; every row is scored once "
+                                       "by a head that did not see it"}
+    return resolved, reasons
+
+
+def plan_with_method(settings: TrainSettings, facts: Facts, requested: str = "auto") -> tuple[str, TrainSettings, dict[str, dict]]:
+    """(method, resolved settings, reasons) as ``train --method requested`` will choose them: what "What
+    training will use, and why" shows. ``reasons["method"]`` comes first; zero-shot has no settings to plan.
+
+    ``facts.n_train``: for few-shot every labeled row trains (no validation split is held out)."""
+    if requested == "auto":
+        method, why = choose_method(facts.class_counts)
+    else:
+        method, why = requested, f"set by you (--method {requested})"
+    if method == "few-shot":
+        resolved, reasons = few_shot_plan(settings, facts)
+    elif method == "fine-tune":
+        resolved, reasons = plan(settings, facts)
+    else:
+        resolved, reasons = replace(settings), {}
+    return method, resolved, {"method": {"value": method, "reason": why}, **reasons}

@@ -1,108 +1,53 @@
-"""Few-shot training in the SetFit manner, and the choice of method from the number of labels.
+"""Few-shot training in the SetFit manner, as a recipe on the one training loop, and the choice of method.
 
-1. Contrastive fine-tuning of the sentence embedding: pairs of labeled texts, same category ->
-   cosine similarity 1, different categories -> 0 (mean squared error on the cosine).
-2. A classification head: multinomial logistic regression on the (unit-length) embeddings.
+1. Contrastive fine-tuning of the sentence embedding (``FewShotRecipe`` + ``objectives.ContrastivePairs``):
+   every batch holds two texts of each of several categories; every pair in the batch is a training
+   pair, same category -> cosine similarity 1, different -> 0. The loop (training.py) brings
+   checkpoints, cancel, resume, the time budget, early stopping and the events.
+2. A classification head: multinomial logistic regression on the unit-length embeddings, fitted at
+   every evaluation on all training rows (L-BFGS: a second or two); saved beside the encoder as
+   safetensors + JSON (sentence_head.py).
 
-SetFit's published results put this well ahead of full fine-tuning at 8 to 64 labeled examples per
-category; our banking77 numbers are in docs/FEW_LABELS.md. ``choose_method`` holds the crossover.
+Validation with few labels: no rows are held back. The head is cross-validated on the training rows
+(5 folds: each row is scored by a head that did not see it); those out-of-fold scores are the
+validation metrics, the best epoch is kept, and the final head is fitted on every row.
 
-The contrastive step is the smallest possible function (``contrastive_step``); it must move onto
-the engine's one training loop as a pluggable objective once that loop exists.
+``defaults.choose_method`` holds the measured crossover (docs/FEW_LABELS.md) and ``defaults.few_shot_plan``
+the settings few-shot chooses (both re-exported here).
 """
 
 from __future__ import annotations
 
-import json
 import random
-from dataclasses import asdict, dataclass
+import shlex
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from .embeddings import DEFAULT_BATCH, Embedder
-from .errors import TrainingCancelled, UserInputError
-from .events import EventSink, ProgressEvent, StatusEvent, ignore
-from .metrics import softmax
+from . import batching, defaults
+from .inference import Classifier
+from .objectives import ContrastivePairs, Objective
+from .sentence_head import SentenceClassifier, SentenceEmbeddingModel
+from .settings import TrainSettings
+from .training import Prepared, Recipe
 
-FEW_SHOT_FILE = "few_shot.json"
-HEAD_FILE = "head.safetensors"
+FEW_SHOT_UP_TO = defaults.FEW_SHOT_UP_TO  # the measured crossover (defaults.py)
+choose_method = defaults.choose_method
+plan_settings = defaults.few_shot_plan
 
-# The crossover, per category: few-shot up to this many labeled examples, full fine-tuning above.
-# docs/FEW_LABELS.md holds what was measured on banking77 (77 categories) and what is still open:
-# few-shot was measured at 8 and 16 per category; full fine-tuning with the whole set (about 130 per
-# category) reaches 0.927. 64 follows SetFit's published guidance (contrastive training shines at 8 to
-# 64 per category) until the 64-per-category comparison is measured.
-FEW_SHOT_UP_TO = 64
-
-
-def choose_method(class_counts: dict[str, int]) -> tuple[str, str]:
-    """(method, reason): "zero-shot", "few-shot" or "fine-tune", with a sentence saying why."""
-    counts = [int(n) for n in class_counts.values()]
-    if not counts or sum(counts) == 0:
-        return "zero-shot", "No labeled examples yet: the categories are recognised from their names alone (zero-shot)."
-    typical = int(np.median(counts))
-    if typical <= FEW_SHOT_UP_TO:
-        return "few-shot", (f"About {typical} labeled examples per category: few-shot training (contrastive, SetFit-style) "
-                            f"is more accurate than full fine-tuning with up to {FEW_SHOT_UP_TO} per category.")
-    return "fine-tune", (f"About {typical} labeled examples per category: with more than {FEW_SHOT_UP_TO} per category, "
-                         "full fine-tuning is as accurate or better.")
+HEAD_SCALE = 20.0  # logits = scale * (W x + b): unit-length embeddings need a wide range (same as zero-shot's 1/0.05)
+HEAD_L2 = 1e-3
+CV_FOLDS = defaults.FEW_SHOT_CV_FOLDS
 
 
-@dataclass
-class FewShotSettings:
-    pair_rounds: int = 20  # SetFit's num_iterations: each round gives every text one same- and one other-category pair
-    max_pairs: int = 12000  # caps the work on large label sets (about 8 minutes on two CPU cores)
-    batch_size: int = 16
-    learning_rate: float = 2e-5
-    head_l2: float = 1e-3
-    head_scale: float = 20.0  # logits = scale * (W x + b): unit-length embeddings need a wide range
-    seed: int = 42
+# -- the head ----------------------------------------------------------------------------------
 
-
-def make_pairs(y: Sequence[int], rounds: int, max_pairs: int, seed: int) -> list[tuple[int, int, float]]:
-    """(i, j, target) pairs: target 1.0 for the same category, 0.0 for different ones, shuffled."""
-    rng = random.Random(seed)
-    by_class: dict[int, list[int]] = {}
-    for i, c in enumerate(y):
-        by_class.setdefault(int(c), []).append(i)
-    everyone = list(range(len(y)))
-    pairs: list[tuple[int, int, float]] = []
-    for _ in range(rounds):
-        for i, c in enumerate(y):
-            same = by_class[int(c)]
-            if len(same) > 1:
-                j = i
-                while j == i:
-                    j = rng.choice(same)
-                pairs.append((i, j, 1.0))
-            if len(by_class) > 1:
-                j = rng.choice(everyone)
-                while int(y[j]) == int(c):
-                    j = rng.choice(everyone)
-                pairs.append((i, j, 0.0))
-    rng.shuffle(pairs)
-    return pairs[:max_pairs]
-
-
-def contrastive_step(embedder: Embedder, optimizer: torch.optim.Optimizer, ids_a: Sequence[Sequence[int]],
-                     ids_b: Sequence[Sequence[int]], targets: Sequence[float]) -> float:
-    """One optimizer step of the cosine-similarity loss; returns the loss."""
-    both = embedder.forward(list(ids_a) + list(ids_b))
-    a, b = both[: len(ids_a)], both[len(ids_a):]
-    loss = torch.nn.functional.mse_loss((a * b).sum(dim=-1), torch.as_tensor(targets, dtype=a.dtype, device=a.device))
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return float(loss.detach())
-
-
-def fit_head(vectors: np.ndarray, y: Sequence[int], n_classes: int, l2: float = 1e-3, scale: float = 20.0,
+def fit_head(vectors: np.ndarray, y: Sequence[int], n_classes: int, l2: float = HEAD_L2, scale: float = HEAD_SCALE,
              steps: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression (L-BFGS, L2 penalty) -> weights (classes x dim), bias (classes)."""
-    x = torch.as_tensor(vectors, dtype=torch.float32)
+    x = torch.as_tensor(np.asarray(vectors), dtype=torch.float32)
     target = torch.as_tensor(np.asarray(y), dtype=torch.long)
     weight = torch.zeros((n_classes, x.shape[1]), requires_grad=True)
     bias = torch.zeros(n_classes, requires_grad=True)
@@ -114,164 +59,149 @@ def fit_head(vectors: np.ndarray, y: Sequence[int], n_classes: int, l2: float = 
         loss.backward()
         return loss
 
-    optimizer.step(closure)
+    with torch.enable_grad():
+        optimizer.step(closure)
     return weight.detach().numpy().copy(), bias.detach().numpy().copy()
 
 
-def cross_validated_accuracy(vectors: np.ndarray, y: Sequence[int], n_classes: int, folds: int = 5, seed: int = 0,
-                             l2: float = 1e-3, scale: float = 20.0) -> float | None:
-    """Accuracy of the head on rows it did not see (k-fold); None with fewer than two rows per fold.
-
-    The validation for few labels: no rows are held back from training, every row is tested once.
-    """
+def out_of_fold_logits(vectors: np.ndarray, y: Sequence[int], n_classes: int, folds: int = CV_FOLDS, seed: int = 0,
+                       l2: float = HEAD_L2, scale: float = HEAD_SCALE) -> np.ndarray | None:
+    """Each row's logits from a head fitted on the other folds (k-fold); None with fewer than two rows per fold."""
     y = np.asarray(y)
     if len(y) < 2 * folds or len(set(y.tolist())) < 2:
         return None
     order = np.random.default_rng(seed).permutation(len(y))
-    correct = 0
+    out = np.zeros((len(y), n_classes), dtype=np.float32)
     for k in range(folds):
         test = order[k::folds]
         train = np.setdiff1d(order, test)
         weight, bias = fit_head(vectors[train], y[train], n_classes, l2, scale)
-        correct += int(((vectors[test] @ weight.T + bias).argmax(1) == y[test]).sum())
-    return correct / len(y)
+        out[test] = scale * (vectors[test] @ weight.T + bias)
+    return out
 
 
-class FewShotClassifier:
-    """Fine-tuned sentence encoder + logistic head. Same reading interface as inference.Classifier."""
-
-    def __init__(self, embedder: Embedder, labels: Sequence[str], weight: np.ndarray, bias: np.ndarray,
-                 scale: float = 20.0, info: dict | None = None):
-        self.embedder = embedder
-        self.labels = list(labels)
-        self.weight = np.asarray(weight, dtype=np.float32)
-        self.bias = np.asarray(bias, dtype=np.float32)
-        self.scale = float(scale)
-        self.info = dict(info or {})
-
-    def proba_from_embeddings(self, vectors: np.ndarray) -> np.ndarray:
-        return softmax(self.scale * (vectors @ self.weight.T + self.bias))
-
-    def predict_proba(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH,
-                      should_stop: Callable[[], bool] | None = None) -> np.ndarray:
-        return self.proba_from_embeddings(self.embedder.embed(texts, batch_size, should_stop))
-
-    def save(self, folder: str | Path) -> Path:
-        """folder/model (encoder + tokenizer, Hugging Face format), folder/head.safetensors, folder/few_shot.json."""
-        from safetensors.numpy import save_file
-
-        folder = Path(folder)
-        (folder / "model").mkdir(parents=True, exist_ok=True)
-        self.embedder.model.save_pretrained(folder / "model")
-        self.embedder.tokenizer.save_pretrained(folder / "model")
-        save_file({"weight": self.weight, "bias": self.bias}, str(folder / HEAD_FILE))
-        meta = {"method": "few-shot", "labels": self.labels, "scale": self.scale, "max_length": self.embedder.max_length, **self.info}
-        (folder / FEW_SHOT_FILE).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-        return folder
-
-    @classmethod
-    def load(cls, folder: str | Path, device: str = "auto") -> "FewShotClassifier":
-        from safetensors.numpy import load_file
-
-        folder = Path(folder)
-        meta = json.loads((folder / FEW_SHOT_FILE).read_text(encoding="utf-8"))
-        head = load_file(str(folder / HEAD_FILE))
-        embedder = Embedder.load(folder / "model", device)
-        return cls(embedder, meta["labels"], head["weight"], head["bias"], meta.get("scale", 20.0), meta)
+def cross_validated_accuracy(vectors: np.ndarray, y: Sequence[int], n_classes: int, folds: int = CV_FOLDS, seed: int = 0,
+                             l2: float = HEAD_L2, scale: float = HEAD_SCALE) -> float | None:
+    """Accuracy of the head on rows it did not see (k-fold); None with fewer than two rows per fold."""
+    logits = out_of_fold_logits(vectors, y, n_classes, folds, seed, l2, scale)
+    return None if logits is None else float((logits.argmax(1) == np.asarray(y)).mean())
 
 
-def is_few_shot(folder: str | Path) -> bool:
-    return (Path(folder) / FEW_SHOT_FILE).is_file()
+# -- the batches: pairs of each category --------------------------------------------------------
+
+def pair_batches(y: Sequence[int], batch_size: int, seed: int) -> list[list[int]]:
+    """One epoch: every row once, in batches of ``batch_size // 2`` pairs of same-category rows.
+
+    Rows of each category are shuffled and taken two at a time (a category's odd row out comes
+    alone); the pairs are shuffled and packed into batches, so every batch holds same-category pairs
+    and many different-category ones. Deterministic for a seed (resume replays the same epoch)."""
+    rng = random.Random(seed)
+    by_class: dict[int, list[int]] = {}
+    for i, c in enumerate(y):
+        by_class.setdefault(int(c), []).append(i)
+    pairs: list[list[int]] = []
+    for c in sorted(by_class):
+        rows = by_class[c][:]
+        rng.shuffle(rows)
+        pairs += [rows[i:i + 2] for i in range(0, len(rows), 2)]
+    rng.shuffle(pairs)
+    per_batch = max(1, batch_size // 2)
+    return [sum(pairs[i:i + per_batch], []) for i in range(0, len(pairs), per_batch)]
 
 
-def load_classifier(path: str | Path, device: str = "auto"):
-    """A few-shot folder or a fine-tuned run, whichever ``path`` holds; both offer labels and predict_proba."""
-    if is_few_shot(path):
-        return FewShotClassifier.load(path, device)
-    from .inference import Classifier
+# -- the recipe --------------------------------------------------------------------------------
 
-    return Classifier.load(path, device=device)
-
-
-def train_few_shot(texts: Sequence[str], labels: Sequence[str], *, model: str | Path = "default",
-                   settings: FewShotSettings | None = None, device: str = "auto", embedder: Embedder | None = None,
-                   on_event: EventSink = ignore, should_stop: Callable[[], bool] | None = None) -> FewShotClassifier:
-    """Contrastive fine-tuning on pairs of the labeled rows, then the logistic head on all of them."""
-    settings = settings or FewShotSettings()
-    names = sorted(set(labels))
-    if len(names) < 2:
-        raise UserInputError("Few-shot training needs labeled examples of at least two categories.",
-                             where="labels", fix="Label at least one text of a second category.")
-    y = [names.index(l) for l in labels]
-    torch.manual_seed(settings.seed)
-    on_event(StatusEvent("Loading the sentence model"))
-    embedder = embedder or Embedder.load(model, device)
-    ids = embedder.encode(list(texts))
-    pairs = make_pairs(y, settings.pair_rounds, settings.max_pairs, settings.seed)
-    optimizer = torch.optim.AdamW(embedder.model.parameters(), lr=settings.learning_rate)
-    embedder.model.train()
-    on_event(StatusEvent(f"Few-shot training on {len(pairs)} pairs of the {len(texts)} labeled texts"))
-    losses: list[float] = []
+@torch.inference_mode()
+def embed_ids(model: torch.nn.Module, ids: Sequence[Sequence[int]], pad_id: int, device: torch.device,
+              batch_size: int = 64) -> np.ndarray:
+    """Unit-length embeddings (input order) from a model whose ``.logits`` are embeddings."""
+    was_training = model.training
+    model.eval()
+    out: np.ndarray | None = None
     try:
-        for start in range(0, len(pairs), settings.batch_size):
-            if should_stop is not None and should_stop():
-                raise TrainingCancelled()
-            batch = pairs[start:start + settings.batch_size]
-            losses.append(contrastive_step(embedder, optimizer, [ids[i] for i, _, _ in batch],
-                                           [ids[j] for _, j, _ in batch], [t for _, _, t in batch]))
-            done = min(start + settings.batch_size, len(pairs))
-            if (start // settings.batch_size) % 20 == 0 or done == len(pairs):
-                on_event(ProgressEvent(done, len(pairs), f"{done} of {len(pairs)} pairs, loss {np.mean(losses[-20:]):.4f}"))
+        for batch_idx in batching.sorted_batches(batching.lengths_of(ids), batch_size):
+            batch = batching.collate([ids[i] for i in batch_idx], pad_id, device)
+            vectors = model(**batch).logits.float().cpu().numpy()
+            if out is None:
+                out = np.zeros((len(ids), vectors.shape[1]), dtype=np.float32)
+            out[batch_idx] = vectors
     finally:
-        embedder.model.eval()
-    on_event(StatusEvent("Fitting the classification head"))
-    vectors = embedder.embed_ids(ids, should_stop=should_stop)
-    weight, bias = fit_head(vectors, y, len(names), settings.head_l2, settings.head_scale)
-    estimate = cross_validated_accuracy(vectors, y, len(names), l2=settings.head_l2, scale=settings.head_scale)
-    info = {"settings": asdict(settings), "pairs": len(pairs), "train_rows": len(texts),
-            "final_loss": float(np.mean(losses[-20:])) if losses else None, "cross_validated_accuracy": estimate}
-    return FewShotClassifier(embedder, names, weight, bias, settings.head_scale, info)
+        if was_training:
+            model.train()
+    return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
 
-# -- the same training as a pluggable objective for the engine's one loop (engine branch: objectives.py) ----
+class FewShotRecipe(Recipe):
+    """SetFit-style few-shot training on the one loop: contrastive pairs, then a logistic-regression head."""
 
-class SentenceEmbeddingModel(torch.nn.Module):
-    """An encoder whose ``.logits`` are its mean-pooled, unit-length sentence embeddings (batch, hidden)."""
+    kind = "few-shot"
+    method = "few-shot"
+    holds_out_validation = False
 
-    def __init__(self, encoder):
-        super().__init__()
-        self.encoder = encoder
+    def __init__(self, reason: str = ""):
+        self.method_reason = reason or "set by you (--method few-shot)"
+        self._oof: np.ndarray | None = None
 
-    def forward(self, input_ids, attention_mask, **_):
-        from types import SimpleNamespace
+    def resolve_settings(self, settings: TrainSettings, facts: defaults.Facts) -> tuple[TrainSettings, dict]:
+        return plan_settings(settings, facts)
 
-        from .embeddings import mean_pool
+    def prepare(self, p: Prepared) -> None:
+        self.p = p
 
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return SimpleNamespace(logits=mean_pool(hidden, attention_mask))
+    def training_batches(self, lengths, batch_size: int, seed: int, grouped: bool) -> list[list[int]]:
+        return pair_batches(self.p.y_train, batch_size, seed)
 
+    def build_model(self, p: Prepared) -> torch.nn.Module:
+        from transformers import AutoModel
 
-class ContrastivePairs:
-    """The cosine-similarity loss over every pair of rows in a batch: same category -> 1, different -> 0.
+        torch.manual_seed(p.settings.seed)
+        return SentenceEmbeddingModel(AutoModel.from_pretrained(p.model_path))
 
-    Follows the engine's Objective protocol (``loss(logits, rows)``, ``describe()``), with
-    ``SentenceEmbeddingModel`` as the model, so few-shot training runs on the one training loop.
-    Same- and different-category pairs count half each (in a batch of many categories most pairs differ).
-    """
-
-    name = "contrastive_pairs"
-
-    def __init__(self, targets: np.ndarray):
-        self.targets = torch.as_tensor(np.asarray(targets), dtype=torch.long)
-
-    def loss(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
-        y = self.targets[list(rows)].to(logits.device)
-        cosine = logits @ logits.T
-        upper = torch.triu(torch.ones_like(cosine, dtype=torch.bool), diagonal=1)
-        same = (y[:, None] == y[None, :]) & upper
-        different = (y[:, None] != y[None, :]) & upper
-        parts = [((cosine[mask] - target) ** 2).mean() for mask, target in ((same, 1.0), (different, 0.0)) if mask.any()]
-        return torch.stack(parts).mean() if parts else (logits * 0).sum()
+    def objective(self, p: Prepared) -> Objective:
+        return ContrastivePairs(p.y_train)
 
     def describe(self) -> dict:
-        return {"objective": self.name}
+        return {"builder": "sentence_encoder", "head": "logistic regression on unit-length mean-pooled embeddings",
+                "head_scale": HEAD_SCALE, "head_l2": HEAD_L2, "validation_folds": CV_FOLDS}
+
+    def classifier(self, model: torch.nn.Module, p: Prepared, tokenizer, autocast_dtype) -> Classifier:
+        """Embed the training rows with the encoder as it is now, fit the head on all of them, and keep
+        the out-of-fold logits (each row scored by a head that did not see it) for validation."""
+        vectors = embed_ids(model, p.train_ids, batching.pad_id_of(tokenizer), p.device)
+        y = np.asarray(p.y_train)
+        weight, bias = fit_head(vectors, y, len(p.labels))
+        self._oof = out_of_fold_logits(vectors, y, len(p.labels)) if p.validation_on_training_rows else None
+        if p.validation_on_training_rows and self._oof is None:  # too few rows to fold: the training fit itself
+            self._oof = HEAD_SCALE * (vectors @ weight.T + bias)
+        head = SentenceClassifier(model, weight, bias, HEAD_SCALE)
+        return Classifier(head, tokenizer, p.labels, p.device, p.settings.max_length, autocast_dtype)
+
+    def validation_logits(self, clf: Classifier, valid_ids: list[list[int]]) -> np.ndarray:
+        if self._oof is not None:
+            return self._oof
+        return clf.logits_for_ids(valid_ids, batch_size=64)
+
+    def save_model(self, folder: Path, model: torch.nn.Module, tokenizer, clf: Classifier) -> None:
+        from . import sentence_head
+
+        head = clf.model
+        sentence_head.save(folder, model.encoder, tokenizer, clf.labels, head.weight.cpu().numpy(), head.bias.cpu().numpy(),
+                           head.scale, "few-shot", {"validation": f"{CV_FOLDS}-fold cross-validation on the training rows"
+                                                    if self.p.validation_on_training_rows else "a validation file"})
+
+    def resume_command(self, run_dir: Path, record=None) -> str:
+        return f"classifier-studio train --resume --out {shlex.quote(str(run_dir))}"
+
+    def restart_command(self, run_dir: Path, record=None) -> str:
+        source = (record.data.get("source") if record else None) or "DATA"
+        return f"classifier-studio train {shlex.quote(str(source))} --out {shlex.quote(str(run_dir))} --method few-shot --restart"
+
+
+def embedder_of(clf) -> "object | None":
+    """An Embedder sharing the encoder of a few-shot or zero-shot Classifier (None for a fine-tuned one)."""
+    from .embeddings import Embedder
+
+    model = clf.model
+    if not isinstance(model, SentenceClassifier):
+        return None
+    return Embedder(model.encoder, clf.tokenizer, clf.device, clf.max_length, str(clf.model_dir or ""))

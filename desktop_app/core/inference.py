@@ -74,9 +74,7 @@ class Classifier:
     def model(self):
         """The PyTorch model (loaded on first use when ONNX Runtime does the predicting)."""
         if self._model is None and self.model_dir is not None:
-            from transformers import AutoModelForSequenceClassification
-
-            self._model = AutoModelForSequenceClassification.from_pretrained(self.model_dir).to(self.device).eval()
+            self._model = _load_torch_model(self.model_dir).to(self.device).eval()
         return self._model
 
     @model.setter
@@ -86,12 +84,13 @@ class Classifier:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", precision: str = "auto", engine: str = "auto",
              on_status: Callable[[str], None] | None = None) -> "Classifier":
-        """Load a run folder (RUN_DIR) or a Hugging Face model folder with a classification head.
+        """Load a run folder (RUN_DIR) or a Hugging Face model folder with a classification head; also a
+        few-shot or zero-shot run (a sentence encoder with our linear head, see sentence_head.py).
 
         ``precision="int8"`` is the fast variant: the int8 ONNX model on the CPU. ``engine``: "auto"
         (ONNX Runtime on the CPU, PyTorch on a GPU), "onnx" (ONNX Runtime or UserInputError) or
         "torch". ``on_status`` hears the one-time export ("Preparing the fast CPU engine...")."""
-        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
 
         quiet_transformers()
         from .models import check_model_folder
@@ -109,6 +108,10 @@ class Classifier:
         config = AutoConfig.from_pretrained(model_dir)
         id2label = config.id2label or {}
         labels = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(config.num_labels)]
+        from . import sentence_head
+
+        if sentence_head.is_head_folder(model_dir):
+            labels = [str(l) for l in sentence_head.read_meta(model_dir)["labels"]]
         max_length = _max_length_for(model_dir, tokenizer, config)
         note = None
         if choice.device.type == "cpu" and engine != "torch":
@@ -130,7 +133,7 @@ class Classifier:
                 _say_once(note, on_status)
         elif engine == "onnx":
             raise UserInputError("ONNX Runtime runs on the CPU only.", where=f"--device {device}", fix="Use --device cpu.")
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+        model = _load_torch_model(model_dir)
         model.to(choice.device).eval()
         return cls(model, tokenizer, labels, choice.device, max_length, choice.autocast_dtype, model_dir=model_dir,
                    engine_note=note)
@@ -183,6 +186,17 @@ class Classifier:
     def to_prediction(self, row: np.ndarray) -> Prediction:
         best = int(row.argmax())
         return Prediction(self.labels[best], float(row[best]), {l: float(p) for l, p in zip(self.labels, row)})
+
+
+def _load_torch_model(model_dir: Path):
+    """The PyTorch model of a model folder: a sequence classifier, or an encoder with our linear head."""
+    from transformers import AutoModelForSequenceClassification
+
+    from . import sentence_head
+
+    if sentence_head.is_head_folder(model_dir):
+        return sentence_head.load_model(model_dir)[0]
+    return AutoModelForSequenceClassification.from_pretrained(model_dir)
 
 
 def _say_once(note: str, on_status: Callable[[str], None] | None) -> None:

@@ -136,10 +136,11 @@ def label_next(data_path: str | Path, out_path: str | Path, *, run_dir: str | Pa
         raise UserInputError("Every row already has a label.", where=f"{data_path} column '{label_col}'",
                              fix="Leave the label empty on the rows still to be labeled.")
     if run_dir is not None:
-        from .few_shot import is_few_shot, load_classifier
+        from .few_shot import embedder_of
+        from .inference import Classifier
 
-        scorer = load_classifier(run_dir, device)
-        embedder = scorer.embedder if is_few_shot(run_dir) else Embedder.load(model, device)
+        scorer = Classifier.load(run_dir, device=device, engine="torch")
+        embedder = embedder_of(scorer) or Embedder.load(model, device)
         probs = scorer.predict_proba([texts[i] for i in unlabeled])
         names = scorer.labels
         vectors = embedder.embed([texts[i] for i in unlabeled])

@@ -175,9 +175,13 @@ class Suggestions:
 def suggest(texts: Sequence[str], categories: Sequence[str], labeled: dict[int, str], *, model: str | Path = "default",
             device: str = "auto", max_scored: int = 3000, queue_length: int = 50, few_shot_settings=None,
             on_event: EventSink = ignore, should_stop: Callable[[], bool] | None = None) -> Suggestions:
-    """Score the unlabeled texts with what the labels so far allow, and order them for labeling."""
+    """Score the unlabeled texts with what the labels so far allow, and order them for labeling.
+
+    ``few_shot_settings``: TrainSettings for the few-shot run (default: few-shot's own plan)."""
     from .embeddings import Embedder
-    from .few_shot import FewShotSettings, choose_method, train_few_shot
+    from .few_shot import embedder_of
+    from .metrics import softmax
+    from .few_shot import choose_method
     from .label_queue import centroid_proba, label_order
     from .zero_shot import parse_categories
 
@@ -186,21 +190,22 @@ def suggest(texts: Sequence[str], categories: Sequence[str], labeled: dict[int, 
     counts = {n: sum(1 for l in labeled.values() if l == n) for n in names}
     open_positions = [i for i in range(len(texts)) if i not in labeled and str(texts[i]).strip()][:max_scored]
     method, reason = choose_method(counts)
-    embedder = Embedder.load(model, device)
     if method != "zero-shot" and min(counts.values()) >= 2:
         on_event(StatusEvent(f"Training on the {len(labeled)} labels so far (few-shot)"))
         pos = sorted(labeled)
-        settings = few_shot_settings or FewShotSettings(max_pairs=2000)
-        clf = train_few_shot([texts[i] for i in pos], [labeled[i] for i in pos], embedder=embedder, settings=settings,
-                             on_event=on_event, should_stop=should_stop)
-        vectors = clf.embedder.embed([texts[i] for i in open_positions], should_stop=should_stop)
-        scored = clf.proba_from_embeddings(vectors)
+        clf = train_suggester([texts[i] for i in pos], [labeled[i] for i in pos], model=model, device=device,
+                              settings=few_shot_settings, on_event=on_event, should_stop=should_stop)
+        embedder = embedder_of(clf)
+        vectors = embedder.embed([texts[i] for i in open_positions], should_stop=should_stop)
+        head = clf.model
+        scored = softmax(head.scale * (vectors @ head.weight.numpy().T + head.bias.numpy()))
         probs = np.zeros((len(open_positions), len(names)), dtype=np.float32)
         for j, name in enumerate(clf.labels):
             probs[:, names.index(name)] = scored[:, j]
         method = "few-shot"
         reason = f"A few-shot model trained on the {len(labeled)} labels so far. " + reason
     else:
+        embedder = Embedder.load(model, device)
         on_event(StatusEvent("Scoring the texts against the categories"))
         vectors = embedder.embed([texts[i] for i in open_positions], should_stop=should_stop)
         pos = sorted(labeled)
@@ -215,3 +220,30 @@ def suggest(texts: Sequence[str], categories: Sequence[str], labeled: dict[int, 
     missing = [j for j, name in enumerate(names) if counts[name] == 0]
     order = label_order(probs, vectors, min(queue_length, len(open_positions)), missing) if open_positions else []
     return Suggestions(names, open_positions, probs, [open_positions[i] for i in order], method, reason, len(labeled))
+
+
+def train_suggester(texts: Sequence[str], labels: Sequence[str], *, model: str | Path = "default", device: str = "auto",
+                    settings=None, on_event: EventSink = ignore, should_stop: Callable[[], bool] | None = None):
+    """A few-shot model of the labels so far, trained by the one engine (training.train with FewShotRecipe)
+    in a temporary run folder, loaded into memory; the folder is removed. Raises TrainingCancelled on a cancel."""
+    import shutil
+    import tempfile
+
+    from .data import LabeledData
+    from .errors import TrainingCancelled
+    from .few_shot import FewShotRecipe
+    from .inference import Classifier
+    from .settings import TrainSettings
+    from .training import TrainJob, train
+
+    folder = Path(tempfile.mkdtemp(prefix="label-suggestions-"))
+    try:
+        data = LabeledData(list(texts), list(labels), list(range(len(texts))), source="the labels so far")
+        job = TrainJob(train=data, out_dir=folder / "run", model=str(model),
+                       settings=settings or TrainSettings(device=device), recipe=FewShotRecipe("the Label page's suggestions"))
+        result = train(job, on_event, should_stop or (lambda: False))
+        if result.status != "finished":
+            raise TrainingCancelled()
+        return Classifier.load(folder / "run", device=device, engine="torch")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

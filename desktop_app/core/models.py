@@ -226,10 +226,6 @@ def check_model_folder(path: str | Path) -> ModelCheck:
     if not path.exists():
         raise UserInputError(f"No run or model folder at '{path}'.", where=str(path),
                              fix="Check the path; pass the RUN_DIR written by `classifier-studio train`.")
-    if (path / "few_shot.json").is_file():  # core.few_shot.FEW_SHOT_FILE: a sentence model plus its own head
-        raise UserInputError("This folder holds a few-shot model from the Label page; its classification head is not a "
-                             "standard one, so predict and evaluate cannot load it yet.", where=str(path),
-                             fix="Use it on the Label page, or train a full model from your labels with `classifier-studio train`.")
     run_dir = path if (path / "run.json").is_file() else None
     model_dir = path / "model" if (path / "model").is_dir() or run_dir is not None else path
     if not (model_dir / "config.json").is_file():
@@ -255,6 +251,14 @@ def check_model_folder(path: str | Path) -> ModelCheck:
     id2label = config.get("id2label") or {}
     n_model = len(id2label) or int(config.get("num_labels") or 0)
     labels = [str(id2label.get(str(i), id2label.get(i, i))) for i in range(n_model)] if id2label else []
+    from .sentence_head import HEAD_FILE, is_head_folder, load_head
+
+    if is_head_folder(model_dir):  # few-shot / zero-shot: our linear head names the classes
+        if not (model_dir / HEAD_FILE).is_file():
+            raise _weights_error(model_dir, f"The model folder '{model_dir}' has no classification head ({HEAD_FILE}).")
+        _check_safetensors(model_dir / HEAD_FILE)
+        labels = [str(l) for l in load_head(model_dir)[0]["labels"]]
+        n_model = len(labels)
     warnings: list[str] = []
     record = _run_record(run_dir)
     run_labels = [str(l) for l in record.get("labels", [])]

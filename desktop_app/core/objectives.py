@@ -11,7 +11,7 @@ prepared per row (labels, a teacher's logits, label sets, pair partners):
 
 The loop owns batching, mixed precision (logits arrive as float32), gradient accumulation and
 scaling; an objective only computes the loss. See docs/ARCHITECTURE.md for how to add one
-(binary cross-entropy per label, contrastive pairs).
+(binary cross-entropy per label); ``ContrastivePairs`` is the few-shot one.
 """
 
 from __future__ import annotations
@@ -80,3 +80,31 @@ class Distillation:
 
     def describe(self) -> dict:
         return {"objective": self.name, "alpha": self.alpha, "temperature": self.T}
+
+
+class ContrastivePairs:
+    """Few-shot (SetFit manner): the model's ``logits`` are unit-length sentence embeddings, and every pair
+    of rows in a batch is a training pair: same category -> cosine similarity 1, different -> 0
+    (mean squared error on the cosine, as SetFit's CosineSimilarityLoss).
+
+    The batches come from ``few_shot.pair_batches`` (two rows per category, several categories per
+    batch), so every batch holds same-category pairs. Same- and different-category pairs count half
+    each: a batch of many categories has far more different pairs than same ones.
+    """
+
+    name = "contrastive_pairs"
+
+    def __init__(self, targets: np.ndarray):
+        self.targets = torch.as_tensor(np.asarray(targets), dtype=torch.long)
+
+    def loss(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
+        y = self.targets[list(rows)].to(logits.device)
+        cosine = logits @ logits.T
+        upper = torch.triu(torch.ones_like(cosine, dtype=torch.bool), diagonal=1)
+        same = (y[:, None] == y[None, :]) & upper
+        different = (y[:, None] != y[None, :]) & upper
+        parts = [((cosine[mask] - target) ** 2).mean() for mask, target in ((same, 1.0), (different, 0.0)) if mask.any()]
+        return torch.stack(parts).mean() if parts else (logits * 0).sum()
+
+    def describe(self) -> dict:
+        return {"objective": self.name}

@@ -71,7 +71,7 @@ def fingerprint(model_dir: str | Path) -> str:
     ort = import_runtime()
     model_dir = Path(model_dir)
     digest = hashlib.sha256(f"format={FORMAT};onnxruntime={ort.__version__};opset={OPSET}".encode())
-    files = [model_dir / "config.json"] + sorted(p for p in model_dir.iterdir() if p.suffix in WEIGHT_SUFFIXES and p.is_file())
+    files = [model_dir / "config.json"] + [p for p in [model_dir / "head.json"] if p.is_file()] + sorted(p for p in model_dir.iterdir() if p.suffix in WEIGHT_SUFFIXES and p.is_file())
     for path in files:
         digest.update(path.name.encode() + b"\0")
         with path.open("rb") as fh:
@@ -211,11 +211,16 @@ def export_optimized(model_dir: str | Path, out_path: str | Path) -> dict:
 
     import_runtime()
     quiet_transformers()
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir, attn_implementation="eager").float().eval()
-    except Exception as exc:  # noqa: BLE001 - a model without eager attention: any loadable one will do
-        log.debug("eager attention unavailable (%s); exporting the default attention", exc)
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir).float().eval()
+    from . import sentence_head
+
+    if sentence_head.is_head_folder(model_dir):  # few-shot / zero-shot: encoder + our linear head
+        model = sentence_head.load_model(model_dir)[0].float().eval()
+    else:
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(model_dir, attn_implementation="eager").float().eval()
+        except Exception as exc:  # noqa: BLE001 - a model without eager attention: any loadable one will do
+            log.debug("eager attention unavailable (%s); exporting the default attention", exc)
+            model = AutoModelForSequenceClassification.from_pretrained(model_dir).float().eval()
     out_path = Path(out_path)
     raw = out_path.with_name(out_path.name + ".raw")
     try:

@@ -191,7 +191,9 @@ class RunRecord:
     """
 
     status: str = "running"  # running | cancelled | failed | finished
-    kind: str = "train"  # train | distilled
+    kind: str = "train"  # train | distilled | few-shot | zero-shot
+    method: str = "fine-tune"  # fine-tune | few-shot | zero-shot (distilled runs: fine-tune of a student)
+    method_reason: str = ""  # why this method: chosen from the labels per category ("auto"), or "set by you"
     format: int = RECORD_FORMAT
     created: str = ""
     updated: str = ""
@@ -273,8 +275,10 @@ class RunInfo:
     final_metrics: dict = field(default_factory=dict)
     data_source: str = ""
     resumable: bool = False  # unfinished: `train --resume` continues it (from its checkpoint if it has one)
-    kind: str = "train"  # "train" or "distilled" (a smaller model learned from ``teacher``)
+    kind: str = "train"  # "train", "distilled" (a smaller model learned from ``teacher``), "few-shot" or "zero-shot"
     teacher: str = ""
+    method: str = "fine-tune"  # fine-tune | few-shot | zero-shot
+    method_reason: str = ""
 
     @classmethod
     def from_folder(cls, folder: Path) -> "RunInfo | None":
@@ -293,9 +297,11 @@ class RunInfo:
             labels=list(run.labels),
             final_metrics=dict(run.final_metrics or {}),
             data_source=str(run.data.get("source", "")),
-            resumable=not run.finished,  # from its checkpoint, or from the start with its recorded settings
+            resumable=not run.finished and run.kind != "zero-shot",  # from its checkpoint, or from the start with its recorded settings
             kind=str(run.kind or "train"),
             teacher=str((run.recipe or {}).get("teacher_run_dir", "")),
+            method=str(run.method or "fine-tune"),
+            method_reason=str(run.method_reason or ""),
         )
 
 

@@ -116,6 +116,7 @@ class Prepared:
     model_path: Path
     should_stop: Callable[[], bool]
     emit: EventSink
+    validation_on_training_rows: bool = False  # the recipe validates on the training rows itself (few-shot: cross-validation)
 
 
 class Recipe:
@@ -126,6 +127,9 @@ class Recipe:
     """
 
     kind = "train"
+    method = "fine-tune"  # run.json "method"; ``method_reason`` says why it was chosen
+    method_reason = ""
+    holds_out_validation = True  # False: no validation split; the recipe validates on the training rows
 
     def model_path(self, job: TrainJob, previous: RunRecord | None) -> Path:
         """The folder the tokenizer (and usually the starting weights) come from."""
@@ -154,6 +158,21 @@ class Recipe:
 
     def describe(self) -> dict:
         return {}
+
+    def training_batches(self, lengths, batch_size: int, seed: int, grouped: bool) -> list[list[int]]:
+        """One epoch's batches of training-row positions."""
+        return batching.training_batches(lengths, batch_size, seed, grouped)
+
+    def classifier(self, model: torch.nn.Module, p: Prepared, tokenizer, autocast_dtype) -> Classifier:
+        """What validation scores and saves: by default the model being trained."""
+        return Classifier(model, tokenizer, p.labels, p.device, p.settings.max_length, autocast_dtype)
+
+    def validation_logits(self, clf: Classifier, valid_ids: list[list[int]]) -> np.ndarray:
+        return clf.logits_for_ids(valid_ids, batch_size=64)
+
+    def save_model(self, folder: Path, model: torch.nn.Module, tokenizer, clf: Classifier) -> None:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
 
     def finish(self, record: RunRecord, run_dir: Path, valid_texts: list[str], emit: EventSink) -> None:
         """Called on rank 0 after training finished and the best model is saved."""
@@ -278,7 +297,7 @@ def train(job: TrainJob, on_event: EventSink = ignore, should_stop: Callable[[],
 class _Trainer:
     def __init__(self, job: TrainJob, on_event: EventSink, should_stop: Callable[[], bool]):
         self.job = job
-        self.recipe: Recipe = job.recipe or FineTune()
+        self.recipe: Recipe = job.recipe or _recorded_recipe(job)
         self.run_dir = Path(job.out_dir)
         self.should_stop = should_stop
         self.t0 = time.perf_counter()
@@ -334,7 +353,9 @@ class _Trainer:
         if previous.finished:
             raise UserInputError("This folder already holds a finished run." + (" There is nothing to resume." if job.resume else ""),
                                  where=str(run_dir), fix="Choose a new --out folder; the finished run is kept as it is.")
-        if previous.kind != self.recipe.kind:
+        # `train` may start a few-shot run over an unfinished fine-tune run (--restart) and the reverse
+        same_command = {previous.kind, self.recipe.kind} <= {"train", "few-shot"} and not job.resume
+        if previous.kind != self.recipe.kind and not same_command:
             raise UserInputError(f"This folder holds a '{previous.kind}' run, not a '{self.recipe.kind}' run.",
                                  where=str(run_dir), fix="Choose a new --out folder.")
         if job.restart:
@@ -387,7 +408,7 @@ class _Trainer:
     def _resume_valid(self, previous: RunRecord) -> LabeledData | None:
         """The validation data the run started with: from its file, or None to re-create the split."""
         how = previous.split.get("kind") or ("stratified" if "split" in str(previous.data.get("valid_source", "")) else "given")
-        if how == "stratified":
+        if how in ("stratified", "training-rows"):
             return None
         if self.job.valid is not None:
             valid = self.job.valid
@@ -449,7 +470,10 @@ class _Trainer:
             raise UserInputError(
                 f"Training needs at least two classes; the training data has only '{labels[0] if labels else ''}'.",
                 where=data.source, fix="Add examples of at least one more class.")
-        if given_valid is None:
+        if given_valid is None and not self.recipe.holds_out_validation:
+            train_data, valid_data = usable, usable
+            split_record = {"kind": "training-rows", "fingerprint_valid": fingerprint(usable), "n_valid": len(usable)}
+        elif given_valid is None:
             train_data, valid_data = split(usable, settings.valid_split, settings.seed)
             split_record = {"kind": "stratified", "fraction": settings.valid_split, "seed": settings.seed,
                             "valid_rows": valid_data.rows, "fingerprint_valid": fingerprint(valid_data),
@@ -482,6 +506,8 @@ class _Trainer:
                 model_parameters=info.parameters, model_max_length=model_max, device_type=self.device.device.type,
                 gpu_memory_gb=_gpu_memory_gb(self.device.device))
             resolved, reasons = self.recipe.resolve_settings(settings, facts)
+            if self.recipe.method_reason:  # "What training will use, and why" starts with the method
+                reasons = {"method": {"value": self.recipe.method, "reason": self.recipe.method_reason}, **reasons}
         self.settings = resolved
         train_ids = train_ids.truncated(resolved.max_length, batching.special_layout(tokenizer))
         valid_ids = batching.tokenize(tokenizer, valid_data.texts, self.should_stop, keep=resolved.max_length)
@@ -490,8 +516,8 @@ class _Trainer:
         y_train = np.asarray([label2id[l] for l in train_data.labels], dtype=np.int64)
         y_valid = np.asarray([label2id[l] for l in valid_data.labels], dtype=np.int64)
 
-        prepared = Prepared(train_ids, y_train, valid_ids, y_valid, labels, self.device.device, resolved, model_path,
-                            self.should_stop, self.emit)
+        prepared = self.prepared = Prepared(train_ids, y_train, valid_ids, y_valid, labels, self.device.device, resolved,
+                                            model_path, self.should_stop, self.emit, split_record["kind"] == "training-rows")
         self.recipe.prepare(prepared)
         self._check_stop()
         self.emit(StatusEvent(f"Preparing {info.architecture} on {self.device.name}"))
@@ -512,11 +538,13 @@ class _Trainer:
                   "fingerprint_all": fingerprint(data), "fingerprint_train": fingerprint(train_data),
                   "fingerprint_valid": fingerprint(valid_data),
                   "valid_source": (job.valid_path or given_valid.source) if given_valid is not None
+                  else "the training rows" if split_record["kind"] == "training-rows"
                   else f"{settings.valid_split:.0%} stratified split",
                   "n_train": len(train_data), "n_valid": len(valid_data), "class_counts": train_data.class_counts()},
             split=split_record, labels=labels, label2id=label2id, explicit_settings=settings.to_dict(),
             settings=resolved.to_dict(), settings_explained=reasons,
-            recipe={**self.recipe.describe(), **self.objective.describe()}, versions=library_versions())
+            recipe={**self.recipe.describe(), **self.objective.describe()}, versions=library_versions(),
+            method=self.recipe.method, method_reason=self.recipe.method_reason)
         record.status, record.error = "running", None
         record.timings["tokenize_s"] = round(tokenize_s, 2)
         record.device = {"name": self.device.name, "type": self.device.device.type, "precision": self.device.precision,
@@ -553,7 +581,7 @@ class _Trainer:
         torch.manual_seed(s.seed)
 
         lengths = self.train_ids.lengths
-        micro_per_epoch = len(self.ctx.shard(batching.training_batches(lengths, s.batch_size, s.seed, s.group_by_length)))
+        micro_per_epoch = len(self.ctx.shard(self.recipe.training_batches(lengths, s.batch_size, s.seed, s.group_by_length)))
         steps_per_epoch = max(1, math.ceil(micro_per_epoch / max(1, s.grad_accum)))
         plan = _Plan(steps_per_epoch, float(s.epochs), float(s.warmup or 0.0))
 
@@ -582,7 +610,7 @@ class _Trainer:
 
         while state.epoch < math.ceil(plan.epochs) and state.step < plan.total_steps:
             epoch_start = time.perf_counter()
-            batches = self.ctx.shard(batching.training_batches(lengths, s.batch_size, s.seed + state.epoch, s.group_by_length))
+            batches = self.ctx.shard(self.recipe.training_batches(lengths, s.batch_size, s.seed + state.epoch, s.group_by_length))
             if not calibrated:
                 calibration.epoch_tokens = sum(_padded_tokens(b, lengths) for b in batches)
             micro = state.batch_in_epoch
@@ -724,15 +752,14 @@ class _Trainer:
 
     # -- evaluation, checkpoints --------------------------------------------------------------
     def validation_classifier(self) -> Classifier:
-        return Classifier(self.model, self.tokenizer, self.labels, self.device.device, self.settings.max_length,
-                          self.device.autocast_dtype)
+        return self.recipe.classifier(self.model, self.prepared, self.tokenizer, self.device.autocast_dtype)
 
     def _evaluate_and_keep(self, state: _State, epoch: float) -> tuple[bool, bool]:
         """Rank 0 evaluates and saves; every rank gets its verdict (improved, perfect) in one collective."""
         improved = False
         if self.ctx.is_main:
             clf = self.validation_classifier()
-            logits = clf.logits_for_ids(self.valid_ids, batch_size=64)
+            logits = self.recipe.validation_logits(clf, self.valid_ids)
             metrics = classification_metrics(self.y_valid, logits.argmax(axis=1), self.labels)
             val_loss = cross_entropy(logits, self.y_valid)
             score = metrics[self.settings.metric]
@@ -750,18 +777,17 @@ class _Trainer:
             if improved:
                 state.best_metric, state.best_epoch = score, state.epoch
             if improved or not self.settings.keep_best:
-                self._save_model(metrics, rep, state)
+                self._save_model(metrics, rep, state, clf)
         low = -math.inf
         improved_f, best = self.ctx.agree([float(improved) if self.ctx.is_main else low,
                                            state.best_metric if self.ctx.is_main else low], self.device.device)
         state.best_metric = best
         return bool(improved_f), best >= 1.0 - 1e-9
 
-    def _save_model(self, metrics: dict, rep: speed.SpeedReport, state: _State) -> None:
+    def _save_model(self, metrics: dict, rep: speed.SpeedReport, state: _State, clf: Classifier) -> None:
         self.emit(StatusEvent("Saving the model"))
         with atomic_dir(self.run_dir / MODEL_DIR) as tmp:
-            self.model.save_pretrained(tmp)
-            self.tokenizer.save_pretrained(tmp)
+            self.recipe.save_model(tmp, self.model, self.tokenizer, clf)
         self.record.final_metrics = {
             **metrics, "val_loss": state.history[-1]["val_loss"], "epoch": state.history[-1]["epoch"],
             "docs_per_s": rep.docs_per_s, "ms_per_doc": rep.ms_per_doc, "evaluated_on": "validation",
@@ -872,6 +898,20 @@ class _Trainer:
                     self.run_dir.rmdir()  # only if nothing was written (a cancel or error before training)
                 except OSError:
                     pass
+
+
+def _recorded_recipe(job: TrainJob) -> Recipe:
+    """No recipe given: on --resume the one the run started with (few-shot or fine-tune), else FineTune."""
+    if job.resume and (Path(job.out_dir) / RUN_JSON).is_file():
+        try:
+            record = read_record(job.out_dir)
+        except UserInputError:
+            return FineTune()
+        if record.kind == "few-shot":
+            from .few_shot import FewShotRecipe
+
+            return FewShotRecipe(record.method_reason)
+    return FineTune()
 
 
 @contextmanager
