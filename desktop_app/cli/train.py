@@ -86,11 +86,13 @@ def run(args) -> int:
     job = TrainJob(train=loaded.data if loaded else None, valid=valid, out_dir=out, model=args.model, settings=settings,
                    resume=args.resume, restart=args.restart, text_column=loaded.text_column if loaded else None,
                    label_column=loaded.label_column if loaded else None, valid_path=args.valid,
-                   checkpoint_every_min=args.checkpoint_every)
+                   checkpoint_every_min=args.checkpoint_every, keep_data=False)
+    has_data = loaded is not None
+    del loaded  # the table is not needed once the examples exist (a large file's memory goes back)
     progress = Progress()
     with interruptible() as stop:
         try:
-            method = "zero-shot" if args.labels and args.method == "auto" and not loaded else args.method
+            method = "zero-shot" if args.labels and args.method == "auto" and not has_data else args.method
             result = train_with_method(job, method, args.labels, progress, stop.is_set)
         except TrainingCancelled:
             if has_checkpoint(out):

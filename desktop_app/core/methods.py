@@ -87,6 +87,7 @@ def train_with_method(job: TrainJob, method: str = "auto", categories: str | Seq
         raise UserInputError(f"{choice.method} training needs a labeled file.", where="DATA",
                              fix='Pass a labeled file, or use --method zero-shot with --labels "A,B,C".')
     job.recipe = recipe_for(choice)
+    del data  # no reference here, so that train() can let go of the texts once they are tokenized (TrainJob.keep_data)
     return train(job, on_event, should_stop)
 
 

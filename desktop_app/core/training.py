@@ -90,6 +90,7 @@ class TrainJob:
     label_column: str | None = None
     valid_path: str | None = None  # the file job.valid came from (recorded for resume)
     checkpoint_every_min: float = 10.0  # also save a checkpoint this often within long epochs (0: only after epochs)
+    keep_data: bool = True  # False: train() drops job.train once it is tokenized, so a large file's texts leave memory
 
 
 @dataclass
@@ -555,6 +556,9 @@ class _Trainer:
             for name, item in reasons.items():
                 if item["reason"] != "set by you":
                     self.emit(StatusEvent(f"{name} = {item['value']}: {item['reason']}"))
+        if not job.keep_data:  # tokenized: a large file's texts need not stay in memory for the whole run
+            job.train = None
+        del data, usable, train_data
         return self._loop(previous is not None)
 
     def _check_stop(self) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+import torch
+
 from desktop_app.core import batching
 from desktop_app.core.batching import training_batches
 from desktop_app.core.settings import TrainSettings
@@ -64,3 +67,67 @@ def test_tokenizing_a_large_file_reports_its_progress(tiny_models, small_csv, tm
     ticks = [e for e in log.of("progress") if e.message.startswith("Tokenizing")]
     assert len(ticks) >= 4 and ticks[-1].done == ticks[-1].total == 90  # the training part of the 100 rows
     assert [e.done for e in ticks] == sorted(e.done for e in ticks)
+
+
+def test_the_token_store_cuts_long_texts_exactly_as_each_tokenizer_would(tiny_models, sample_csv):
+    """One tokenizing pass, then truncation on token ids: the same ids the tokenizer's own truncation gives,
+    closing special token included, for BERT, DistilBERT and RoBERTa."""
+    import csv
+
+    from transformers import AutoTokenizer
+
+    texts = [row["text"] for row in csv.DictReader(sample_csv.open(encoding="utf-8"))][:60]
+    texts += ["", "word " * 300, "x"]
+    for arch, folder in tiny_models.items():
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        layout = batching.special_layout(tokenizer)
+        assert sum(layout) >= 1, arch  # a start and/or an end token
+        whole = [len(x) for x in tokenizer(texts)["input_ids"]]
+        for max_length in (8, 32, 128):
+            store = batching.tokenize(tokenizer, texts, keep=256)
+            assert list(store.full_lengths) == whole
+            cut = store.truncated(max_length, layout)
+            expected = batching.encode(tokenizer, texts, max_length)
+            assert [list(map(int, x)) for x in cut] == [list(map(int, x)) for x in expected], (arch, max_length)
+            assert list(cut.full_lengths) == whole  # the length chart still sees how long the texts really are
+            assert max(cut.lengths) <= max_length
+
+
+def test_the_token_store_takes_two_bytes_a_token_and_no_object_per_text(tiny_models):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models["bert"])
+    texts = [f"refund for order {i} please, the parcel was late" for i in range(5000)]
+    store = batching.tokenize(tokenizer, texts)
+    tokens = int(store.lengths.sum())
+    assert store.dtype == np.uint16  # the vocabulary fits in 16 bits
+    # 2 bytes a token, plus 8-byte offsets and 4-byte lengths per text (per-text numpy arrays took 112+ bytes each)
+    assert store.nbytes <= 2 * tokens + 13 * len(texts) + 64 * (len(texts) // batching.TOKENIZE_CHUNK + 1)
+    assert len(store) == 5000 and list(map(int, store[4999])) == tokenizer(texts[4999])["input_ids"]
+    batch = batching.collate([store[0], store[1]], 0)
+    assert batch["input_ids"].dtype == torch.long and batch["input_ids"][0].tolist() == tokenizer(texts[0])["input_ids"]
+
+
+def test_the_command_line_lets_go_of_the_texts_once_they_are_tokenized(tiny_models, small_csv, tmp_path):
+    """A large file's texts leave memory before training starts (TrainJob.keep_data=False, what `train` uses)."""
+    import gc
+    import weakref
+
+    from desktop_app.core import training
+    from desktop_app.core.data import load_labeled
+
+    data = load_labeled(small_csv).data
+    probe = weakref.ref(data)
+    seen_during_training = []
+    job = training.TrainJob(train=data, out_dir=tmp_path / "run", model=str(tiny_models["bert"]), keep_data=False,
+                            settings=TrainSettings(epochs=1, max_length=16, batch_size=16))
+    del data
+
+    def on_event(event):
+        if event.kind == "step":
+            gc.collect()
+            seen_during_training.append(probe() is not None)
+
+    result = training.train(job, on_event)
+    assert result.status == "finished" and seen_during_training
+    assert not any(seen_during_training) and job.train is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +96,7 @@ def to_labeled(table: Table, text_column: str, label_column: str) -> LabeledData
     skipped: dict[str, list[int]] = {reason: [] for reason in SKIP_REASONS}
     for raw_text, raw_label, row in zip(table.data[text_column], table.data[label_column], table.row_numbers):
         text = (raw_text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-        label = (raw_label or "").strip()
+        label = sys.intern((raw_label or "").strip())  # one string object per class, not per row
         if not text:
             skipped["empty_text"].append(row)
         elif not label:
