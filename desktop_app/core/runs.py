@@ -211,13 +211,23 @@ class RunRecord:
     device: dict = field(default_factory=dict)
     distillation: dict | None = None
     error: str | None = None  # why a failed run stopped
+    # "single_label_classification" | "multi_label_classification" (None: a run from before multi-label existed)
+    problem_type: str | None = None
+    thresholds: dict | None = None  # multi-label: {label: decision threshold}, tuned on validation
+    # {"mode": "on"|"off", "reason", "asked": auto|on|off, "window", "overlap", "combine": mean|max|attention, ...}
+    long_documents: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        if out["distillation"] is None:
-            del out["distillation"]
+        for optional in ("distillation", "thresholds"):
+            if out[optional] is None:
+                del out[optional]
         return {**self.extra, **out}
+
+    @property
+    def multi_label(self) -> bool:
+        return self.problem_type == "multi_label_classification"
 
     @classmethod
     def from_dict(cls, raw: dict) -> "RunRecord":
