@@ -169,6 +169,38 @@ def choose_combination(window_logits: np.ndarray, doc_of_window: np.ndarray, n_d
     return best[0], best[1], scores
 
 
+@dataclass(frozen=True)
+class LengthReport:
+    """How the texts' lengths compare with what the model reads (the data page shows ``message``)."""
+
+    n_texts: int
+    max_length: int  # the chosen max length (one window)
+    model_max: int  # the most the model reads at all
+    over_max_length: int  # texts longer than one window
+    over_model_max: int
+    long_documents: bool  # "auto" would train in long-document mode
+    message: str
+
+
+def length_report(token_lengths: Sequence[int], max_length: int, model_max: int) -> LengthReport:
+    """Texts longer than the chosen max length and than the model's maximum, what that costs, and whether
+    "auto" switches long-document mode on."""
+    n = len(token_lengths)
+    over_ml = sum(1 for x in token_lengths if x > max_length)
+    over_mm = sum(1 for x in token_lengths if x > model_max)
+    on, _reason = decide("auto", token_lengths, model_max)
+    if not over_ml:
+        message = f"Every text fits in {max_length} tokens."
+    else:
+        cut = sum(max(0, x - max_length) for x in token_lengths) / max(1, sum(token_lengths))
+        message = (f"{over_ml:,} of {n:,} texts ({over_ml / max(1, n):.0%}) are longer than the max length of {max_length} "
+                   f"tokens, and {over_mm:,} longer than the {model_max} tokens the model reads; cutting them loses "
+                   f"{cut:.0%} of all tokens. ")
+        message += ("Long-document mode will read them whole in overlapping windows (slower: one pass per window)."
+                    if on else "Long-document mode (--long-documents on) would read them whole in overlapping windows.")
+    return LengthReport(n, max_length, model_max, over_ml, over_mm, on, message)
+
+
 @dataclass
 class WindowReport:
     """One window of a long document: where it lies in the text and what the model said about it."""

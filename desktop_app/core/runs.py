@@ -285,6 +285,8 @@ class RunInfo:
     resumable: bool = False  # unfinished: `train --resume` continues it (from its checkpoint if it has one)
     kind: str = "train"  # "train" or "distilled" (a smaller model learned from ``teacher``)
     teacher: str = ""
+    problem_type: str = "single_label_classification"  # or "multi_label_classification"
+    long_documents: str = "off"  # "on": trained and predicts in windows (combined as run.json says)
 
     @classmethod
     def from_folder(cls, folder: Path) -> "RunInfo | None":
@@ -306,6 +308,8 @@ class RunInfo:
             resumable=not run.finished,  # from its checkpoint, or from the start with its recorded settings
             kind=str(run.kind or "train"),
             teacher=str((run.recipe or {}).get("teacher_run_dir", "")),
+            problem_type=str(run.problem_type or "single_label_classification"),
+            long_documents=str((run.long_documents or {}).get("mode") or "off"),
         )
 
 
