@@ -56,7 +56,7 @@ def detect_separator(values: list[str | None]) -> SeparatorGuess | None:
 
     A separator counts when at least 5% of the (non-empty) cells hold it, the parts are short
     (label-like: at most 5 words), there are at most 200 of them, and splitting explains the cells
-    (fewer distinct parts than distinct cells, or most parts also occur alone)."""
+    (fewer distinct parts than distinct cells, or half of the parts occur alone or in several cells)."""
     present = [v.strip() for v in values[:SAMPLE] if v is not None and v.strip()]
     present = [v for v in present if v.casefold() not in MISSING_LABELS]
     if not present:
@@ -74,7 +74,8 @@ def detect_separator(values: list[str | None]) -> SeparatorGuess | None:
         if any(len(p.split()) > MAX_PART_WORDS for p in parts):
             continue
         alone = sum(1 for p in parts if p in distinct_cells)
-        if not (len(parts) < len(distinct_cells) or alone >= 0.5 * len(parts)):
+        recurring = sum(1 for p, n in parts.items() if n >= 2)
+        if not (len(parts) < len(distinct_cells) or alone >= 0.5 * len(parts) or recurring >= 0.5 * len(parts)):
             continue
         guess = SeparatorGuess(sep, share, len(parts),
                                f"{share:.0%} of the label cells hold several labels joined by '{sep}' "
