@@ -1,4 +1,4 @@
-"""What the training loop minimises: one small class per way of learning.
+"""What the training loop minimises: one small class per way of learning (CrossEntropy, MultiLabelBCE, Distillation).
 
 An objective turns the model's logits for one batch into a scalar loss. The loop hands it the
 positions of the batch's rows in the training set, so an objective can look up anything it
