@@ -28,14 +28,37 @@ def add_column_args(p) -> None:
     p.add_argument("--label-column", metavar="C", help="column holding the label (default: guessed)")
 
 
-def load_labeled(path: str, text_column: str | None, label_column: str | None, sheet: str | None = None):
+def add_multi_label_args(p, train: bool = False) -> None:
+    if train:
+        p.add_argument("--multi-label", action="store_true",
+                       help="each text may carry several labels (default: detected from the label column)")
+    p.add_argument("--label-separator", metavar="SEP",
+                   help="the separator between several labels in one label cell (default: detected among ; | ,)")
+    p.add_argument("--label-columns", metavar="A,B,C", type=lambda v: [c.strip() for c in v.split(",") if c.strip()],
+                   help="several 0/1 columns, one per label (multi-label), instead of one label column")
+
+
+def add_long_documents_arg(p) -> None:
+    p.add_argument("--long-documents", choices=["auto", "on", "off"], default="auto",
+                   help="read texts longer than the max length in overlapping windows (auto: when a quarter of the "
+                        "training texts are longer than the model reads; at predict/evaluate: as the run was trained)")
+
+
+def load_labeled(path: str, text_column: str | None, label_column: str | None, sheet: str | None = None, *,
+                 multi_label: bool | None = None, label_separator: str | None = None, label_columns=None):
     from ..core.data import load_labeled as load
 
-    loaded = load(path, text_column=text_column, label_column=label_column, sheet=sheet, on_progress=_reading_progress(path))
+    loaded = load(path, text_column=text_column, label_column=label_column, sheet=sheet, on_progress=_reading_progress(path),
+                  multi_label=multi_label, label_separator=label_separator, label_columns=label_columns)
     skipped = {k: len(v) for k, v in loaded.data.skipped.items() if v}
     parts = [f"{n} {k.replace('_', ' ')}" for k, n in skipped.items()]
     note = f" ({', '.join(parts)} skipped)" if skipped else ""
     info(f"Read {len(loaded.data)} labeled rows from {path} [text: '{loaded.text_column}', label: '{loaded.label_column}']{note}")
+    how = loaded.data.multi_label_source
+    if how:
+        info("Multi-label: " + (f"labels from the 0/1 columns {', '.join(how['label_columns'])}" if how.get("label_columns")
+                                else f"several labels per row joined by '{how['separator']}'")
+             + f"; {len(loaded.data.label_names)} labels")
     return loaded
 
 

@@ -15,6 +15,8 @@ def add_parser(sub) -> None:
                    help='no trained run: classify from these category names alone ("Name: one-line description" also works)')
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--batch-size", type=int, default=64, metavar="N")
+    p.add_argument("--long-documents", choices=["auto", "on", "off"], default="auto",
+                   help="read texts longer than the max length in overlapping windows (auto: as the run was trained)")
     p.set_defaults(run=run)
 
 
@@ -41,7 +43,8 @@ def run(args) -> int:
     with lock_output_file(args.out), interruptible() as stop:
         try:
             summary = predict_file(clf, args.input, args.out, text_column=args.text_column, batch_size=args.batch_size,
-                                   on_event=progress, should_stop=stop.is_set, sheet=args.sheet)
+                                   on_event=progress, should_stop=stop.is_set, sheet=args.sheet,
+                                   long_documents=args.long_documents)
         except TrainingCancelled:
             raise CommandFailed(EXIT_INTERRUPTED, "Interrupted; no output was written.") from None
         finally:

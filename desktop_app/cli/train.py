@@ -6,7 +6,7 @@ SetFit-style) with a few labels per category, full fine-tuning with many. run.js
 
 from __future__ import annotations
 
-from .common import add_column_args, positive
+from .common import add_column_args, add_long_documents_arg, add_multi_label_args, positive
 
 
 def add_parser(sub) -> None:
@@ -23,6 +23,8 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default="default", metavar="NAME_OR_PATH",
                    help="bundled default (all-MiniLM-L6-v2), a local folder, a cached Hub id or a run folder")
     add_column_args(p)
+    add_multi_label_args(p, train=True)
+    add_long_documents_arg(p)
     p.add_argument("--sheet", metavar="NAME", help="the sheet to read from an Excel (.xlsx) file (default: the first with data)")
     v = p.add_mutually_exclusive_group()
     v.add_argument("--valid", metavar="FILE", help="separate labeled validation file")
@@ -69,15 +71,29 @@ def run(args) -> int:
         raise UserInputError("--labels names the categories for zero-shot only.", where="--labels",
                              fix="Leave out --labels, or use --method zero-shot.")
     out = Path(args.out)
+    options = {"multi_label": True if args.multi_label else None, "label_separator": args.label_separator,
+               "label_columns": args.label_columns}
     if args.resume and args.data and (out / "run.json").is_file():  # read DATA with the columns the run used
-        recorded = read_record(out).data
+        from ..core.training import _label_options
+
+        record = read_record(out)
+        recorded = record.data
         args.text_column = args.text_column or recorded.get("text_column")
         args.label_column = args.label_column or recorded.get("label_column")
-    loaded = load_labeled(args.data, args.text_column, args.label_column, args.sheet) if args.data else None
+        options = _label_options(record)
+    label_column = None if args.label_columns else args.label_column
+    loaded = load_labeled(args.data, args.text_column, label_column, args.sheet, **options) if args.data else None
+    if loaded is not None and loaded.data.multi_label_source:  # the validation file is read the same way
+        how = loaded.data.multi_label_source
+        options = ({"label_columns": how["label_columns"]} if how.get("label_columns")
+                   else {"multi_label": True, "label_separator": how.get("separator")})
+    elif loaded is not None:
+        options = {"multi_label": False}
     valid = None
     if args.valid:
         valid = load_labeled(args.valid, loaded.text_column if loaded else args.text_column,
-                             loaded.label_column if loaded else args.label_column).data
+                             None if options.get("label_columns") else (loaded.label_column if loaded else args.label_column),
+                             **options).data
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                              max_length=args.max_length, device=args.device, seed=args.seed,
                              time_budget_min=args.time_budget, valid_split=args.valid_split,
@@ -85,8 +101,9 @@ def run(args) -> int:
                              group_by_length=not args.random_batches)
     job = TrainJob(train=loaded.data if loaded else None, valid=valid, out_dir=out, model=args.model, settings=settings,
                    resume=args.resume, restart=args.restart, text_column=loaded.text_column if loaded else None,
-                   label_column=loaded.label_column if loaded else None, valid_path=args.valid,
-                   checkpoint_every_min=args.checkpoint_every, keep_data=False)
+                   label_column=(None if loaded.data.multi_label_source and loaded.data.multi_label_source.get("label_columns")
+                                 else loaded.label_column) if loaded else None, valid_path=args.valid,
+                   checkpoint_every_min=args.checkpoint_every, long_documents=args.long_documents, keep_data=False)
     has_data = loaded is not None
     del loaded  # the table is not needed once the examples exist (a large file's memory goes back)
     progress = Progress()
@@ -113,9 +130,10 @@ def run(args) -> int:
     record = result.record
     method, reason = (record.method, record.method_reason) if record is not None else ("fine-tune", "")
     info(f"Method: {method}" + (f" ({reason})" if reason else ""))
+    long = (record.long_documents if record else None) or {}
     if args.json:
         emit_json({"run_dir": str(out), "status": result.status, "method": method, "method_reason": reason,
-                   "settings": result.settings, **m})
+                   "settings": result.settings, **m, "long_documents": long})
     elif method == "zero-shot":
         print(f"Zero-shot model saved in {out}/model (categories: {', '.join(record.labels)})")
         if m.get("n"):
@@ -123,8 +141,14 @@ def run(args) -> int:
                   "(zero-shot learns nothing from them)")
     else:
         print(f"Trained model saved in {out}/model")
-        what = "Cross-validated accuracy on the training rows" if record and record.split.get("kind") == "training-rows" \
-            else "Validation accuracy"
-        print(f"{what} {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f} "
-              f"(n={m.get('n', 0)}, best epoch {m.get('best_epoch')})")
+        if m.get("problem_type") == "multi_label_classification":
+            print(f"Validation micro-F1 {m.get('micro_f1', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f}, exact match "
+                  f"{m.get('exact_match', 0):.4f} (n={m.get('n', 0)}, best epoch {m.get('best_epoch')}; thresholds tuned per label)")
+        else:
+            what = "Cross-validated accuracy on the training rows" if record and record.split.get("kind") == "training-rows" \
+                else "Validation accuracy"
+            print(f"{what} {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f} "
+                  f"(n={m.get('n', 0)}, best epoch {m.get('best_epoch')})")
+        if long.get("mode") == "on":
+            print(f"Long-document mode: windows of {long.get('window')} tokens, combined by {long.get('combine')}")
     return 0

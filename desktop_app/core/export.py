@@ -120,6 +120,9 @@ def _export(run_dir: Path, model_dir: Path, fmt: str, out_dir: Path, data: Label
     texts = list(data.texts) if data is not None and len(data) else list(SAMPLE_TEXTS)
     summary: dict = {"format": fmt, "run_dir": str(run_dir), "out_dir": str(out_dir), "labels": clf.labels,
                      "max_length": clf.max_length, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if clf.multi_label:
+        summary["problem_type"] = "multi_label_classification"
+        summary["thresholds"] = {l: float(t) for l, t in zip(clf.labels, clf.thresholds)}
     with atomic_dir(out_dir) as tmp:
         if fmt == "hf":
             on_event(StatusEvent("Copying the Hugging Face model folder"))
@@ -140,7 +143,11 @@ def _export(run_dir: Path, model_dir: Path, fmt: str, out_dir: Path, data: Label
 def _labels_json(clf) -> str:
     import json
 
-    return json.dumps({"labels": clf.labels, "max_length": clf.max_length, "pad_id": clf.pad_id}, indent=2)
+    meta = {"labels": clf.labels, "max_length": clf.max_length, "pad_id": clf.pad_id}
+    if clf.multi_label:  # predict.py applies a sigmoid per label and these thresholds
+        meta.update({"problem_type": "multi_label_classification",
+                     "thresholds": {l: float(t) for l, t in zip(clf.labels, clf.thresholds)}})
+    return json.dumps(meta, indent=2)
 
 
 def _copy_onnx(clf, tmp: Path) -> None:
@@ -231,6 +238,10 @@ def model_card(record: dict, summary: dict) -> str:
     lines += ["", "## Metrics", ""]
     if m:
         where = "the given data, int8 model" if summary.get("metrics_int8") else m.get("evaluated_on", "validation")
+        if m.get("problem_type") == "multi_label_classification":
+            lines += [f"Multi-label: micro-F1 {m.get('micro_f1', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f}, exact match "
+                      f"{m.get('exact_match', 0):.4f} on {m.get('n', '?')} texts ({where}); a label is predicted when its "
+                      "probability (sigmoid) reaches its threshold (labels.json, tuned on validation).", ""]
         lines += [f"Accuracy {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f} on {m.get('n', '?')} texts ({where}).", "",
                   "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         for label, row in (m.get("per_class") or {}).items():
@@ -334,7 +345,17 @@ def classify(texts, predict_proba):
     return probs
 
 
-def write_rows(path, rows, fields, probs, labels):
+def write_rows(path, rows, fields, probs, labels, thresholds=None):
+    if thresholds is not None:  # multi-label: every label at or above its threshold, joined by ";"
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields + ["predicted_labels"] + [f"prob_{l}" for l in labels])
+            writer.writer.writerow([safe_cell(f) for f in writer.fieldnames])
+            for row, p in zip(rows, probs):
+                out = dict(row)
+                out["predicted_labels"] = ";".join(l for i, l in enumerate(labels) if p[i] >= thresholds.get(l, 0.5))
+                out.update({f"prob_{l}": f"{p[i]:.6f}" for i, l in enumerate(labels)})
+                writer.writerow({k: safe_cell(v) for k, v in out.items()})
+        return
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields + ["predicted_label", "confidence"] + [f"prob_{l}" for l in labels])
         writer.writer.writerow([safe_cell(f) for f in writer.fieldnames])  # the header too
@@ -356,7 +377,8 @@ def main():
     texts = [r.get(column) or "" for r in rows]
     meta = json.loads((HERE / "labels.json").read_text(encoding="utf-8"))
     predict_proba = load(meta)
-    write_rows(args.output_csv, rows, fields, classify(texts, predict_proba), meta["labels"])
+    thresholds = meta.get("thresholds") if meta.get("problem_type") == "multi_label_classification" else None
+    write_rows(args.output_csv, rows, fields, classify(texts, predict_proba), meta["labels"], thresholds)
     print(f"Wrote {len(rows)} predictions to {args.output_csv}")
 '''
 
@@ -384,6 +406,8 @@ def load(meta):
         enc = tokenizer(texts, truncation=True, max_length=meta["max_length"], padding=True, return_tensors="pt")
         with torch.inference_mode():
             logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+        if meta.get("problem_type") == "multi_label_classification":
+            return torch.sigmoid(logits.float()).tolist()
         return torch.softmax(logits.float(), dim=-1).tolist()
 
     return predict_proba
@@ -412,6 +436,8 @@ def load(meta):
         ids = np.asarray([e.ids for e in enc], dtype=np.int64)
         mask = np.asarray([e.attention_mask for e in enc], dtype=np.int64)
         logits = session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
+        if meta.get("problem_type") == "multi_label_classification":
+            return (1.0 / (1.0 + np.exp(-logits))).tolist()
         logits = logits - logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         return (probs / probs.sum(axis=1, keepdims=True)).tolist()

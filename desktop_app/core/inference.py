@@ -26,7 +26,7 @@ import torch
 from . import batching
 from .device import choose
 from .errors import TrainingCancelled, UserInputError
-from .metrics import softmax
+from .metrics import sigmoid, softmax
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,16 @@ def quiet_transformers() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
+MULTI_LABEL = "multi_label_classification"
+STUDIO_KEY = "classifier_studio"  # our block in config.json: thresholds, long-document choice (ignored by transformers)
+
+
 @dataclass
 class Prediction:
-    label: str
-    confidence: float
+    label: str  # multi-label: the predicted labels joined by ";" ("" when none passes its threshold)
+    confidence: float  # multi-label: the lowest probability among the predicted labels (the highest when none)
     probabilities: dict[str, float]
+    labels: list[str] | None = None  # multi-label: the predicted labels
 
 
 class Classifier:
@@ -69,6 +74,29 @@ class Classifier:
         self.model_dir = Path(model_dir) if model_dir is not None else None
         self.engine = engine or ("onnx-fp32" if session is not None else "torch")
         self.engine_note = engine_note  # why PyTorch was used although ONNX Runtime was wanted
+        # multi-label: sigmoid per label and one threshold each (tuned on validation); else softmax + argmax
+        self.multi_label = False
+        self.thresholds = np.full(len(self.labels), 0.5)
+        # long documents: "auto" (the run's own choice, from config.json), "on" (every text longer than
+        # max_length is read in windows) or "off" (cut at max_length, as before long-document mode)
+        self.long_documents = "auto"
+        self.recorded_long = None  # "on" / "off": what the run was trained with (run.json / config.json)
+        self.combine_method = "mean"
+        self.model_limit: int | None = None  # the most tokens the model reads at all (None: unknown)
+        self.last_long = 0  # documents longer than one window in the last call (predict and evaluate report it)
+
+    def configure(self, config_block: dict | None = None, problem_type: str | None = None) -> "Classifier":
+        """Multi-label and long-document settings from config.json's "classifier_studio" block."""
+        block = config_block or {}
+        self.multi_label = (problem_type or block.get("problem_type")) == MULTI_LABEL
+        thresholds = block.get("thresholds") or {}
+        self.thresholds = np.asarray([float(thresholds.get(l, 0.5)) for l in self.labels])
+        long = block.get("long_documents") or {}
+        if long.get("mode") in ("on", "off"):
+            self.recorded_long = long["mode"]
+        if long.get("combine"):
+            self.combine_method = str(long["combine"])
+        return self
 
     @property
     def model(self):
@@ -113,6 +141,9 @@ class Classifier:
         if sentence_head.is_head_folder(model_dir):
             labels = [str(l) for l in sentence_head.read_meta(model_dir)["labels"]]
         max_length = _max_length_for(model_dir, tokenizer, config)
+        limit = _model_limit(tokenizer, config)
+        block = dict(getattr(config, STUDIO_KEY, None) or {})
+        problem = getattr(config, "problem_type", None)
         note = None
         if choice.device.type == "cpu" and engine != "torch":
             variant = "int8" if int8 else "fp32"
@@ -120,8 +151,10 @@ class Classifier:
                 from . import onnx_graph
 
                 graph = onnx_graph.graph_path(model_dir, variant, on_status=on_status)
-                return cls(None, tokenizer, labels, choice.device, max_length, None, session=onnx_graph.open_session(graph),
-                           onnx_path=graph, model_dir=model_dir, engine=f"onnx-{variant}")
+                clf = cls(None, tokenizer, labels, choice.device, max_length, None, session=onnx_graph.open_session(graph),
+                          onnx_path=graph, model_dir=model_dir, engine=f"onnx-{variant}").configure(block, problem)
+                clf.model_limit = max(limit, max_length)
+                return clf
             except TrainingCancelled:  # the caller stopped the job while the graph was being made
                 raise
             except Exception as exc:  # noqa: BLE001 - OnnxUnavailable, or a session that would not open
@@ -135,8 +168,10 @@ class Classifier:
             raise UserInputError("ONNX Runtime runs on the CPU only.", where=f"--device {device}", fix="Use --device cpu.")
         model = _load_torch_model(model_dir)
         model.to(choice.device).eval()
-        return cls(model, tokenizer, labels, choice.device, max_length, choice.autocast_dtype, model_dir=model_dir,
-                   engine_note=note)
+        clf = cls(model, tokenizer, labels, choice.device, max_length, choice.autocast_dtype, model_dir=model_dir,
+                  engine_note=note).configure(block, problem)
+        clf.model_limit = max(limit, max_length)
+        return clf
 
     # -- core paths ---------------------------------------------------------------------------
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
@@ -175,17 +210,67 @@ class Classifier:
                 self.model.train()
         return out
 
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Sigmoid per label (multi-label) or softmax over the labels."""
+        return sigmoid(logits) if self.multi_label else softmax(logits)
+
+    def decide(self, probs: np.ndarray) -> list[list[int]]:
+        """The predicted label positions per row: those at or above their threshold (multi-label), or the argmax."""
+        if self.multi_label:
+            return [np.flatnonzero(row >= self.thresholds).tolist() for row in probs]
+        return [[int(row.argmax())] for row in probs]
+
+    def reads_in_windows(self, n_tokens: int) -> bool:
+        """Whether a text of ``n_tokens`` (special tokens included) is read in windows (see ``long_documents``)."""
+        if n_tokens <= self.max_length or self.long_documents == "off":
+            return False
+        return self.long_documents == "on" or self.recorded_long == "on"
+
+    def document_logits(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH,
+                        should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+        """Logits per text; texts longer than one window are read in windows when ``reads_in_windows``
+        says so (combined with ``combine_method``), else cut at max_length. ``last_long`` counts the texts
+        longer than one window."""
+        texts = [t if t else "" for t in texts]
+        whole = batching.tokenize(self.tokenizer, texts, should_stop)
+        lengths = whole.lengths
+        long = np.flatnonzero(lengths > self.max_length).tolist()
+        self.last_long = len(long)
+        if not long:
+            return self.logits_for_ids(whole, batch_size, should_stop)
+        windowed = [i for i in long if self.reads_in_windows(int(lengths[i]))]
+        layout = batching.special_layout(self.tokenizer)
+        if not windowed:
+            return self.logits_for_ids(whole.truncated(self.max_length, layout), batch_size, should_stop)
+        from . import long_documents as ld
+
+        parts, doc = ld.split_all([whole[i] for i in windowed], self.max_length, *layout)
+        ids = whole.truncated(self.max_length, layout)
+        chosen = set(windowed)
+        short = [i for i in range(len(texts)) if i not in chosen]
+        logits = self.logits_for_ids([ids[i] for i in short] + list(parts), batch_size, should_stop)
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        out[short] = logits[:len(short)]
+        out[windowed] = ld.combine(logits[len(short):], doc, len(windowed), self.combine_method, self.multi_label)
+        return out
+
     def predict_proba(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH,
                       should_stop: Callable[[], bool] | None = None) -> np.ndarray:
-        return softmax(self.logits_for_ids(self.encode(texts), batch_size, should_stop))
+        return self.probabilities(self.document_logits(texts, batch_size, should_stop))
 
     def predict(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> list[Prediction]:
         probs = self.predict_proba(texts, batch_size)
         return [self.to_prediction(row) for row in probs]
 
     def to_prediction(self, row: np.ndarray) -> Prediction:
+        probabilities = {l: float(p) for l, p in zip(self.labels, row)}
+        if self.multi_label:
+            chosen = self.decide(row[None, :])[0]
+            names = [self.labels[i] for i in chosen]
+            confidence = float(min(row[i] for i in chosen)) if chosen else float(row.max())
+            return Prediction(";".join(names), confidence, probabilities, names)
         best = int(row.argmax())
-        return Prediction(self.labels[best], float(row[best]), {l: float(p) for l, p in zip(self.labels, row)})
+        return Prediction(self.labels[best], float(row[best]), probabilities)
 
 
 def _load_torch_model(model_dir: Path):
@@ -206,6 +291,15 @@ def _say_once(note: str, on_status: Callable[[str], None] | None) -> None:
         log.warning(note)
     if on_status is not None:
         on_status(note)
+
+
+def _model_limit(tokenizer, config) -> int:
+    """The most tokens the model reads at all (its position embeddings, at most 512)."""
+    limit = getattr(config, "max_position_embeddings", 512) or 512
+    if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
+        limit -= 2
+    tok_limit = getattr(tokenizer, "model_max_length", limit) or limit
+    return int(min(limit, tok_limit, 512))
 
 
 def _max_length_for(model_dir: Path, tokenizer, config) -> int:

@@ -44,6 +44,13 @@ def choose_for(data_or_counts: LabeledData | dict | None, requested: str = "auto
 
     if requested not in METHODS:
         raise UserInputError(f"Unknown method '{requested}'.", where="--method", fix=f"Use one of: {', '.join(METHODS)}.")
+    multi = isinstance(data_or_counts, LabeledData) and data_or_counts.label_sets is not None
+    if multi and requested in ("few-shot", "zero-shot"):
+        raise UserInputError(f"{requested} training reads one label per text, and this file has several per text.",
+                             where="--method", fix="Use --method fine-tune (or auto), which learns a yes/no answer per label.")
+    if multi and requested == "auto":
+        return MethodChoice("fine-tune", "Several labels per text: each label gets its own yes/no output "
+                                         "(multi-label fine-tuning); few-shot training handles one label per text.", requested)
     if isinstance(data_or_counts, LabeledData):
         counts = data_or_counts.class_counts()
     else:
@@ -54,14 +61,16 @@ def choose_for(data_or_counts: LabeledData | dict | None, requested: str = "auto
     return MethodChoice(method, reason, requested)
 
 
-def recipe_for(choice: MethodChoice) -> Recipe:
-    """The training-loop recipe of a few-shot or fine-tune choice."""
+def recipe_for(choice: MethodChoice, data: LabeledData | None = None) -> Recipe:
+    """The training-loop recipe of a few-shot or fine-tune choice (multi-label fine-tuning for label sets)."""
     if choice.method == "few-shot":
         from .few_shot import FewShotRecipe
 
         return FewShotRecipe(choice.reason)
     if choice.method == "fine-tune":
-        recipe = FineTune()
+        from .training import default_recipe
+
+        recipe = default_recipe(data)
         recipe.method_reason = choice.reason
         return recipe
     raise ValueError(f"no training-loop recipe for {choice.method!r}")
@@ -86,7 +95,7 @@ def train_with_method(job: TrainJob, method: str = "auto", categories: str | Seq
     if data is None:
         raise UserInputError(f"{choice.method} training needs a labeled file.", where="DATA",
                              fix='Pass a labeled file, or use --method zero-shot with --labels "A,B,C".')
-    job.recipe = recipe_for(choice)
+    job.recipe = recipe_for(choice, data)
     del data  # no reference here, so that train() can let go of the texts once they are tokenized (TrainJob.keep_data)
     return train(job, on_event, should_stop)
 

@@ -1,4 +1,4 @@
-"""What the training loop minimises: one small class per way of learning.
+"""What the training loop minimises: one small class per way of learning (CrossEntropy, MultiLabelBCE, Distillation).
 
 An objective turns the model's logits for one batch into a scalar loss. The loop hands it the
 positions of the batch's rows in the training set, so an objective can look up anything it
@@ -108,3 +108,38 @@ class ContrastivePairs:
 
     def describe(self) -> dict:
         return {"objective": self.name}
+
+
+MAX_POS_WEIGHT = 10.0
+
+
+def balanced_pos_weight(targets: np.ndarray) -> torch.Tensor:
+    """Per-label weight of the positive term in BCE: sqrt(negatives / positives), between 1 and 10.
+    A rare label (few positive rows) counts more, without extremes; a common one keeps weight 1."""
+    t = np.asarray(targets, dtype=np.float64)
+    pos = t.sum(axis=0)
+    neg = len(t) - pos
+    weight = np.sqrt(np.where(pos > 0, neg / np.maximum(pos, 1), 1.0))
+    return torch.tensor(np.clip(weight, 1.0, MAX_POS_WEIGHT), dtype=torch.float32)
+
+
+class MultiLabelBCE:
+    """Multi-label classification: one sigmoid output per label, binary cross-entropy per label,
+    with a class-balanced ``pos_weight`` for rare labels (``balanced_pos_weight``) when asked."""
+
+    name = "bce_per_label"
+
+    def __init__(self, targets: np.ndarray, class_weights: bool, device: torch.device):
+        self.targets = torch.as_tensor(np.asarray(targets, dtype=np.float32))
+        self.weighted = bool(class_weights)
+        self.pos_weight = balanced_pos_weight(targets).to(device) if self.weighted else None
+
+    def loss(self, logits: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
+        target = self.targets[list(rows)].to(logits.device)
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=self.pos_weight)
+
+    def describe(self) -> dict:
+        out = {"objective": self.name, "class_weights": self.weighted}
+        if self.pos_weight is not None:
+            out["pos_weight_max"] = round(float(self.pos_weight.max()), 3)
+        return out

@@ -1,7 +1,9 @@
 """Classify a file or folder, streaming: any size, constant memory, written atomically.
 
 The output (CSV, or XLSX when --out ends in .xlsx) holds the input's columns plus
-``predicted_label``, ``confidence`` and one ``prob_<label>`` column per class. Cells that a
+``predicted_label``, ``confidence`` and one ``prob_<label>`` column per class; for a multi-label run
+``predicted_labels`` (the labels at or above their thresholds, joined by ";") and ``prob_<label>``.
+Documents longer than one window are counted (``long_documents`` in the summary). Cells that a
 spreadsheet would run as formulas are written as text (see ``outputs``).
 """
 
@@ -20,8 +22,8 @@ from .outputs import check_not_inside, open_table_writer, run_own_files, table_k
 CHUNK_ROWS = 2048
 
 
-def output_columns(input_columns: list[str], labels: list[str]) -> list[str]:
-    ours = ["predicted_label", "confidence"] + [f"prob_{l}" for l in labels]
+def output_columns(input_columns: list[str], labels: list[str], multi_label: bool = False) -> list[str]:
+    ours = (["predicted_labels"] if multi_label else ["predicted_label", "confidence"]) + [f"prob_{l}" for l in labels]
     return [c for c in input_columns if c not in ours] + ours
 
 
@@ -39,7 +41,7 @@ def _estimate_rows(path: Path) -> int | None:
 def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | Path, out_path: str | Path, *,
                  text_column: str | None = None, device: str = "auto", batch_size: int = 64,
                  on_event: EventSink = ignore, should_stop: Callable[[], bool] | None = None,
-                 protect: list[str | Path] = (), sheet: str | None = None) -> dict:
+                 protect: list[str | Path] = (), sheet: str | None = None, long_documents: str | None = None) -> dict:
     """Returns {"rows": n, "out": path, "counts": {label: n}}. The input is only read.
 
     ``classifier_or_path``: a run or model folder, or any loaded classifier with ``labels`` and
@@ -63,17 +65,30 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
             on_event(StatusEvent(f"Warning: {warning}"))
         on_event(StatusEvent("Loading the model"))
         clf = Classifier.load(classifier_or_path, device=device)
+    if long_documents and hasattr(clf, "long_documents"):
+        clf.long_documents = long_documents  # auto | on | off
     total = _estimate_rows(input_path)
-    header = output_columns(columns, clf.labels)
-    ours = len(header) - len(clf.labels) - 2
+    multi = bool(getattr(clf, "multi_label", False))
+    header = output_columns(columns, clf.labels, multi)
+    ours = len(header) - len(clf.labels) - (1 if multi else 2)
     inputs_kept = header[:ours]
     counts = {l: 0 for l in clf.labels}
-    done = 0
+    done = n_long = 0
     with open_table_writer(out_path, header) as writer:
         for chunk in iter_documents(input_path, text_col, chunk_rows=CHUNK_ROWS, sheet=sheet):
             if should_stop is not None and should_stop():
                 raise TrainingCancelled()
             probs = clf.predict_proba(chunk.texts, batch_size, should_stop)
+            n_long += int(getattr(clf, "last_long", 0) or 0)
+            if multi:  # predicted_labels joined by ";", then one probability per label
+                for row, p, cols in zip(chunk.rows, probs, clf.decide(probs)):
+                    writer.write([row.get(c, "") for c in inputs_kept] + [";".join(clf.labels[j] for j in cols)]
+                                 + [round(float(v), 4) for v in p])
+                    for j in cols:
+                        counts[clf.labels[j]] += 1
+                done += len(chunk.texts)
+                on_event(ProgressEvent(done, max(total, done) if total else None, f"{done} documents classified"))
+                continue
             for row, p in zip(chunk.rows, probs):
                 best = int(p.argmax())
                 label = clf.labels[best]
@@ -82,5 +97,13 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
                 counts[label] += 1
             done += len(chunk.texts)
             on_event(ProgressEvent(done, max(total, done) if total else None, f"{done} documents classified"))
+    long = {}
+    if hasattr(clf, "long_documents"):
+        from .evaluate import long_documents_report
+
+        clf.last_long = n_long
+        long = long_documents_report(clf)
+        if long.get("message"):
+            on_event(StatusEvent(long["message"]))
     return {"rows": done, "out": str(out_path), "counts": counts, "text_column": text_col,
-            "truncated_cells": getattr(writer, "truncated", 0)}
+            "truncated_cells": getattr(writer, "truncated", 0), "multi_label": multi, "long_documents": long}

@@ -213,13 +213,23 @@ class RunRecord:
     device: dict = field(default_factory=dict)
     distillation: dict | None = None
     error: str | None = None  # why a failed run stopped
+    # "single_label_classification" | "multi_label_classification" (None: a run from before multi-label existed)
+    problem_type: str | None = None
+    thresholds: dict | None = None  # multi-label: {label: decision threshold}, tuned on validation
+    # {"mode": "on"|"off", "reason", "asked": auto|on|off, "window", "overlap", "combine": mean|max|attention, ...}
+    long_documents: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        if out["distillation"] is None:
-            del out["distillation"]
+        for optional in ("distillation", "thresholds"):
+            if out[optional] is None:
+                del out[optional]
         return {**self.extra, **out}
+
+    @property
+    def multi_label(self) -> bool:
+        return self.problem_type == "multi_label_classification"
 
     @classmethod
     def from_dict(cls, raw: dict) -> "RunRecord":
@@ -279,6 +289,8 @@ class RunInfo:
     teacher: str = ""
     method: str = "fine-tune"  # fine-tune | few-shot | zero-shot
     method_reason: str = ""
+    problem_type: str = "single_label_classification"  # or "multi_label_classification"
+    long_documents: str = "off"  # "on": trained and predicts in windows (combined as run.json says)
 
     @classmethod
     def from_folder(cls, folder: Path) -> "RunInfo | None":
@@ -302,6 +314,8 @@ class RunInfo:
             teacher=str((run.recipe or {}).get("teacher_run_dir", "")),
             method=str(run.method or "fine-tune"),
             method_reason=str(run.method_reason or ""),
+            problem_type=str(run.problem_type or "single_label_classification"),
+            long_documents=str((run.long_documents or {}).get("mode") or "off"),
         )
 
 

@@ -47,6 +47,11 @@ class OpenData:
     def can_train(self) -> bool:
         return self.report is not None and self.report.can_train
 
+    @property
+    def multi_label(self) -> bool:
+        """Whether the rows carry label sets (several labels per text); see ``multi_label_hint``."""
+        return getattr(self.labeled, "label_sets", None) is not None
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -249,9 +254,57 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
+def multi_label_hint(table, text_column: str | None, label_column: str | None) -> str | None:
+    """What the data page says when a file looks multi-label (a label column of joined labels, or 0/1
+    columns), or None. The user can then switch (``load_labeled(multi_label=..., label_separator=...,
+    label_columns=...)``)."""
+    from .data import detect_separator, guess_label_columns
+
+    if label_column and label_column in table.data:
+        guess = detect_separator(table.data[label_column])
+        if guess is not None:
+            return (f"This file looks multi-label: {guess.reason}. Each text can get several labels; "
+                    "switch to single-label to treat each cell as one label.")
+    columns = guess_label_columns(table, text_column)
+    if len(columns) >= 2:
+        return (f"This file may be multi-label: the columns {', '.join(columns[:8])} hold only 0/1 values "
+                "(one column per label).")
+    return None
+
+
+def summarize_multi_label(metrics: dict, on: str = "validation", class_counts: dict | None = None) -> Summary:
+    """A multi-label run's results in words: F1, exact match, the labels most often missed or added."""
+    per = metrics.get("per_label") or {}
+    n = int(metrics.get("n") or 0)
+    where = {"validation": "validation", "record": "validation"}.get(on, "")
+    texts = f"the {where} texts" if where else f"the texts in {Path(on).name}"
+    headline = (f"All labels right for {percent(metrics.get('exact_match', 0))} of {texts} ({plural(n, 'text')}); "
+                f"micro-F1 {metrics.get('micro_f1', 0):.2f}, macro-F1 {metrics.get('macro_f1', 0):.2f}.")
+    details: list[str] = []
+    advice: list[Advice] = []
+    confusion = metrics.get("label_confusion") or {}
+    missed = max(confusion, key=lambda l: confusion[l][1][0], default=None)
+    added = max(confusion, key=lambda l: confusion[l][0][1], default=None)
+    if missed and confusion[missed][1][0]:
+        details.append(f"Most often missed: “{missed}” ({plural(confusion[missed][1][0], 'text')}).")
+    if added and confusion[added][0][1]:
+        details.append(f"Most often added although not there: “{added}” ({plural(confusion[added][0][1], 'text')}).")
+    never = [l for l, row in per.items() if row.get("support") and not row.get("predicted")]
+    if never:
+        advice.append(Advice("The model never answered " + ", ".join(f"“{l}”" for l in never[:5])
+                             + ", although some texts carry it. Train longer or add examples of it.", "train_longer"))
+    for label, count in (class_counts or {}).items():
+        if count < FEW_EXAMPLES:
+            advice.append(Advice(f"“{label}” has only {plural(int(count), 'training example')}: add more examples of it "
+                                 "for a more reliable model."))
+    return Summary(headline, details, advice)
+
+
 def summarize(metrics: dict, on: str = "validation", history=(), class_counts: dict | None = None,
               planned_epochs: float | None = None) -> Summary:
     """A run's results for a person: how often it was right, what went wrong most, and what to do."""
+    if metrics.get("problem_type") == "multi_label_classification":
+        return summarize_multi_label(metrics, on, class_counts)
     labels = [str(l) for l in metrics.get("labels", [])]
     matrix = metrics.get("confusion_matrix") or []
     per_class = metrics.get("per_class") or {}

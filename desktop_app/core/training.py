@@ -47,6 +47,7 @@ from .events import (
     ignore,
 )
 from .inference import Classifier, quiet_transformers
+from . import long_documents as long_docs
 from .metrics import classification_metrics, cross_entropy
 from .models import ModelInfo, describe_folder, resolve_model
 from .objectives import CrossEntropy, Objective
@@ -91,6 +92,7 @@ class TrainJob:
     valid_path: str | None = None  # the file job.valid came from (recorded for resume)
     checkpoint_every_min: float = 10.0  # also save a checkpoint this often within long epochs (0: only after epochs)
     keep_data: bool = True  # False: train() drops job.train once it is tokenized, so a large file's texts leave memory
+    long_documents: str = "auto"  # auto | on | off: texts longer than max_length read in windows (long_documents.py)
 
 
 @dataclass
@@ -140,6 +142,21 @@ class Recipe:
 
     def labels(self, data: LabeledData) -> list[str]:
         return sorted(set(data.labels))
+
+    def targets(self, data: LabeledData, label2id: dict[str, int]) -> np.ndarray:
+        """What the objective learns per row: the class index (single-label), a 0/1 row (multi-label)."""
+        return np.asarray([label2id[l] for l in data.labels], dtype=np.int64)
+
+    def known_rows(self, data: LabeledData, label2id: dict[str, int]) -> list[int]:
+        """Positions of the rows this recipe can learn from with these labels."""
+        return [i for i, l in enumerate(data.labels) if l in label2id]
+
+    def check_validation(self, data: LabeledData, labels: list[str]) -> None:
+        """Refuse validation data that cannot be scored (UserInputError); single-label rows of other labels are dropped."""
+
+    def score(self, logits: np.ndarray, targets: np.ndarray, labels: list[str]) -> tuple[dict, float]:
+        """Validation metrics (plain data, with "accuracy" and "macro_f1") and the validation loss."""
+        return classification_metrics(targets, logits.argmax(axis=1), labels), cross_entropy(logits, targets)
 
     def resolve_settings(self, settings: TrainSettings, facts: defaults.Facts) -> tuple[TrainSettings, dict]:
         return defaults.plan(settings, facts)
@@ -312,6 +329,7 @@ class _Trainer:
         self.device: DeviceChoice | None = None
         self.model = self.ddp_model = None
         self.state = _State()
+        self.valid_doc: np.ndarray | None = None  # long-document mode: the document of each validation window
 
     def emit(self, event) -> None:
         if self.ctx.is_main:
@@ -398,7 +416,7 @@ class _Trainer:
                 raise UserInputError("The training file of this run is no longer where it was.", where=str(source),
                                      fix="Pass the training file as DATA together with --resume.")
             data = load_labeled(source, text_column=previous.data.get("text_column"),
-                                label_column=previous.data.get("label_column")).data
+                                label_column=previous.data.get("label_column"), **_label_options(previous)).data
         if previous.data.get("fingerprint_all") != fingerprint(data):
             raise UserInputError(
                 "The training data differs from the data this run started with, so it cannot be resumed.",
@@ -415,7 +433,7 @@ class _Trainer:
             valid = self.job.valid
         elif how == "file" and previous.split.get("path") and Path(previous.split["path"]).is_file():
             valid = load_labeled(previous.split["path"], text_column=previous.data.get("text_column"),
-                                 label_column=previous.data.get("label_column")).data
+                                 label_column=previous.data.get("label_column"), **_label_options(previous)).data
         else:
             raise UserInputError("This run was validated on a separate file, which is needed to resume it.",
                                  where=str(previous.split.get("path") or previous.data.get("valid_source")),
@@ -463,7 +481,7 @@ class _Trainer:
 
         labels = previous.labels if previous else self.recipe.labels(data)
         label2id = {l: i for i, l in enumerate(labels)}
-        known = [i for i, l in enumerate(data.labels) if l in label2id]
+        known = self.recipe.known_rows(data, label2id)
         if len(known) < len(data):
             self.emit(StatusEvent(f"{len(data) - len(known)} rows with labels the model does not know are left out"))
         usable = data.subset(known) if len(known) < len(data) else data
@@ -488,6 +506,7 @@ class _Trainer:
                 and previous.split["fingerprint_valid"] != split_record["fingerprint_valid"]:
             raise UserInputError("The validation rows of this run cannot be re-created.", where=data.source,
                                  fix=f"Start over: {self.recipe.restart_command(self.run_dir, previous)}")
+        self.recipe.check_validation(valid_data, labels)
         valid_data = self._known_labels_only(valid_data, label2id)
         if len(train_data) == 0 or len(valid_data) == 0:
             raise UserInputError("Too few labeled rows to train and validate on.", where=data.source,
@@ -495,8 +514,8 @@ class _Trainer:
 
         self.emit(StatusEvent(f"Tokenizing {len(train_data) + len(valid_data)} texts"))
         t_tok = time.perf_counter()
-        train_ids = batching.tokenize(tokenizer, train_data.texts, self.should_stop, self._tokenizing_progress(),
-                                      keep=model_max)
+        # whole texts (2 bytes a token): long-document mode needs their tails; otherwise they are cut below
+        train_ids = batching.tokenize(tokenizer, train_data.texts, self.should_stop, self._tokenizing_progress())
         self._check_stop()
         lengths = train_ids.full_lengths
         if previous:
@@ -510,12 +529,25 @@ class _Trainer:
             if self.recipe.method_reason:  # "What training will use, and why" starts with the method
                 reasons = {"method": {"value": self.recipe.method, "reason": self.recipe.method_reason}, **reasons}
         self.settings = resolved
-        train_ids = train_ids.truncated(resolved.max_length, batching.special_layout(tokenizer))
-        valid_ids = batching.tokenize(tokenizer, valid_data.texts, self.should_stop, keep=resolved.max_length)
+        y_train = self.recipe.targets(train_data, label2id)
+        y_valid = self.recipe.targets(valid_data, label2id)
+        long_choice = self._long_documents(previous, lengths, model_max, resolved.max_length)
+        layout = batching.special_layout(tokenizer)
+        if long_choice["mode"] == "on":  # train on windows (each with its document's target), validate per document
+            windows, doc = long_docs.split_all(train_ids, resolved.max_length, *layout, max_windows=long_docs.MAX_TRAIN_WINDOWS)
+            train_ids = batching.TokenIds.from_lists(windows, train_ids.dtype)
+            del windows
+            y_train = y_train[doc]
+            valid_whole = batching.tokenize(tokenizer, valid_data.texts, self.should_stop)
+            windows, self.valid_doc = long_docs.split_all(valid_whole, resolved.max_length, *layout)
+            valid_ids = batching.TokenIds.from_lists(windows, valid_whole.dtype)
+            self.emit(StatusEvent(f"Long-document mode: {len(train_data)} training texts read as {len(train_ids)} "
+                                  f"windows of at most {resolved.max_length} tokens ({long_choice['reason']})"))
+        else:
+            train_ids = train_ids.truncated(resolved.max_length, layout)
+            valid_ids = batching.tokenize(tokenizer, valid_data.texts, self.should_stop, keep=resolved.max_length)
         self._check_stop()
         tokenize_s = time.perf_counter() - t_tok
-        y_train = np.asarray([label2id[l] for l in train_data.labels], dtype=np.int64)
-        y_valid = np.asarray([label2id[l] for l in valid_data.labels], dtype=np.int64)
 
         prepared = self.prepared = Prepared(train_ids, y_train, valid_ids, y_valid, labels, self.device.device, resolved,
                                             model_path, self.should_stop, self.emit, split_record["kind"] == "training-rows")
@@ -545,7 +577,10 @@ class _Trainer:
             split=split_record, labels=labels, label2id=label2id, explicit_settings=settings.to_dict(),
             settings=resolved.to_dict(), settings_explained=reasons,
             recipe={**self.recipe.describe(), **self.objective.describe()}, versions=library_versions(),
-            method=self.recipe.method, method_reason=self.recipe.method_reason)
+            method=self.recipe.method, method_reason=self.recipe.method_reason,
+            problem_type=getattr(self.recipe, "problem_type", None) or _problem_type(data), long_documents=long_choice)
+        if data.multi_label_source is not None:
+            record.data.setdefault("multi_label", dict(data.multi_label_source))
         record.status, record.error = "running", None
         record.timings["tokenize_s"] = round(tokenize_s, 2)
         record.device = {"name": self.device.name, "type": self.device.device.type, "precision": self.device.precision,
@@ -568,8 +603,22 @@ class _Trainer:
     def _dev(self) -> torch.device:
         return self.device.device if self.device is not None else torch.device("cpu")
 
+    def _long_documents(self, previous: RunRecord | None, lengths: list[int], model_max: int, window: int) -> dict:
+        """run.json's "long_documents": on or off, why, the window; the combination is chosen on validation."""
+        if previous is not None and (previous.long_documents or {}).get("mode"):
+            return dict(previous.long_documents)
+        on, reason = long_docs.decide(self.job.long_documents, lengths, model_max)
+        n_long = sum(1 for n in lengths if n > window)
+        choice = {"mode": "on" if on else "off", "reason": reason, "asked": self.job.long_documents or "auto",
+                  "window": window, "overlap": long_docs.OVERLAP, "texts_longer_than_window": n_long,
+                  "texts_longer_than_model": sum(1 for n in lengths if n > model_max)}
+        if not on and n_long and (self.job.long_documents or "auto") == "auto":
+            self.emit(StatusEvent(f"{n_long} of {len(lengths)} training texts are longer than {window} tokens and are cut; "
+                                  "--long-documents on reads them whole in windows"))
+        return choice
+
     def _known_labels_only(self, data: LabeledData, label2id: dict) -> LabeledData:
-        keep = [i for i, l in enumerate(data.labels) if l in label2id]
+        keep = self.recipe.known_rows(data, label2id)
         if len(keep) < len(data):
             dropped = sorted({l for l in data.labels if l not in label2id})
             self.emit(StatusEvent(f"Validation rows with labels not in the training data are ignored: {', '.join(dropped[:5])}"))
@@ -764,8 +813,7 @@ class _Trainer:
         if self.ctx.is_main:
             clf = self.validation_classifier()
             logits = self.recipe.validation_logits(clf, self.valid_ids)
-            metrics = classification_metrics(self.y_valid, logits.argmax(axis=1), self.labels)
-            val_loss = cross_entropy(logits, self.y_valid)
+            metrics, val_loss = self._score(logits)
             score = metrics[self.settings.metric]
             improved = score > state.best_metric + 1e-6
             self.emit(EvalEvent(state.step, float(epoch), val_loss, metrics["accuracy"], metrics["macro_f1"], self.labels,
@@ -788,8 +836,30 @@ class _Trainer:
         state.best_metric = best
         return bool(improved_f), best >= 1.0 - 1e-9
 
+    def _score(self, logits: np.ndarray) -> tuple[dict, float]:
+        """Validation metrics; in long-document mode per document, with the combination that scores best."""
+        if self.valid_doc is None:
+            return self.recipe.score(logits, self.y_valid, self.labels)
+        multi = self.record.problem_type == "multi_label_classification"
+        metric = self.settings.metric
+        method, doc_logits, scores = long_docs.choose_combination(
+            logits, self.valid_doc, len(self.y_valid),
+            lambda doc: self.recipe.score(doc, self.y_valid, self.labels)[0][metric], multi)
+        metrics, val_loss = self.recipe.score(doc_logits, self.y_valid, self.labels)
+        metrics["long_documents"] = {"combine": method, "scores": scores, "windows": int(len(logits)),
+                                     "documents": int(len(self.y_valid))}
+        return metrics, val_loss
+
     def _save_model(self, metrics: dict, rep: speed.SpeedReport, state: _State, clf: Classifier) -> None:
         self.emit(StatusEvent("Saving the model"))
+        if metrics.get("thresholds"):
+            self.record.thresholds = metrics["thresholds"]
+        if metrics.get("long_documents"):
+            self.record.long_documents["combine"] = metrics["long_documents"]["combine"]
+            self.record.long_documents["combine_scores"] = metrics["long_documents"]["scores"]
+        self.model.config.classifier_studio = {  # travels with the model folder and every export (config.json)
+            "problem_type": self.record.problem_type, "thresholds": self.record.thresholds,
+            "long_documents": self.record.long_documents, "max_length": self.settings.max_length}
         with atomic_dir(self.run_dir / MODEL_DIR) as tmp:
             self.recipe.save_model(tmp, self.model, self.tokenizer, clf)
         self.record.final_metrics = {
@@ -905,7 +975,8 @@ class _Trainer:
 
 
 def _recorded_recipe(job: TrainJob) -> Recipe:
-    """No recipe given: on --resume the one the run started with (few-shot or fine-tune), else FineTune."""
+    """No recipe given: on --resume the one the run started with (few-shot, multi-label or fine-tune), else
+    the one the data calls for (``default_recipe``)."""
     if job.resume and (Path(job.out_dir) / RUN_JSON).is_file():
         try:
             record = read_record(job.out_dir)
@@ -915,7 +986,11 @@ def _recorded_recipe(job: TrainJob) -> Recipe:
             from .few_shot import FewShotRecipe
 
             return FewShotRecipe(record.method_reason)
-    return FineTune()
+        if record.problem_type == "multi_label_classification":
+            from .multilabel import MultiLabelFineTune
+
+            return MultiLabelFineTune()
+    return default_recipe(job.train)
 
 
 @contextmanager
@@ -962,3 +1037,26 @@ def _gpu_memory_gb(device: torch.device) -> float | None:
         return None
     return torch.cuda.get_device_properties(device).total_memory / 2**30
 
+
+
+def default_recipe(data: LabeledData | None) -> Recipe:
+    """FineTune, or multilabel.MultiLabelFineTune for data with label sets."""
+    if data is not None and data.label_sets is not None:
+        from .multilabel import MultiLabelFineTune
+
+        return MultiLabelFineTune()
+    return FineTune()
+
+
+def _problem_type(data: LabeledData) -> str:
+    return "multi_label_classification" if data.label_sets is not None else "single_label_classification"
+
+
+def _label_options(record: RunRecord) -> dict:
+    """How a run read its labels (multi-label separator or 0/1 columns), to read its files again alike."""
+    how = record.data.get("multi_label")
+    if not how:
+        return {"multi_label": False} if record.problem_type == "single_label_classification" else {}
+    if how.get("label_columns"):
+        return {"label_columns": list(how["label_columns"])}
+    return {"multi_label": True, "label_separator": how.get("separator")}

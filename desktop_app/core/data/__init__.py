@@ -11,6 +11,8 @@
     split(labeled, valid_fraction, seed)           -> (train, valid), stratified
     fingerprint(labeled) -> str                    sha256 of texts and labels
     iter_documents(path, text_column, chunk_rows, sheet=)  -> DocumentChunk stream; describe_documents(path)
+    detect_separator(values) -> SeparatorGuess | None   a label column of joined labels (multi-label), see multilabel.py
+    to_multi_label(table, text_col, label_col, separator=, label_columns=) -> LabeledData with label_sets
 
 Every problem with the input raises ``UserInputError`` naming the file (and row/column) and a fix.
 What is worth a warning but not an error (rows in a second encoding, "NaN" labels) becomes a
@@ -23,6 +25,7 @@ from .columns import ColumnGuess, guess_columns
 from .documents import DocumentChunk, describe_documents, iter_documents
 from .fixes import apply_fixes
 from .labeled import LabeledData, LoadedData, load_labeled, to_labeled
+from .multilabel import SeparatorGuess, detect_separator, guess_label_columns, join_labels, to_multi_label
 from .reading import read_table
 from .sources import sheet_names
 from .splitting import fingerprint, split
@@ -36,8 +39,13 @@ __all__ = [
     "LabeledData",
     "LoadedData",
     "Table",
+    "SeparatorGuess",
     "ValidationReport",
     "apply_fixes",
+    "detect_separator",
+    "guess_label_columns",
+    "join_labels",
+    "to_multi_label",
     "describe_documents",
     "fingerprint",
     "guess_columns",

@@ -29,28 +29,45 @@ class LabeledData:
     source: str = ""
     skipped: dict[str, list[int]] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)  # warnings from reading the file (e.g. mixed encodings)
+    # multi-label data: each row's set of labels (sorted); ``labels`` then holds them joined by ";"
+    # (what a person reads, and what the stratified split and the fingerprint use). None: single-label.
+    label_sets: list[tuple[str, ...]] | None = None
+    multi_label_source: dict | None = None  # how the sets were read: {"separator": ";"} or {"label_columns": [...]}
 
     def __post_init__(self) -> None:
         if not (len(self.texts) == len(self.labels) == len(self.rows)):
             raise ValueError("texts, labels and rows must have the same length")
+        if self.label_sets is not None and len(self.label_sets) != len(self.texts):
+            raise ValueError("label_sets must have one entry per row")
+
+    @property
+    def multi_label(self) -> bool:
+        return self.label_sets is not None
 
     def __len__(self) -> int:
         return len(self.texts)
 
     @property
     def label_names(self) -> list[str]:
+        if self.label_sets is not None:
+            return sorted({label for labels in self.label_sets for label in labels})
         return sorted(set(self.labels))
 
     def class_counts(self) -> dict[str, int]:
-        """Examples per label, in label order."""
-        counts = Counter(self.labels)
+        """Examples per label, in label order (multi-label: the rows that carry each label)."""
+        if self.label_sets is not None:
+            counts = Counter(label for labels in self.label_sets for label in labels)
+        else:
+            counts = Counter(self.labels)
         return {label: counts[label] for label in sorted(counts)}
 
     def subset(self, indices: Iterable[int]) -> LabeledData:
         """The examples at ``indices`` (positions, not file rows); ``skipped`` is kept."""
         idx = list(indices)
         return LabeledData([self.texts[i] for i in idx], [self.labels[i] for i in idx], [self.rows[i] for i in idx],
-                           self.source, {k: list(v) for k, v in self.skipped.items()}, list(self.notes))
+                           self.source, {k: list(v) for k, v in self.skipped.items()}, list(self.notes),
+                           None if self.label_sets is None else [self.label_sets[i] for i in idx],
+                           None if self.multi_label_source is None else dict(self.multi_label_source))
 
     @property
     def n_skipped(self) -> int:
@@ -111,15 +128,32 @@ def to_labeled(table: Table, text_column: str, label_column: str) -> LabeledData
 
 
 def load_labeled(path: str | Path, text_column: str | None = None, label_column: str | None = None, *,
-                 sheet: str | None = None, on_progress: Progress | None = None) -> LoadedData:
+                 sheet: str | None = None, on_progress: Progress | None = None, multi_label: bool | None = None,
+                 label_separator: str | None = None, label_columns: list[str] | None = None) -> LoadedData:
     """Read a labeled file, guessing the columns that are not given. Raises UserInputError.
 
-    ``sheet`` and ``on_progress`` are passed to ``read_table``.
+    ``sheet`` and ``on_progress`` are passed to ``read_table``. Multi-label (see data/multilabel.py):
+    ``label_columns`` (0/1 columns) or ``label_separator`` make it so; ``multi_label=None`` detects a
+    label column of joined labels, ``False`` never splits, ``True`` always reads label sets.
     """
+    from .multilabel import detect_separator, to_multi_label
+
     table = read_table(path, sheet=sheet, on_progress=on_progress)
     for name, role in ((text_column, "text"), (label_column, "label")):
         if name is not None and name not in table.data:
             raise _missing_column_error(table, name, role)
+    if label_columns:
+        if multi_label is False:
+            raise UserInputError("--label-columns reads several labels per row, which single-label training cannot use.",
+                                 where="--label-columns", fix="Leave out --label-columns, or train with --multi-label.")
+        exclude = label_columns[0] if label_columns[0] in table.data else None
+        guess = guess_columns(table, text_column=text_column, label_column=exclude)
+        text = text_column or (guess.text if guess.text not in label_columns else None)
+        if text is None:
+            raise UserInputError(f"No column with the texts could be found in '{table.path.name}'.", where=str(table.path),
+                                 fix="Name it with --text-column.")
+        return LoadedData(table, guess, text, ",".join(label_columns),
+                          to_multi_label(table, text, label_columns=list(label_columns)))
     guess = guess_columns(table, text_column=text_column, label_column=label_column)
     text, label = text_column or guess.text, label_column or guess.label
     available = ", ".join(f"'{c}'" for c in table.columns[:30])
@@ -132,4 +166,8 @@ def load_labeled(path: str | Path, text_column: str | None = None, label_column:
                              fix=f"Name it with --label-column, or pick it in the app. Columns: {available}."
                              + (" A labeled file needs a text column and a label column." if len(table.columns) < 2 else "")
                              + table.other_sheets_hint())
+    if multi_label is False:
+        return LoadedData(table, guess, text, label, to_labeled(table, text, label))
+    if multi_label or label_separator or detect_separator(table.data[label]) is not None:
+        return LoadedData(table, guess, text, label, to_multi_label(table, text, label, separator=label_separator))
     return LoadedData(table, guess, text, label, to_labeled(table, text, label))

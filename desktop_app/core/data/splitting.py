@@ -13,12 +13,13 @@ def split(data: LabeledData, valid_fraction: float = 0.1, seed: int = 42) -> tup
     """(train, valid), stratified by label and deterministic for a seed; both keep file order.
 
     Every class with two or more examples keeps at least one in train; a class with one example
-    stays in train; valid gets at least one example whenever some class has two.
+    stays in train; valid gets at least one example whenever some class has two. Multi-label data
+    is stratified by each row's rarest label.
     """
     if not 0 <= valid_fraction < 1:
         raise ValueError(f"valid_fraction must be in [0, 1), got {valid_fraction}")
     by_label: dict[str, list[int]] = defaultdict(list)
-    for i, label in enumerate(data.labels):
+    for i, label in enumerate(_strata(data)):
         by_label[label].append(i)
     rng = random.Random(seed)
     shuffled: dict[str, list[int]] = {}
@@ -31,6 +32,15 @@ def split(data: LabeledData, valid_fraction: float = 0.1, seed: int = 42) -> tup
     chosen = set(valid)
     train = [i for i in range(len(data)) if i not in chosen]
     return data.subset(train), data.subset(valid)
+
+
+def _strata(data: LabeledData) -> list[str]:
+    """What the split stratifies by: the label (single-label), or each row's rarest label (multi-label:
+    label sets are mostly unique, so stratifying by the set would keep nearly every row in train)."""
+    if data.label_sets is None:
+        return list(data.labels)
+    counts = data.class_counts()
+    return [min(labels, key=lambda l: (counts[l], l)) if labels else "" for labels in data.label_sets]
 
 
 def _allocate(sizes: dict[str, int], fraction: float) -> dict[str, int]:
