@@ -75,7 +75,12 @@ def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
 
 def write_json(path: Path, data: dict) -> None:
     with atomic_path(Path(path)) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        tmp.write_text(json.dumps(data, indent=2, default=_plain), encoding="utf-8")
+
+
+def _plain(value):
+    """numpy arrays and numbers as JSON lists and numbers (a run record keeps row numbers as one array)."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 def read_json(path: Path) -> dict:

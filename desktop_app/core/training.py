@@ -14,11 +14,14 @@ to minimise. ``FineTune`` is the default recipe; distill.py supplies ``DistillRe
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import gc
 import math
 import random
 import shlex
 import shutil
+import sys
 import time
 import traceback
 from contextlib import contextmanager
@@ -446,6 +449,12 @@ class _Trainer:
 
     # -- setup --------------------------------------------------------------------------------
     def run(self) -> RunResult:
+        resuming = self._prepare()  # its locals (the texts, the table's rows) are gone once it returns
+        _give_back_freed_memory()
+        return self._loop(resuming)
+
+    def _prepare(self) -> bool:
+        """Open the folder, check and tokenize the data, resolve the settings, build the model; True when resuming."""
         job = self.job
         quiet_transformers()
         from transformers import AutoTokenizer
@@ -495,7 +504,7 @@ class _Trainer:
         elif given_valid is None:
             train_data, valid_data = split(usable, settings.valid_split, settings.seed)
             split_record = {"kind": "stratified", "fraction": settings.valid_split, "seed": settings.seed,
-                            "valid_rows": valid_data.rows, "fingerprint_valid": fingerprint(valid_data),
+                            "valid_rows": np.asarray(valid_data.rows, dtype=np.int64), "fingerprint_valid": fingerprint(valid_data),
                             "n_valid": len(valid_data)}
         else:
             train_data, valid_data = usable, given_valid
@@ -560,7 +569,11 @@ class _Trainer:
         self.objective = self.recipe.objective(prepared)
         self.tokenizer, self.labels, self.info = tokenizer, labels, info
         self.train_ids, self.y_train = train_ids, y_train
-        self.valid_ids, self.y_valid, self.valid_texts = valid_ids, y_valid, valid_data.texts
+        # a sample of the validation texts (fresh strings) for the speed measurement: holding all of them, spread
+        # over the file's memory, would keep the memory of every text in use (Python frees it only in whole arenas)
+        self.valid_ids, self.y_valid = valid_ids, y_valid
+        self.valid_texts = [t.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+                            for t in speed.sample_texts(valid_data.texts, SPEED_DOCS)]
         self.model = model
         self.ddp_model = distributed.wrap(model, self.ctx, self.device.device)
 
@@ -593,8 +606,7 @@ class _Trainer:
                     self.emit(StatusEvent(f"{name} = {item['value']}: {item['reason']}"))
         if not job.keep_data:  # tokenized: a large file's texts need not stay in memory for the whole run
             job.train = None
-        del data, usable, train_data
-        return self._loop(previous is not None)
+        return previous is not None
 
     def _check_stop(self) -> None:
         if self.ctx.agree([float(self.should_stop())], self._dev())[0]:
@@ -991,6 +1003,20 @@ def _recorded_recipe(job: TrainJob) -> Recipe:
 
             return MultiLabelFineTune()
     return default_recipe(job.train)
+
+
+def _give_back_freed_memory() -> None:
+    """Return the memory of freed texts to the system before the model's first training step needs it.
+
+    glibc keeps freed blocks in its heap; after a large file's texts are dropped that is hundreds of
+    MB that the training step (which allocates its tensors elsewhere) would add to. ``malloc_trim``
+    hands the free pages back (measured: 300 MB file, benchmarks/bench_train_memory.py)."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+            pass
 
 
 @contextmanager
