@@ -39,10 +39,75 @@ def encode(tokenizer, texts: Sequence[str], max_length: int, should_stop: Callab
 
 
 def tokenize(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None = None,
-             on_chunk: Callable[[int, int], None] | None = None) -> list[list[int]]:
+             on_chunk: Callable[[int, int], None] | None = None, remember: bool = False) -> list[list[int]]:
     """Token ids for each text, whole (special tokens included): the run's one tokenizing pass.
-    Their lengths choose the max length; ``truncate`` then cuts them to it."""
-    return _chunked(tokenizer, texts, should_stop, on_chunk, truncation=False, verbose=False)
+    Their lengths choose the max length; ``truncate`` then cuts them to it.
+
+    Texts this tokenizer already tokenized with ``remember=True`` (the app measures the lengths of
+    the open data so) are not tokenized again: training in the same process reuses those ids."""
+    cached = _CACHE.lookup(tokenizer, texts)
+    if cached is not None:
+        if on_chunk is not None:
+            on_chunk(len(cached), len(texts))
+        return cached
+    ids = _chunked(tokenizer, texts, should_stop, on_chunk, truncation=False, verbose=False)
+    if remember and len(ids) == len(texts):
+        _CACHE.keep(tokenizer, texts, ids)
+    return ids
+
+
+class _TokenCache:
+    """The whole-text token ids of the last texts tokenized with ``remember=True``, for one tokenizer.
+
+    One entry (the open data's texts); a new ``keep`` replaces it. Not kept above ``MAX_TOKENS``
+    tokens, so a huge file costs no second copy of its ids."""
+
+    MAX_TOKENS = 50_000_000  # 200 MB of int32 ids
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._ids: dict[str, np.ndarray] = {}
+
+    @staticmethod
+    def key_of(tokenizer) -> tuple:
+        import os
+
+        name = str(getattr(tokenizer, "name_or_path", "") or "")
+        if name and os.path.isdir(name):
+            name = os.path.realpath(name)
+        return type(tokenizer).__name__, name, len(tokenizer) if hasattr(tokenizer, "__len__") else 0
+
+    def keep(self, tokenizer, texts: Sequence[str], ids: list) -> None:
+        if sum(len(x) for x in ids) > self.MAX_TOKENS:
+            return
+        with self._lock:
+            self._key, self._ids = self.key_of(tokenizer), dict(zip(texts, ids))
+
+    def lookup(self, tokenizer, texts: Sequence[str]) -> list | None:
+        """The ids of every text, or None unless all of them are known for this tokenizer."""
+        with self._lock:
+            if self._key is None or not self._ids or self._key != self.key_of(tokenizer):
+                return None
+            known = self._ids
+        try:
+            return [known[t] for t in texts]
+        except KeyError:
+            return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._key, self._ids = None, {}
+
+
+_CACHE = _TokenCache()
+
+
+def forget_remembered() -> None:
+    """Drop the remembered token ids (the app's open data was closed)."""
+    _CACHE.clear()
 
 
 def truncate(tokenizer, texts: Sequence[str], ids: list[list[int]], max_length: int) -> list[list[int]]:

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 # The names of change notices. An observer gets one of them (and may ignore the ones it does not show).
 DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS = "data", "model", "settings", "run", "evaluation", "predictions"
-CHANGES = (DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS)
+LENGTHS, COMPARISON = "lengths", "comparison"
+CHANGES = (DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS, LENGTHS, COMPARISON)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,17 @@ class OpenData:
     @property
     def can_train(self) -> bool:
         return self.report is not None and self.report.can_train
+
+
+@dataclass(frozen=True)
+class TokenLengths:
+    """Whole-text token counts of the open data's texts with one model's tokenizer (the engine's own
+    tokenizing pass, ``batching.tokenize``; training in this process reuses its ids)."""
+
+    model: str
+    data_fingerprint: str
+    lengths: tuple
+    model_max: int = 512
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,8 @@ class Session:
         self.run: str | None = None  # the current run's folder
         self.evaluation: Evaluation | None = None
         self.predictions: Predictions | None = None
+        self.lengths: TokenLengths | None = None
+        self.comparison = None  # Comparison | None
         self._observers: list[Callable[[str], None]] = []
 
     # -- observers -----------------------------------------------------------------------------
@@ -122,16 +136,41 @@ class Session:
         if old != new and self.evaluation is not None and self.evaluation.depends_on_open_data:
             self.evaluation = None
             self._notify(EVALUATION)
+        if old != new and self.lengths is not None:
+            self.lengths = None
+            self._notify(LENGTHS)
+        if old != new and self.comparison is not None:
+            self.comparison = None
+            self._notify(COMPARISON)
         self._notify(DATA)
 
     def training_data(self):
         """The labeled data to train on, or None when none is open or its checks block training."""
         return self.data.labeled if self.data is not None and self.data.can_train else None
 
+    def set_lengths(self, lengths: TokenLengths | None) -> bool:
+        """Keep token lengths measured for the open data with the chosen model; refuse stale ones."""
+        if lengths is not None and (self.data is None or lengths.data_fingerprint != self.data.fingerprint
+                                    or lengths.model != self.model_path or len(lengths.lengths) != self.data.n_examples):
+            return False
+        self.lengths = lengths
+        self._notify(LENGTHS)
+        return True
+
+    def current_lengths(self) -> TokenLengths | None:
+        """The open data's token lengths with the chosen model's tokenizer, or None (not measured yet)."""
+        ln = self.lengths
+        if ln is None or self.data is None or ln.data_fingerprint != self.data.fingerprint or ln.model != self.model_path:
+            return None
+        return ln
+
     # -- model and settings ----------------------------------------------------------------------
     def set_model(self, path: str | None) -> None:
         if path != self.model_path:
             self.model_path = path
+            if self.lengths is not None:
+                self.lengths = None
+                self._notify(LENGTHS)
             self._notify(MODEL)
 
     def set_settings(self, settings: TrainSettings, preset: str | None = None) -> None:

@@ -170,9 +170,9 @@ class ModelPage(QWidget):
             self.win.session.set_model(self._wanted_model)
 
     def _session_changed(self, change: str) -> None:
-        from ..core.session import DATA, MODEL, SETTINGS
+        from ..core.session import DATA, LENGTHS, MODEL, SETTINGS
 
-        if change in (DATA, MODEL, SETTINGS):
+        if change in (DATA, MODEL, SETTINGS, LENGTHS):
             self.update_plan()
 
     # -- models ----------------------------------------------------------------------------------

@@ -224,8 +224,8 @@ def load_table_task(path: str, sheet: str | None = None, *, report, should_stop)
     return table, guess_columns(table)
 
 
-def check_task(table, text_column: str, label_column: str, fixes: list[str], lengths, max_length, *, report,
-               should_stop) -> dict:
+def check_task(table, text_column: str, label_column: str, fixes: list[str], lengths, lengths_fingerprint, max_length, *,
+               report, should_stop) -> dict:
     """Labeled examples from two columns, the safe fixes chosen so far, the checks, and a fingerprint."""
     from ..core.data import apply_fixes, to_labeled, validate
     from ..core.data.splitting import fingerprint
@@ -235,14 +235,20 @@ def check_task(table, text_column: str, label_column: str, fixes: list[str], len
     labeled = to_labeled(table, text_column, label_column)
     if fixes:
         labeled = apply_fixes(labeled, list(fixes))
-    usable_lengths = lengths if lengths is not None and len(lengths) == len(labeled) else None
+    data_print = fingerprint(labeled)
+    # the lengths of exactly these texts (measured for this data's fingerprint), or none
+    usable_lengths = list(lengths) if lengths is not None and lengths_fingerprint == data_print else None
     checks = validate(labeled, usable_lengths, max_length if usable_lengths is not None else None)
-    return {"labeled": labeled, "report": checks, "fingerprint": fingerprint(labeled), "columns": (text_column, label_column),
+    return {"labeled": labeled, "report": checks, "fingerprint": data_print, "columns": (text_column, label_column),
             "fixes": list(fixes)}
 
 
-def token_lengths_task(model_path: str, texts: list[str], *, report, should_stop) -> dict:
+def token_lengths_task(model_path: str, texts: list[str], *, report, should_stop) -> dict | None:
+    """Whole-text token lengths for the length chart, by the engine's own tokenizing pass
+    (``batching.tokenize``): the ids are remembered, so training these texts in this process does
+    not tokenize them again. None when cancelled."""
     from ..core import batching
+    from ..core.events import ProgressEvent
     from ..core.inference import quiet_transformers
     from ..core.models import describe_folder, resolve_model
 
@@ -252,8 +258,14 @@ def token_lengths_task(model_path: str, texts: list[str], *, report, should_stop
     folder = resolve_model(model_path)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     info = describe_folder(folder)
-    return {"model": model_path, "lengths": batching.token_lengths(tokenizer, texts),
-            "model_max": min(info.max_length or 512, 512)}
+
+    def progress(done: int, total: int) -> None:
+        report(ProgressEvent(done, total, f"Measuring text lengths: {done:,} of {total:,} texts"))
+
+    ids = batching.tokenize(tokenizer, texts, should_stop, progress, remember=True)
+    if len(ids) != len(texts):
+        return None  # stopped
+    return {"model": model_path, "lengths": [len(x) for x in ids], "model_max": min(info.max_length or 512, 512)}
 
 
 def list_models_task(extra_folders: list[str], runs_dir: str, *, report, should_stop) -> list:
