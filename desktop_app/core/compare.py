@@ -14,6 +14,7 @@ OUT_DIR/<n>-<model>/ holds each run; OUT_DIR/leaderboard.json holds the rows and
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,52 @@ class Candidate:
     @property
     def label(self) -> str:
         return self.name or self.model
+
+
+def describe_candidates(candidates: list[tuple[str, str, TrainSettings | None]]) -> list[str]:
+    """Names for people that say what differs between candidates: ``(model, model name, settings)`` ->
+    "MiniLM-L6", "MiniLM-L6, texts cut at 64 tokens", "BERT base, 3 passes"... Only what differs is named."""
+    shown = {"max_length": ("texts cut at {} tokens", "automatic text length"),
+             "epochs": ("{} passes", "automatic training length"),
+             "learning_rate": ("learning speed {}", "automatic learning speed"),
+             "batch_size": ("{} texts per step", "automatic texts per step"),
+             "time_budget_min": ("about {} min", "no time limit"),
+             "class_weights": ("class weights {}", "automatic class weights")}
+    settings = [s or TrainSettings() for _, _, s in candidates]
+    labels = []
+    for (_, name, _), s in zip(candidates, settings):
+        parts = [name]
+        for key, (fmt, auto) in shown.items():
+            if len({getattr(x, key) for x in settings}) < 2:
+                continue  # the same for every candidate: not what tells them apart
+            value = getattr(s, key)
+            if value is None:
+                parts.append(auto)
+            elif isinstance(value, bool):
+                parts.append(fmt.format("on" if value else "off"))
+            else:
+                parts.append(fmt.format(f"{value:g}" if isinstance(value, float) else value))
+        labels.append(", ".join(parts))
+    seen: dict[str, int] = {}
+    for i, label in enumerate(labels):  # the same candidate twice: numbered, never two equal names
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            labels[i] = f"{label} ({seen[label]})"
+    return labels
+
+
+def length_choices(lengths, model_max: int) -> list[tuple[int, float]]:
+    """Max lengths worth comparing for these token lengths, shortest first, with the share of texts each
+    cuts short: about the median, the 90th percentile, and what the app chooses (99th)."""
+    import numpy as np
+
+    from .defaults import max_length_for
+
+    values = np.asarray(list(lengths) or [0])
+    chosen = {max_length_for(values, model_max)[0]}
+    for q in (50, 90):
+        chosen.add(int(min(model_max, max(16, 8 * math.ceil(float(np.percentile(values, q)) / 8)))))
+    return [(n, float(np.mean(values > n))) for n in sorted(chosen)]
 
 
 def _never() -> bool:

@@ -366,3 +366,15 @@ def classify_text_task(run_dir: str, text: str, *, report, should_stop) -> dict:
 def forget_classifier() -> None:
     with _classifier_lock:
         _classifier.clear()
+
+
+def training_rate_task(model_path: str, texts: list[str], n_labels: int, batch_size: int, max_length: int, device: str,
+                       threads: int | None, *, report, should_stop) -> dict | None:
+    """Texts per second training will learn from (a few real optimizer steps on the user's texts), or None when stopped."""
+    from ..core.events import StatusEvent
+    from ..core.speed import training_rate
+
+    report(StatusEvent("Measuring how fast training runs on your texts"))
+    rate = training_rate(model_path, texts, n_labels, batch_size, max_length, device=device, threads=threads,
+                         should_stop=should_stop)
+    return None if rate is None else {"texts_per_s": rate}

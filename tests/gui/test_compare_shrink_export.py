@@ -34,7 +34,9 @@ def test_compare_two_settings_fills_leaderboard_scatter_and_recommendations(qtbo
     page.add_current()
     window.model_page.update_settings(learning_rate=1e-3)
     page.add_current()
-    assert page.queue.count() == 2 and "lr 0.001" in page.queue.item(1).text() and page.queue.item(1).text().startswith("#2 ")
+    # named by what differs between them
+    assert page.queue.count() == 2 and "learning speed 0.001" in page.queue.item(1).text()
+    assert "automatic learning speed" in page.queue.item(0).text()
     assert page.start_button.isEnabled()
     qtbot.mouseClick(page.start_button, Qt.LeftButton)
     assert page.is_running() and not window.train_page.start_button.isEnabled()
@@ -42,7 +44,7 @@ def test_compare_two_settings_fills_leaderboard_scatter_and_recommendations(qtbo
 
     assert page.table.rowCount() == 4  # two candidates, fp32 and int8 each
     variants = sorted(page.table.item(r, 1).text() for r in range(4))
-    assert variants == ["fp32", "fp32", "int8", "int8"]
+    assert variants == ["as trained", "as trained", "compressed", "compressed"]
     for item in page.points.values():
         assert len(item.data) == 2
     assert len(page.point_labels) == 4
@@ -102,3 +104,65 @@ def test_resume_an_interrupted_run_from_the_library(qtbot, window, tiny_model):
     assert window.sidebar.currentRow() == window.pages.index(train) and train.is_training()
     wait_for(qtbot, lambda: not train.is_training(), 120)
     assert train.finished_run == interrupted
+
+
+def test_try_these_models_and_text_lengths_in_one_step_results_carry_run_and_data(qtbot, window, tiny_model, tmp_path):
+    import csv
+
+    from tiny_models import build_tiny_model
+
+    from desktop_app.core.resources import sample_training_file
+
+    from .test_app import open_file
+
+    other = build_tiny_model("distilbert", tmp_path / "tiny-distilbert")
+    ready_to_train(qtbot, window, tiny_model, batch_size=8)
+    window.model_page.select_model(str(other))  # a folder the user added
+    wait_for(qtbot, lambda: window.compare_page.try_models.count() >= 2 and window.tasks.settled("models"), 60)
+    window.model_page.select_model(str(tiny_model))
+    wait_for(qtbot, lambda: window.data_page.lengths is not None and window.tasks.settled("lengths"), 60)
+    page = window.compare_page
+    window.sidebar.setCurrentRow(window.pages.index(page))
+
+    # shorter or longer texts: lengths chosen from the user's texts, each named by its length
+    choices = page.length_choices()
+    assert len(choices) >= 2 and all(n >= 16 for n, _ in choices)
+    assert "tokens" in page.try_lengths_label.text() and page.try_lengths_button.isEnabled()
+    qtbot.mouseClick(page.try_lengths_button, Qt.LeftButton)
+    labels = [c["label"] for c in page.candidates]
+    assert len(labels) == len(choices) and all(f"texts cut at {n} tokens" in l for l, (n, _) in zip(labels, choices))
+    page.queue.selectAll()
+    page.remove_selected()
+    assert not page.candidates and not page.start_button.isEnabled()
+
+    # try these models: tick two, one click adds both, named by model (what differs)
+    assert not page.try_models_button.isEnabled()
+    page.tick_models([str(tiny_model), str(other)])
+    qtbot.mouseClick(page.try_models_button, Qt.LeftButton)
+    assert len(page.candidates) == 2 and page.candidates[0]["label"] != page.candidates[1]["label"]
+    assert all("(waiting)" in page.queue.item(i).text() for i in range(2))
+    qtbot.mouseClick(page.start_button, Qt.LeftButton)
+    wait_for(qtbot, lambda: not page.is_running() and page.status.text().startswith("Finished"), 300)
+
+    comparison = window.session.current_comparison()
+    assert comparison.status == "finished" and comparison.data_fingerprint == window.session.data.fingerprint
+    assert len(page.rows) == 4 and {Path(r["run_dir"]).parent for r in page.rows} == {Path(page.out_dir)}
+    assert all("done:" in page.queue.item(i).text() and "right" in page.queue.item(i).text() for i in range(2))
+    n_valid = page.rows[0]["n_valid"]
+    assert f"scored on the same {n_valid} validation texts" in page.provenance.text()
+    assert "support_tickets.csv" in page.provenance.text() and page.out_dir in page.provenance.text()
+    tip = page.table.item(0, 2).toolTip()
+    assert page.rows[0]["run_dir"] in tip and "support_tickets.csv" in tip
+    labels = {page.candidates[0]["label"], page.candidates[1]["label"]}
+    assert {page.table.item(r, 0).text() for r in range(4)} == labels
+
+    # other data: the comparison of the first data is never shown as if it were about this one
+    rows = list(csv.DictReader(sample_training_file().open(encoding="utf-8")))[:200]
+    b = tmp_path / "b.csv"
+    with b.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=["text", "label"])
+        w.writeheader()
+        w.writerows(rows)
+    open_file(qtbot, window, b)
+    assert window.session.current_comparison() is None and page.rows == [] and page.table.rowCount() == 0
+    assert page.provenance.text() == "" and "Results appear here" in page.recommendation.text()
