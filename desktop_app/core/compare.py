@@ -81,7 +81,7 @@ def describe_candidates(candidates: list[tuple[str, str, TrainSettings | None]])
 
 def length_choices(lengths, model_max: int) -> list[tuple[int, float]]:
     """Max lengths worth comparing for these token lengths, shortest first, with the share of texts each
-    cuts short: about the median, the 90th percentile, and what the app chooses (99th)."""
+    cuts short: about the median, the 90th percentile, and what the app chooses (99th); at least two."""
     import numpy as np
 
     from .defaults import max_length_for
@@ -90,6 +90,8 @@ def length_choices(lengths, model_max: int) -> list[tuple[int, float]]:
     chosen = {max_length_for(values, model_max)[0]}
     for q in (50, 90):
         chosen.add(int(min(model_max, max(16, 8 * math.ceil(float(np.percentile(values, q)) / 8)))))
+    if len(chosen) < 2:  # most texts are longer than the model reads: try half as long too
+        chosen.add(max(16, 8 * (min(chosen) // 16)))
     return [(n, float(np.mean(values > n))) for n in sorted(chosen)]
 
 

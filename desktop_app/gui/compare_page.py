@@ -92,6 +92,7 @@ class ComparePage(QWidget):
         self.add_model_button.clicked.connect(self.add_from_combo)
         self.try_models = QListWidget()
         self.try_models.setToolTip("Tick the models to compare; each trains with automatic settings on the same texts")
+        self.try_models.itemChanged.connect(lambda _item: self.update_buttons())
         self.try_models_button = QPushButton("Add the ticked models")
         self.try_models_button.clicked.connect(self.add_ticked_models)
         self.try_lengths_label = QLabel("")
@@ -462,7 +463,7 @@ class ComparePage(QWidget):
         import pyqtgraph as pg
 
         rows = self.rows
-        c = self.comparison
+        comparison = self.comparison
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, (_, key) in enumerate(COLUMNS):
@@ -471,7 +472,7 @@ class ComparePage(QWidget):
                 item = QTableWidgetItem(shown)
                 item.setToolTip(f"{row['name']}\nrun: {row.get('run_dir', '')}\n"
                                 f"measured on {plural(int(row.get('n_valid') or 0), 'validation text')}"
-                                + (f" of {Path(c.data_source).name}" if c is not None else ""))
+                                + (f" of {Path(comparison.data_source).name}" if comparison is not None else ""))
                 if key != "name" and key != "variant":
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.table.setItem(r, c, item)
@@ -498,7 +499,7 @@ class ComparePage(QWidget):
             low = min(ys)
             self.scatter.setYRange(max(0.0, math.floor((low - 0.05) * 20) / 20), min(1.02, max(ys) + 0.04))
 
-        c = self.comparison
+        c = comparison
         if c is not None and (rows or c.status == "running"):
             where = Path(c.data_source).name or "the open data"
             texts = f"the same {plural(c.n_valid, 'validation text')}" if c.n_valid else "the same validation texts"
