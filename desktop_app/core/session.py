@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 # The names of change notices. An observer gets one of them (and may ignore the ones it does not show).
 DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS = "data", "model", "settings", "run", "evaluation", "predictions"
-LENGTHS, COMPARISON, SPEED = "lengths", "comparison", "speed"
-CHANGES = (DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS, LENGTHS, COMPARISON, SPEED)
+LENGTHS, COMPARISON, SPEED, SHRINK = "lengths", "comparison", "speed", "shrink"
+CHANGES = (DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS, LENGTHS, COMPARISON, SPEED, SHRINK)
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,7 @@ class Session:
         self.lengths: TokenLengths | None = None
         self.comparison = None  # Comparison | None
         self.training_speed: TrainingSpeed | None = None
+        self.shrink_estimate: dict | None = None  # compare.estimate_shrink of one run (its "run_dir")
         self._observers: list[Callable[[str], None]] = []
 
     # -- observers -----------------------------------------------------------------------------
@@ -201,6 +202,15 @@ class Session:
     def current_comparison(self) -> "Comparison | None":
         c = self.comparison
         return c if c is not None and self.data is not None and c.data_fingerprint == self.data.fingerprint else None
+
+    def set_shrink_estimate(self, estimate: dict | None) -> None:
+        """What shrinking a run would give (``compare.estimate_shrink``), measured before it starts."""
+        self.shrink_estimate = estimate
+        self._notify(SHRINK)
+
+    def current_shrink_estimate(self, run_dir: str | Path | None) -> dict | None:
+        e = self.shrink_estimate
+        return e if e is not None and run_dir and run_id_of(e.get("run_dir")) == run_id_of(run_dir) else None
 
     def set_training_speed(self, measured: TrainingSpeed | None) -> bool:
         """Keep a training speed measured on the open data with the chosen model; refuse a stale one."""

@@ -169,11 +169,14 @@ class RunsPage(QWidget):
         from ..core.distill import teacher_layers
 
         n = teacher_layers(run.path)
+        self.estimate_selected()
         dialog = QDialog(self)
         dialog.setWindowTitle(f"Shrink {run.name}")
         form = QFormLayout(dialog)
-        form.addRow(QLabel(f"The student starts as a copy of this model with fewer of its {n} layers (every other one by "
-                           "default, as DistilBERT did), then learns from the model's answers and the true labels."))
+        intro = QLabel(f"The smaller model starts as a copy of this one with fewer of its {n} layers (every other one by "
+                       "default, as DistilBERT did), then learns from this model's answers and the true labels.")
+        intro.setWordWrap(True)
+        form.addRow(intro)
         layers = QSpinBox()
         layers.setRange(1, max(1, n - 1))
         layers.setValue(max(1, n // 2))
@@ -184,19 +187,50 @@ class RunsPage(QWidget):
         epochs.setToolTip("Epochs: how many times the smaller model reads all training texts")
         form.addRow("Layers to keep", layers)
         form.addRow("Passes over the texts", epochs)
-        expect = QLabel(f"What to expect: about {n / max(1, layers.value()):.1f} times as fast, a few points less accurate, "
-                        "measured and shown when it is done.")
+        expect = QLabel("")
         expect.setWordWrap(True)
-        layers.valueChanged.connect(lambda v: expect.setText(
-            f"What to expect: about {n / max(1, v):.1f} times as fast (the work grows with the layers), usually a few points "
-            "less accurate; both are measured and shown when it is done."))
+        expect.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 36)
+
+        def show(*_):
+            expect.setText("<b>What to expect:</b> " + self.expectation(run.path, layers.value()))
+
+        layers.valueChanged.connect(show)
+        self.win.session_signals.changed.connect(show)
+        show()
         form.addRow(expect)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Shrink")
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         form.addRow(buttons)
-        if dialog.exec() == QDialog.Accepted:
+        accepted = dialog.exec() == QDialog.Accepted
+        self.win.session_signals.changed.disconnect(show)
+        self.win.tasks.stop("estimate")  # measured already, or no longer wanted
+        if accepted:
             self.distill_selected(layers.value(), epochs.value())
+
+    def estimate_selected(self) -> None:
+        """Measure, in the background, what shrinking the selected run would give (unless measured already)."""
+        run, data = self.selected(), self.win.training_data()
+        if run is None or data is None or self.win.session.current_shrink_estimate(run.path) is not None:
+            return
+        self.win.tasks.start("estimate", workers.shrink_estimate_task, run.path, list(data.texts),
+                             str(self.win.store.runs_dir()), on_done=self._estimated,
+                             description="Measuring smaller versions of this model")
+
+    def _estimated(self, estimate: dict | None) -> None:
+        if estimate is not None:
+            self.win.session.set_shrink_estimate(estimate)
+
+    def expectation(self, run_dir: str, layers: int) -> str:
+        """The estimate for ``layers`` in words (how it was made included), or what is being measured."""
+        from ..core.compare import shrink_expectation
+
+        estimate = self.win.session.current_shrink_estimate(run_dir)
+        if estimate is None or layers not in estimate["options"]:
+            return ("measuring the speed of the smaller model on your texts … (accuracy comes from earlier shrinks, "
+                    "if any)")
+        return shrink_expectation(estimate, layers)
 
     def distill_selected(self, layers: int, epochs: float = 3.0) -> None:
         from ..core.runs import new_run_dir
@@ -219,6 +253,7 @@ class RunsPage(QWidget):
                     f"{percent(d['student_accuracy'])} right, the original {percent(d['teacher_accuracy'])}; it is "
                     f"{d['speedup']:.1f} times as fast on the CPU and takes {megabytes(d['student_size_mb'])} instead of "
                     f"{megabytes(d['teacher_size_mb'])}. It is in the list as a new run.")
+        self.win.session.set_shrink_estimate(None)  # a new measured shrink: the next estimate uses it
         self.win.model_page.refresh()
 
     # -- export ----------------------------------------------------------------------------------

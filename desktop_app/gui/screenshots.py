@@ -64,6 +64,7 @@ def take_screenshots(window, out_dir: str, model: str | None = None, size: tuple
     window.model_page.update_settings(epochs=1.0, max_length=64)
     wait_until(lambda: window.data_page.lengths is not None and window.tasks.settled("check", "lengths"), 120)
     shot(window.data_page, "data.png")
+    shot(window.label_page, "label.png")
     shot(window.model_page, "model.png")
     window.show_page(window.train_page)
     window.train_page.start()

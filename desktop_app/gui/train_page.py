@@ -251,6 +251,7 @@ class TrainPage(QWidget):
         if settings.threads is None:
             settings = replace(settings, threads=self.win.training_threads())
         job = TrainJob(train=data, out_dir=Path(out), model=model, settings=settings, resume=resume)
+        self._launched = (model, self.win.session.data.fingerprint if self.win.session.data else "")
         self.run_dir = str(out)
         self.finished_run = None
         self.under_one_pass_told = False
@@ -348,6 +349,7 @@ class TrainPage(QWidget):
 
     def _done(self, result) -> None:
         self.charts.last_step = None
+        self._keep_measured_speed(result)
         if result.status == "finished":
             self.progress.setValue(100)
             self.progress.setFormat("done")
@@ -360,6 +362,18 @@ class TrainPage(QWidget):
             self.progress.setFormat("%p% (cancelled)")
             self.eta_label.setText("Cancelled: press Resume to continue")
             self._end()
+
+    def _keep_measured_speed(self, result) -> None:
+        """The speed this run measured is the best estimate for the next plan check of the same data and model."""
+        from ..core.session import TrainingSpeed
+
+        record = getattr(result, "record", None)
+        rate = (record.timings or {}).get("samples_per_s") if record is not None else None
+        model, fingerprint = getattr(self, "_launched", (None, None))
+        if rate and model and result.settings.get("batch_size") and result.settings.get("max_length"):
+            device = "cuda" if "cuda" in str(getattr(record, "device", "") or "").lower() else "cpu"
+            self.win.session.set_training_speed(TrainingSpeed(model, fingerprint, int(result.settings["batch_size"]),
+                                                              int(result.settings["max_length"]), float(rate), device))
 
     def _cancelled_exc(self) -> None:  # cancelled before the first step (while tokenizing)
         self.progress.setValue(0)

@@ -378,3 +378,12 @@ def training_rate_task(model_path: str, texts: list[str], n_labels: int, batch_s
     rate = training_rate(model_path, texts, n_labels, batch_size, max_length, device=device, threads=threads,
                          should_stop=should_stop)
     return None if rate is None else {"texts_per_s": rate}
+
+
+def shrink_estimate_task(run_dir: str, texts: list[str], runs_dir: str, *, report, should_stop) -> dict | None:
+    """What each number of layers would give (speed and size measured now, accuracy from earlier shrinks)."""
+    from ..core.compare import estimate_shrink
+    from ..core.events import StatusEvent
+
+    report(StatusEvent("Measuring the speed of smaller versions of this model on your texts"))
+    return estimate_shrink(run_dir, texts, runs_dir, should_stop)

@@ -65,6 +65,16 @@ def test_shrink_and_export_a_run_from_the_library(qtbot, window, tiny_model, tmp
     select_run(window, teacher)
     assert runs.distill_button.isEnabled() and runs.export_button.isEnabled()
 
+    # before it starts: speed and size measured now on the user's texts; accuracy unknown (no shrink yet)
+    runs.estimate_selected()
+    wait_for(qtbot, lambda: window.session.current_shrink_estimate(teacher) is not None and window.tasks.settled("estimate"), 120)
+    estimate = window.session.current_shrink_estimate(teacher)
+    assert sorted(estimate["options"]) == [1, 2, 3] and estimate["teacher"]["layers"] == 4
+    assert estimate["options"][1]["size_mb"] < estimate["options"][3]["size_mb"] < estimate["teacher"]["size_mb"]
+    words = runs.expectation(teacher, 2)
+    assert "times as fast on this computer's CPU (measured now on" in words and "texts per second" in words
+    assert "Accuracy: not known yet" in words
+
     runs.distill_selected(layers=2, epochs=1.0)
     assert runs.busy() and not runs.distill_button.isEnabled()
     wait_for(qtbot, lambda: runs.last_summary is not None and window.tasks.settled("distill"), 180)
@@ -75,6 +85,13 @@ def test_shrink_and_export_a_run_from_the_library(qtbot, window, tiny_model, tmp
     assert runs.distill_button.isEnabled() and runs.export_button.isEnabled() and not runs.cancel_button.isVisible()
     student = next(r for r in runs.runs if r.name.endswith("-2layers"))
     assert (Path(student.path) / "model" / "config.json").is_file()
+    # the next estimate for this run takes its accuracy from the shrink just measured
+    select_run(window, teacher)
+    runs.estimate_selected()
+    wait_for(qtbot, lambda: window.session.current_shrink_estimate(teacher) is not None and window.tasks.settled("estimate"), 120)
+    words = runs.expectation(teacher, 2)
+    assert "an earlier shrink of this model to 2 layers got " in words and f"{abs(d['student_accuracy'] - d['teacher_accuracy']) * 100:.1f} points" in words
+    assert "not known yet" in runs.expectation(teacher, 1)  # keeping 1 of 4 is unlike the 2 of 4 measured
 
     select_run(window, teacher)
     out = tmp_path / "exported-onnx"

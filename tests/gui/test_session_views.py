@@ -196,6 +196,14 @@ def test_every_job_cancels_within_a_second_and_the_buttons_return_to_idle(qtbot,
     idle_within_a_second(qtbot, window, "distill")
     assert runs.distill_button.isEnabled() and runs.export_button.isEnabled() and not runs.cancel_button.isVisible()
 
+    # the shrink estimate (smaller versions of the model measured on the user's texts)
+    runs.table.selectRow(next(i for i, r in enumerate(runs.runs) if Path(r.path) == Path(train.finished_run)))
+    window.session.set_shrink_estimate(None)
+    runs.estimate_selected()
+    assert window.tasks.state("estimate") is not None
+    idle_within_a_second(qtbot, window, "estimate")
+    assert runs.distill_button.isEnabled() and not runs.cancel_button.isVisible()
+
     # export (int8 measures speed and accuracy: the cancel stops between those steps, and nothing is written)
     runs.table.selectRow(next(i for i, r in enumerate(runs.runs) if Path(r.path) == Path(train.finished_run)))
     out = tmp_path / "export-int8"
