@@ -101,6 +101,10 @@ class ComparePage(QWidget):
         self.try_lengths_button.setToolTip("Max length (tokens): the chosen model trained with texts cut at each length. "
                                            "Shorter is faster; cutting too much loses what the texts say.")
         self.try_lengths_button.clicked.connect(self.add_lengths)
+        self.try_training_button = QPushButton("Add 1, 3 and 6 passes")
+        self.try_training_button.setToolTip("Epochs: the chosen model trained with 1, 3 and 6 passes over the training texts "
+                                            "(no time limit). More passes take longer and often, not always, help.")
+        self.try_training_button.clicked.connect(lambda _=False: self.add_training_lengths())
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove_selected)
         self.start_button = QPushButton("Start comparison")
@@ -127,8 +131,12 @@ class ComparePage(QWidget):
         lb = QVBoxLayout(lengths_box)
         lb.addWidget(self.try_lengths_label)
         lb.addWidget(self.try_lengths_button)
+        training_box = QGroupBox("Try shorter or longer training")
+        tb = QVBoxLayout(training_box)
+        tb.addWidget(self.try_training_button)
         lv.addWidget(models_box)
         lv.addWidget(lengths_box)
+        lv.addWidget(training_box)
         lv.addWidget(QLabel("<b>Candidates</b>"))
         lv.addWidget(self.queue, 1)
         lv.addWidget(self.add_current_button)
@@ -323,6 +331,15 @@ class ComparePage(QWidget):
         for n, _ in self.length_choices():
             self.add_candidate(model, info.name if info else Path(model).name, replace(self.win.session.settings, max_length=n))
 
+    def add_training_lengths(self, passes=(1.0, 3.0, 6.0)) -> None:
+        """The chosen model with shorter and longer training (one step)."""
+        model, info = self.win.model_path(), self.win.model_page.model_info()
+        if not model:
+            return
+        for n in passes:
+            self.add_candidate(model, info.name if info else Path(model).name,
+                               replace(self.win.session.settings, epochs=float(n), time_budget_min=None))
+
     def remove_selected(self) -> None:
         for row in sorted((i.row() for i in self.queue.selectedIndexes()), reverse=True):
             del self.candidates[row]
@@ -346,6 +363,7 @@ class ComparePage(QWidget):
         self.add_current_button.setEnabled(not running and bool(self.win.model_path()))
         self.try_models_button.setEnabled(not running and bool(self.ticked_models()))
         self.try_lengths_button.setEnabled(not running and bool(self.win.model_path()) and bool(self.length_choices()))
+        self.try_training_button.setEnabled(not running and bool(self.win.model_path()))
         self.empty.setVisible(not has_data or not self.candidates)
 
     # -- running ---------------------------------------------------------------------------------

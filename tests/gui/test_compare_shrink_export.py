@@ -148,6 +148,10 @@ def test_try_these_models_and_text_lengths_in_one_step_results_carry_run_and_dat
     qtbot.mouseClick(page.try_lengths_button, Qt.LeftButton)
     labels = [c["label"] for c in page.candidates]
     assert len(labels) == len(choices) and all(f"texts cut at {n} tokens" in l for l, (n, _) in zip(labels, choices))
+    # shorter or longer training, in one step too
+    qtbot.mouseClick(page.try_training_button, Qt.LeftButton)
+    added = [c["label"] for c in page.candidates[len(choices):]]
+    assert len(added) == 3 and ", 1 pass" in added[0] and ", 3 passes" in added[1] and ", 6 passes" in added[2]
     page.queue.selectAll()
     page.remove_selected()
     assert not page.candidates and not page.start_button.isEnabled()

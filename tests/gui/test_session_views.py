@@ -88,6 +88,13 @@ def test_new_data_and_a_new_run_never_show_the_old_run_numbers(qtbot, window, ti
     assert set(cl.last_result["probabilities"]) == set(EMOTIONS) != a_labels
     assert set(cl.bars) == set(EMOTIONS)
     assert Path(run_b).name in window.windowTitle() and "emotions.csv" in window.windowTitle()
+    # Data, Train (the plan check), Compare: measured on B or nothing
+    lengths = window.session.current_lengths()
+    assert lengths is None or (lengths.data_fingerprint == window.session.data.fingerprint
+                               and len(lengths.lengths) == window.session.data.n_examples)
+    a_only = {"billing", "bug", "feature_request", "account"}
+    assert not any(label in advice.text for advice in window.train_page.check_advice for label in a_only)
+    assert window.session.current_comparison() is None and window.compare_page.table.rowCount() == 0
 
 
 def test_an_earlier_run_opened_from_the_library_shows_its_results_at_once(qtbot, window, tiny_model, tmp_path):
