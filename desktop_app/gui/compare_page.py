@@ -66,7 +66,18 @@ def cell_text(key: str, value) -> str:
 def trade_off_points(rows: list[dict]) -> list[dict]:
     """One scatter point per leaderboard row: x = CPU docs/s, y = accuracy, with its label."""
     return [{"x": r["docs_per_s_cpu"], "y": r["accuracy"], "variant": r["variant"],
-             "label": r["name"] + (", compressed" if r["variant"] == "int8" else "")} for r in rows]
+             "label": short + (", compressed" if r["variant"] == "int8" else "")}
+            for r, short in zip(rows, short_names([r["name"] for r in rows]))]
+
+
+def short_names(names: list[str]) -> list[str]:
+    """Candidate names without the parts every one of them shares ("MiniLM, 2 passes" -> "2 passes" when all
+    are MiniLM): the chart's labels say only what tells the points apart."""
+    split = [n.split(", ") for n in names]
+    if len(set(names)) < 2:
+        return [p[0] for p in split]
+    shared = set.intersection(*(set(p) for p in split))
+    return [", ".join(x for x in p if x not in shared) or p[0] for p in split]
 
 
 class ComparePage(QWidget):
@@ -91,6 +102,8 @@ class ComparePage(QWidget):
         self.add_model_button.setToolTip("Add this model with automatic settings")
         self.add_model_button.clicked.connect(self.add_from_combo)
         self.try_models = QListWidget()
+        self.try_models.setWordWrap(True)
+        self.try_models.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.try_models.setToolTip("Tick the models to compare; each trains with automatic settings on the same texts")
         self.try_models.itemChanged.connect(lambda _item: self.update_buttons())
         self.try_models_button = QPushButton("Add the ticked models")
@@ -506,14 +519,16 @@ class ComparePage(QWidget):
         for variant, item in self.points.items():
             mine = [p for p in points if p["variant"] == variant]
             item.setData([p["x"] for p in mine], [p["y"] for p in mine])
-        for p in points:
-            text = pg.TextItem(p["label"], anchor=(0, 1.2), color=self.palette().windowText().color())
+        right = max((p["x"] for p in points), default=0) * 0.55
+        for p in points:  # labels of points on the right grow to the left, so none runs off the chart
+            text = pg.TextItem(p["label"], anchor=(1 if p["x"] > right else 0, 1.2),
+                               color=self.palette().windowText().color())
             text.setPos(p["x"], p["y"])
             self.scatter.addItem(text)
             self.point_labels.append(text)
         if points:
             xs, ys = [p["x"] for p in points], [p["y"] for p in points]
-            self.scatter.setXRange(0, max(xs) * 1.35 or 1)
+            self.scatter.setXRange(0, max(xs) * 1.15 or 1)
             low = min(ys)
             self.scatter.setYRange(max(0.0, math.floor((low - 0.05) * 20) / 20), min(1.02, max(ys) + 0.04))
 

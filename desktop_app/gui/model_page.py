@@ -49,7 +49,8 @@ class ModelPage(QWidget):
         self._wanted_model: str | None = window.store.get("model_path")
 
         self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["Model", "Source", "Architecture", "Parameters", "Size", "What to expect"])
+        self.table.setHorizontalHeaderLabels(["Model", "Source", "Architecture", "Parameters", "Size", "Notes"])
+        self.table.horizontalHeaderItem(5).setToolTip("What to expect from this model (in full below the list)")
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)

@@ -93,10 +93,11 @@ class RunsPage(QWidget):
                 status = "training now"
             values = [run.name, status, run.created.replace("T", " "), short_name(run.model),
                       percent(m["accuracy"]) if isinstance(m.get("accuracy"), (int, float)) else "",
-                      percent(m["macro_f1"]) if isinstance(m.get("macro_f1"), (int, float)) else "", run.data_source]
+                      percent(m["macro_f1"]) if isinstance(m.get("macro_f1"), (int, float)) else "",
+                      Path(run.data_source).name if run.data_source else ""]
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
-                item.setToolTip(run.path)
+                item.setToolTip(f"{run.path}\ndata: {run.data_source}" if c == 6 else run.path)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.Stretch)
