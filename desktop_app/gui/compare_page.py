@@ -181,7 +181,7 @@ class ComparePage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
-        self.scatter = plot_widget("Right answers against speed", "share of validation texts right", "texts per second on the CPU")
+        self.scatter = plot_widget("Right answers against speed", "share right", "texts per second on the CPU")
         self.scatter.getAxis("left").enableAutoSIPrefix(False)
         self.scatter.getAxis("bottom").enableAutoSIPrefix(False)
         self.scatter.addLegend(offset=(-10, -10))
@@ -214,7 +214,7 @@ class ComparePage(QWidget):
         self.tabs.addTab(self.charts, "Live training")
         self.tabs.addTab(results, "Leaderboard")
 
-        main = QSplitter(Qt.Horizontal)
+        main = self.main = QSplitter(Qt.Horizontal)
         main.addWidget(left)
         main.addWidget(self.tabs)
         main.setStretchFactor(0, 1)
@@ -225,6 +225,12 @@ class ComparePage(QWidget):
         layout.addWidget(main, 1)
         window.session_signals.changed.connect(self._session_changed)
         self.update_state()
+
+    def set_narrow(self, narrow: bool) -> None:
+        """Candidates above the results in a narrow window (the window calls this on resize)."""
+        self.main.setOrientation(Qt.Vertical if narrow else Qt.Horizontal)
+        self.tabs.setMinimumHeight(self.fontMetrics().height() * 30 if narrow else 0)
+        self.main.widget(0).setMinimumHeight(self.fontMetrics().height() * 22 if narrow else 0)
 
     def _session_changed(self, change: str) -> None:
         from ..core.session import COMPARISON, DATA, LENGTHS, MODEL

@@ -43,6 +43,7 @@ class DataPage(QWidget):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.recent_button.setMenu(self.recent_menu)
         self.path_label = QLabel("No file open.")
+        self.path_label.setMinimumWidth(1)  # a long name is cut here, never widening the page (full name: tooltip)
         self.path_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         for w in (self.open_button, self.sample_button, self.recent_button):
             top.addWidget(w)
@@ -120,6 +121,10 @@ class DataPage(QWidget):
         layout.addWidget(self.splitter, 1)
         self.splitter.setVisible(False)
         window.session_signals.changed.connect(self._session_changed)
+
+    def set_narrow(self, narrow: bool) -> None:
+        """Preview above the checks and charts in a narrow window (the window calls this on resize)."""
+        self.splitter.setOrientation(Qt.Vertical if narrow else Qt.Horizontal)
 
     def _session_changed(self, change: str) -> None:
         if change == MODEL:

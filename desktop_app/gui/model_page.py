@@ -157,6 +157,7 @@ class ModelPage(QWidget):
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addWidget(scroll, 2)
+        self.columns, self.right_scroll = layout, scroll
 
         from ..core.settings import TrainSettings
 
@@ -169,6 +170,14 @@ class ModelPage(QWidget):
         self.preset_buttons.get(key, self.preset_buttons["quick"]).setChecked(True)
         if self._wanted_model:
             self.win.session.set_model(self._wanted_model)
+
+    def set_narrow(self, narrow: bool) -> None:
+        """The presets and the plan below the model list in a narrow window (the window calls this on resize)."""
+        from PySide6.QtWidgets import QBoxLayout
+
+        self.columns.setDirection(QBoxLayout.TopToBottom if narrow else QBoxLayout.LeftToRight)
+        # stacked, the presets and the plan take the height they need (the page scrolls)
+        self.right_scroll.setMinimumHeight(self.right_scroll.widget().sizeHint().height() if narrow else 0)
 
     def _session_changed(self, change: str) -> None:
         from ..core.session import DATA, LENGTHS, MODEL, SETTINGS

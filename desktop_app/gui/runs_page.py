@@ -167,6 +167,16 @@ class RunsPage(QWidget):
             QMessageBox.information(self, "Open the training data", "Distillation trains the student on the teacher's data: "
                                     f"open {run.data_source or 'the data this run was trained on'} on the Data page first.")
             return
+        dialog, layers, epochs, show = self.distill_dialog(run)
+        accepted = dialog.exec() == QDialog.Accepted
+        self.win.session_signals.changed.disconnect(show)
+        self.win.tasks.stop("estimate")  # measured already, or no longer wanted
+        if accepted:
+            self.distill_selected(layers.value(), epochs.value())
+
+    def distill_dialog(self, run):
+        """The Shrink dialog for ``run`` (not shown yet), with what to expect measured in the background:
+        (dialog, layers box, passes box, the redraw to disconnect from the session's notices when done)."""
         from ..core.distill import teacher_layers
 
         n = teacher_layers(run.path)
@@ -204,11 +214,8 @@ class RunsPage(QWidget):
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         form.addRow(buttons)
-        accepted = dialog.exec() == QDialog.Accepted
-        self.win.session_signals.changed.disconnect(show)
-        self.win.tasks.stop("estimate")  # measured already, or no longer wanted
-        if accepted:
-            self.distill_selected(layers.value(), epochs.value())
+        dialog.expect_label = expect
+        return dialog, layers, epochs, show
 
     def estimate_selected(self) -> None:
         """Measure, in the background, what shrinking the selected run would give (unless measured already)."""

@@ -74,6 +74,14 @@ def test_shrink_and_export_a_run_from_the_library(qtbot, window, tiny_model, tmp
     words = runs.expectation(teacher, 2)
     assert "times as fast on this computer's CPU (measured now on" in words and "texts per second" in words
     assert "Accuracy: not known yet" in words
+    # the dialog says it, and follows the number of layers chosen
+    dialog, layers, _, show = runs.distill_dialog(runs.selected())
+    dialog.show()
+    assert runs.expectation(teacher, 2) in dialog.expect_label.text()
+    layers.setValue(1)
+    assert runs.expectation(teacher, 1) in dialog.expect_label.text() and runs.expectation(teacher, 1) != words
+    window.session_signals.changed.disconnect(show)
+    dialog.close()
 
     runs.distill_selected(layers=2, epochs=1.0)
     assert runs.busy() and not runs.distill_button.isEnabled()
