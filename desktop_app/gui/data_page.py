@@ -125,6 +125,10 @@ class DataPage(QWidget):
     def set_narrow(self, narrow: bool) -> None:
         """Preview above the checks and charts in a narrow window (the window calls this on resize)."""
         self.splitter.setOrientation(Qt.Vertical if narrow else Qt.Horizontal)
+        lines = self.fontMetrics().height()
+        self.preview.setMinimumHeight(lines * 12 if narrow else 0)
+        for plot in (self.class_plot, self.length_plot):
+            plot.setMinimumHeight(lines * 14 if narrow else 0)
 
     def _session_changed(self, change: str) -> None:
         if change == MODEL:

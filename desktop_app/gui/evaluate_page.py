@@ -197,7 +197,7 @@ class EvaluatePage(QWidget):
         cm_layout.addWidget(self.confusion_legend)
         pc_box = QGroupBox("Per class")
         QVBoxLayout(pc_box).addWidget(self.per_class)
-        upper = QSplitter(Qt.Horizontal)
+        upper = self.upper = QSplitter(Qt.Horizontal)
         upper.addWidget(pc_box)
         upper.addWidget(cm_box)
         upper.setStretchFactor(0, 2)
@@ -245,6 +245,13 @@ class EvaluatePage(QWidget):
         if change in (RUN, EVALUATION, DATA):
             self.redraw()
             self.update_buttons()
+
+    def set_narrow(self, narrow: bool) -> None:
+        """The per-class table above the answers table in a narrow window (the window calls this on resize)."""
+        self.upper.setOrientation(Qt.Vertical if narrow else Qt.Horizontal)
+        lines = self.fontMetrics().height()
+        self.upper.setMinimumHeight(lines * 30 if narrow else 0)
+        self.tabs.setMinimumHeight(lines * 12 if narrow else 0)
 
     def update_buttons(self) -> None:
         run = self.win.current_run

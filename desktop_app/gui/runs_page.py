@@ -51,6 +51,8 @@ class RunsPage(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.job = JobBar(window.tasks, "distill", "export")
         top = QHBoxLayout()
+        self.folder_label.setWordWrap(True)
+        self.folder_label.setMinimumWidth(1)  # a long folder wraps, never widening the page
         top.addWidget(self.folder_label, 1)
         for b in (self.refresh_button, self.open_button, self.resume_button, self.distill_button, self.export_button,
                   self.cancel_button):
