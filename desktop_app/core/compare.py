@@ -342,7 +342,8 @@ def shrink_expectation(estimate: dict, k: int) -> str:
             f"texts: {o['docs_per_s']:.0f} texts per second against {t['docs_per_s']:.0f} for the original), "
             f"{size(o['size_mb'])} instead of {size(t['size_mb'])}. ")
     if o["accuracy_change"] is None:
-        text += f"Accuracy: not known yet: {o['accuracy_basis']}."
+        basis = o["accuracy_basis"]
+        text += f"Accuracy: not known yet. {basis[:1].upper() + basis[1:]}."
     else:
         points = o["accuracy_change"] * 100
         expected = f" (about {percent(max(0.0, t['accuracy'] + o['accuracy_change']))} right)" if t.get("accuracy") else ""

@@ -49,7 +49,7 @@ class RunsPage(QWidget):
         self.export_button.clicked.connect(self.choose_export)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
-        self.job = JobBar(window.tasks, "distill", "export")
+        self.job = JobBar(window.tasks, "distill", "export", "estimate")
         top = QHBoxLayout()
         self.folder_label.setWordWrap(True)
         self.folder_label.setMinimumWidth(1)  # a long folder wraps, never widening the page
@@ -202,10 +202,12 @@ class RunsPage(QWidget):
         form.addRow("Passes over the texts", epochs)
         expect = QLabel("")
         expect.setWordWrap(True)
-        expect.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 36)
+        expect.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 40)
+        intro.setMinimumWidth(expect.minimumWidth())
 
         def show(*_):
             expect.setText("<b>What to expect:</b> " + self.expectation(run.path, layers.value()))
+            dialog.adjustSize()  # the estimate is longer than "measuring …": nothing is cut
 
         layers.valueChanged.connect(show)
         self.win.session_signals.changed.connect(show)

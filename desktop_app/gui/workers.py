@@ -215,6 +215,28 @@ class Tasks(QObject):
 
 # -- the plain Python functions the workers run --------------------------------------------------
 
+_import_lock = threading.Lock()
+
+
+def _transformers_ready() -> None:
+    """Import transformers' entry points once, one thread at a time: two jobs importing its lazy modules at
+    the same moment (the length chart and the Shrink estimate, say) made one fail with "cannot import
+    name 'AutoConfig'"."""
+    with _import_lock:
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer  # noqa: F401
+
+
+def needs_transformers(fn: Callable) -> Callable:
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        _transformers_ready()
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def load_table_task(path: str, sheet: str | None = None, *, report, should_stop) -> tuple:
     from ..core.data import guess_columns, read_table
     from ..core.events import StatusEvent
@@ -243,6 +265,7 @@ def check_task(table, text_column: str, label_column: str, fixes: list[str], len
             "fixes": list(fixes)}
 
 
+@needs_transformers
 def token_lengths_task(model_path: str, texts: list[str], *, report, should_stop) -> dict | None:
     """Whole-text token lengths for the length chart, by the engine's own tokenizing pass
     (``batching.tokenize``): the ids are remembered, so training these texts in this process does
@@ -280,18 +303,21 @@ def hardware_task(*, report, should_stop) -> dict:
     return hardware_summary()
 
 
+@needs_transformers
 def train_task(job, *, report, should_stop):
     from ..core.training import train
 
     return train(job, on_event=report, should_stop=should_stop)
 
 
+@needs_transformers
 def compare_task(data, candidates: list, out_dir: str, settings, *, report, should_stop) -> list:
     from ..core.compare import compare
 
     return compare(data, candidates, out_dir, settings, on_event=report, should_stop=should_stop)
 
 
+@needs_transformers
 def distill_task(teacher_run: str, data, layers: int | None, out_dir: str, epochs: float, *, report, should_stop,
                  resume: bool = False) -> dict:
     from ..core.distill import distill
@@ -313,6 +339,7 @@ def stop_between_steps(report, should_stop):
     return sink
 
 
+@needs_transformers
 def export_task(run_dir: str, fmt: str, out_dir: str, data, *, report, should_stop) -> dict:
     import inspect
 
@@ -326,6 +353,7 @@ def export_task(run_dir: str, fmt: str, out_dir: str, data, *, report, should_st
     return export_run(run_dir, fmt, out_dir, data, on_event=stop_between_steps(report, should_stop))
 
 
+@needs_transformers
 def evaluate_task(run_dir: str, data, *, report, should_stop):
     """``data``: LabeledData, or the path of a labeled file (read here, off the GUI thread)."""
     from ..core.evaluate import evaluate
@@ -339,6 +367,7 @@ def evaluate_task(run_dir: str, data, *, report, should_stop):
     return evaluate(run_dir, data, on_event=report, should_stop=should_stop)
 
 
+@needs_transformers
 def predict_file_task(run_dir: str, input_path: str, out_path: str, text_column: str | None = None, *, report, should_stop) -> dict:
     from ..core.predict import predict_file
 
@@ -349,6 +378,7 @@ _classifier_lock = threading.Lock()
 _classifier: dict = {}  # {"path": str, "model": Classifier}: the last one used, reused for the next typed text
 
 
+@needs_transformers
 def classify_text_task(run_dir: str, text: str, *, report, should_stop) -> dict:
     """One typed text: {run, labels, probabilities}. The model stays loaded for the next text of the same run."""
     from ..core.inference import Classifier
@@ -368,6 +398,7 @@ def forget_classifier() -> None:
         _classifier.clear()
 
 
+@needs_transformers
 def training_rate_task(model_path: str, texts: list[str], n_labels: int, batch_size: int, max_length: int, device: str,
                        threads: int | None, *, report, should_stop) -> dict | None:
     """Texts per second training will learn from (a few real optimizer steps on the user's texts), or None when stopped."""
@@ -380,6 +411,7 @@ def training_rate_task(model_path: str, texts: list[str], n_labels: int, batch_s
     return None if rate is None else {"texts_per_s": rate}
 
 
+@needs_transformers
 def shrink_estimate_task(run_dir: str, texts: list[str], runs_dir: str, *, report, should_stop) -> dict | None:
     """What each number of layers would give (speed and size measured now, accuracy from earlier shrinks)."""
     from ..core.compare import estimate_shrink
