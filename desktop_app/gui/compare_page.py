@@ -166,6 +166,7 @@ class ComparePage(QWidget):
         left.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         left.setWidget(inner)
         self.try_models.setMinimumHeight(self.fontMetrics().height() * 5)
+        self.try_models.setMaximumHeight(self.fontMetrics().height() * 9)
         self.queue.setMinimumHeight(self.fontMetrics().height() * 6)
 
         # -- live charts and results
@@ -215,6 +216,7 @@ class ComparePage(QWidget):
         self.tabs.addTab(results, "Leaderboard")
 
         main = self.main = QSplitter(Qt.Horizontal)
+        self.left_panel = left
         main.addWidget(left)
         main.addWidget(self.tabs)
         main.setStretchFactor(0, 1)
@@ -229,8 +231,9 @@ class ComparePage(QWidget):
     def set_narrow(self, narrow: bool) -> None:
         """Candidates above the results in a narrow window (the window calls this on resize)."""
         self.main.setOrientation(Qt.Vertical if narrow else Qt.Horizontal)
+        self.main.insertWidget(0 if narrow else 1, self.tabs)  # stacked: the results first, the candidates below
         self.tabs.setMinimumHeight(self.fontMetrics().height() * 30 if narrow else 0)
-        self.main.widget(0).setMinimumHeight(self.fontMetrics().height() * 22 if narrow else 0)
+        self.left_panel.setMinimumHeight(self.fontMetrics().height() * 22 if narrow else 0)
 
     def _session_changed(self, change: str) -> None:
         from ..core.session import COMPARISON, DATA, LENGTHS, MODEL

@@ -143,7 +143,7 @@ class EvaluatePage(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(lambda: self.win.tasks.stop("evaluate"))
         self.cancel_button.setEnabled(False)
-        top = QHBoxLayout()
+        top = self.top_row = QHBoxLayout()
         for b in (self.valid_button, self.file_button, self.cancel_button):
             top.addWidget(b)
         top.addStretch(1)
@@ -248,7 +248,10 @@ class EvaluatePage(QWidget):
 
     def set_narrow(self, narrow: bool) -> None:
         """The per-class table above the answers table in a narrow window (the window calls this on resize)."""
+        from PySide6.QtWidgets import QBoxLayout
+
         self.upper.setOrientation(Qt.Vertical if narrow else Qt.Horizontal)
+        self.top_row.setDirection(QBoxLayout.TopToBottom if narrow else QBoxLayout.LeftToRight)
         lines = self.fontMetrics().height()
         self.upper.setMinimumHeight(lines * 30 if narrow else 0)
         self.tabs.setMinimumHeight(lines * 12 if narrow else 0)

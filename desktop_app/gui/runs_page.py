@@ -53,7 +53,7 @@ class RunsPage(QWidget):
         top = QHBoxLayout()
         self.folder_label.setWordWrap(True)
         self.folder_label.setMinimumWidth(1)  # a long folder wraps, never widening the page
-        top.addWidget(self.folder_label, 1)
+        top.addStretch(1)
         for b in (self.refresh_button, self.open_button, self.resume_button, self.distill_button, self.export_button,
                   self.cancel_button):
             top.addWidget(b)
@@ -72,6 +72,7 @@ class RunsPage(QWidget):
         self.table.doubleClicked.connect(self._open_selected)
         self.table.itemSelectionChanged.connect(self.update_buttons)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.folder_label)  # a row of its own: the buttons keep their room
         layout.addLayout(top)
         layout.addWidget(self.job)
         layout.addWidget(self.status)
