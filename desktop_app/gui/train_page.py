@@ -63,7 +63,8 @@ class TrainPage(QWidget):
         # checked before training starts: a time limit too short for one pass, a much rarer class
         self.check_box = QGroupBox("Before you start")
         self.check_box.setToolTip("The plan is checked against your data and a measured training speed before you press Start.")
-        self.check_layout = QVBoxLayout(self.check_box)
+        self.check_outer = QVBoxLayout(self.check_box)
+        self.check_content: QWidget | None = None  # rebuilt whole on each change (no layout items taken out one by one)
         self.check_advice: list = []  # the Advice shown
         self.check_buttons: list[QPushButton] = []
         self.check_box.setVisible(False)
@@ -153,7 +154,13 @@ class TrainPage(QWidget):
         if (tuple(advice), waiting) == self._check_shown:
             return
         self._check_shown = (tuple(advice), waiting)
-        _clear_layout(self.check_layout)
+        if self.check_content is not None:
+            self.check_outer.removeWidget(self.check_content)
+            self.check_content.deleteLater()
+        self.check_content = QWidget()
+        self.check_layout = QVBoxLayout(self.check_content)
+        self.check_layout.setContentsMargins(0, 0, 0, 0)
+        self.check_outer.addWidget(self.check_content)
         self.check_advice, self.check_buttons = list(advice), []
         if waiting:
             self.check_layout.addWidget(QLabel(waiting))
@@ -387,16 +394,6 @@ class TrainPage(QWidget):
         self.log.appendPlainText(f"Training failed: {message}")
         self._end()
         show_error(self, f"Training failed: {message}", details)
-
-
-def _clear_layout(layout) -> None:
-    """Remove and delete everything in ``layout``, nested layouts included."""
-    while layout.count():
-        item = layout.takeAt(0)
-        if item.widget() is not None:
-            item.widget().deleteLater()
-        elif item.layout() is not None:
-            _clear_layout(item.layout())
 
 
 CALIBRATION_STEPS = 8  # the engine plans a time limit after its first steps (core.training.CALIBRATION_STEPS)
