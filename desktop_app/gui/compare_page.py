@@ -232,7 +232,7 @@ class ComparePage(QWidget):
         """Candidates above the results in a narrow window (the window calls this on resize)."""
         self.main.setOrientation(Qt.Vertical if narrow else Qt.Horizontal)
         self.main.insertWidget(0 if narrow else 1, self.tabs)  # stacked: the results first, the candidates below
-        self.tabs.setMinimumHeight(self.fontMetrics().height() * 30 if narrow else 0)
+        self.tabs.setMinimumHeight(self.fontMetrics().height() * 44 if narrow else 0)
         self.left_panel.setMinimumHeight(self.fontMetrics().height() * 22 if narrow else 0)
 
     def _session_changed(self, change: str) -> None:
@@ -530,7 +530,8 @@ class ComparePage(QWidget):
             item.setData([p["x"] for p in mine], [p["y"] for p in mine])
         right = max((p["x"] for p in points), default=0) * 0.55
         for p in points:  # labels of points on the right grow to the left, so none runs off the chart
-            text = pg.TextItem(p["label"], anchor=(1 if p["x"] > right else 0, 1.2),
+            # as-trained labels above their point, compressed ones below: the pair of a model never overlaps
+            text = pg.TextItem(p["label"], anchor=(1 if p["x"] > right else 0, 1.2 if p["variant"] != "int8" else -0.2),
                                color=self.palette().windowText().color())
             text.setPos(p["x"], p["y"])
             self.scatter.addItem(text)
