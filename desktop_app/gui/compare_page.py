@@ -340,9 +340,10 @@ class ComparePage(QWidget):
             self.try_lengths_label.setText("Open your data and pick a model: the text lengths worth trying are chosen "
                                            "from your texts.")
         else:
-            parts = [f"{n} tokens ({'cuts ' + percent(cut) if cut else 'cuts none'})" for n, cut in choices]
+            parts = [f"{n} tokens ({'cuts ' + percent(cut) + ' of your texts' if cut else 'cuts none'})"
+                     for n, cut in choices]
             self.try_lengths_label.setText(f"{info.name} with texts cut at " + ", ".join(parts)
-                                           + ". Shorter texts train and classify faster.")
+                                           + ". Tokens are pieces of words; shorter texts train and classify faster.")
         self.update_buttons()
 
     def add_lengths(self) -> None:
