@@ -93,7 +93,8 @@ def training_rate(model_path: str, texts: Sequence[str], n_labels: int, batch_si
     sample = sample_texts(texts, batch_size * (steps + 1))
     ids = batching.encode(tokenizer, sample, max_length)
     order = batching.training_batches([len(x) for x in ids], batch_size, seed=0)[: steps + 1]
-    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=max(2, n_labels)).to(dev)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=max(2, n_labels),
+                                                               ignore_mismatched_sizes=True).to(dev)  # an earlier run as the start
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
     pad = batching.pad_id_of(tokenizer)
