@@ -145,19 +145,28 @@ def encode(tokenizer, texts: Sequence[str], max_length: int, should_stop: Callab
 
 
 def tokenize(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | None = None,
-             on_chunk: Callable[[int, int], None] | None = None, keep: int | None = None) -> TokenIds:
+             on_chunk: Callable[[int, int], None] | None = None, keep: int | None = None,
+             remember: bool = False) -> TokenIds:
     """The run's one tokenizing pass: token ids for each text in a compact store, with the untruncated
     lengths (special tokens included) in ``full_lengths``; those choose the max length, and
-    ``TokenIds.truncated`` then cuts the ids to it. ``keep`` (the model's limit) caps what is stored,
-    cut as the tokenizer would cut it."""
-    store = TokenIds(id_dtype(tokenizer))
+    ``TokenIds.truncated`` then cuts the ids to it. ``keep`` caps what is stored, cut as the tokenizer
+    would cut it.
+
+    Texts this tokenizer already tokenized with ``remember=True`` (the app measures the lengths of
+    the open data so) are not tokenized again: training in the same process reuses those ids."""
     layout = special_layout(tokenizer)
+    cached = _CACHE.lookup(tokenizer, texts)
+    if cached is not None:
+        if on_chunk is not None:
+            on_chunk(len(cached), len(texts))
+        store = TokenIds.from_lists(cached, id_dtype(tokenizer))
+        return store.truncated(keep, layout) if keep is not None else store
+    store = TokenIds(id_dtype(tokenizer))
     for start in range(0, len(texts), TOKENIZE_CHUNK):
         if should_stop is not None and should_stop():
             break
         chunk = list(texts[start : start + TOKENIZE_CHUNK])
-        rows = tokenizer(chunk, padding=False, truncation=False, verbose=False,
-                         return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        rows = _whole_texts(tokenizer, chunk)
         full = [len(x) for x in rows]
         if keep is not None:
             rows = [x if len(x) <= keep else list(_cut(np.asarray(x), keep, layout)) for x in rows]
@@ -165,7 +174,69 @@ def tokenize(tokenizer, texts: Sequence[str], should_stop: Callable[[], bool] | 
         del rows
         if on_chunk is not None:
             on_chunk(len(store), len(texts))
+    if remember and keep is None and len(store) == len(texts):
+        _CACHE.keep(tokenizer, texts, store)
     return store
+
+
+class _TokenCache:
+    """The whole-text token ids of the last texts tokenized with ``remember=True``, for one tokenizer.
+
+    One entry (the open data's texts); a new ``keep`` replaces it. Not kept above ``MAX_TOKENS``
+    tokens, so a huge file costs no second copy of its ids."""
+
+    MAX_TOKENS = 50_000_000  # 100 MB of 16-bit ids
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._ids: dict[str, np.ndarray] = {}
+
+    @staticmethod
+    def key_of(tokenizer) -> tuple:
+        import os
+
+        name = str(getattr(tokenizer, "name_or_path", "") or "")
+        if name and os.path.isdir(name):
+            name = os.path.realpath(name)
+        return type(tokenizer).__name__, name, len(tokenizer) if hasattr(tokenizer, "__len__") else 0
+
+    def keep(self, tokenizer, texts: Sequence[str], ids: TokenIds) -> None:
+        if int(ids.lengths.sum()) > self.MAX_TOKENS:
+            return
+        with self._lock:
+            self._key, self._ids = self.key_of(tokenizer), dict(zip(texts, ids))
+
+    def lookup(self, tokenizer, texts: Sequence[str]) -> list | None:
+        """The ids of every text, or None unless all of them are known for this tokenizer."""
+        with self._lock:
+            if self._key is None or not self._ids or self._key != self.key_of(tokenizer):
+                return None
+            known = self._ids
+        try:
+            return [known[t] for t in texts]
+        except KeyError:
+            return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._key, self._ids = None, {}
+
+
+_CACHE = _TokenCache()
+
+
+def forget_remembered() -> None:
+    """Drop the remembered token ids (the app's open data was closed)."""
+    _CACHE.clear()
+
+
+def _whole_texts(tokenizer, texts: list[str]) -> list[list[int]]:
+    """The tokenizer's ids of whole texts (special tokens included, nothing cut)."""
+    return tokenizer(texts, padding=False, truncation=False, verbose=False,
+                     return_attention_mask=False, return_token_type_ids=False)["input_ids"]
 
 
 def lengths_of(ids) -> np.ndarray:

@@ -14,6 +14,7 @@ OUT_DIR/<n>-<model>/ holds each run; OUT_DIR/leaderboard.json holds the rows and
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,56 @@ class Candidate:
     @property
     def label(self) -> str:
         return self.name or self.model
+
+
+def describe_candidates(candidates: list[tuple[str, str, TrainSettings | None]]) -> list[str]:
+    """Names for people that say what differs between candidates: ``(model, model name, settings)`` ->
+    "MiniLM-L6", "MiniLM-L6, texts cut at 64 tokens", "BERT base, 3 passes"... Only what differs is named."""
+    shown = {"max_length": ("texts cut at {} tokens", "automatic text length"),
+             "epochs": ("{} passes", "automatic training length"),
+             "learning_rate": ("learning speed {}", "automatic learning speed"),
+             "batch_size": ("{} texts per step", "automatic texts per step"),
+             "time_budget_min": ("about {} min", "no time limit"),
+             "class_weights": ("class weights {}", "automatic class weights")}
+    settings = [s or TrainSettings() for _, _, s in candidates]
+    labels = []
+    for (_, name, _), s in zip(candidates, settings):
+        parts = [name]
+        for key, (fmt, auto) in shown.items():
+            if len({getattr(x, key) for x in settings}) < 2:
+                continue  # the same for every candidate: not what tells them apart
+            value = getattr(s, key)
+            if value is None:
+                parts.append(auto)
+            elif isinstance(value, bool):
+                parts.append(fmt.format("on" if value else "off"))
+            elif key == "epochs" and float(value) == 1:
+                parts.append("1 pass")
+            else:
+                parts.append(fmt.format(f"{value:g}" if isinstance(value, float) else value))
+        labels.append(", ".join(parts))
+    seen: dict[str, int] = {}
+    for i, label in enumerate(labels):  # the same candidate twice: numbered, never two equal names
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            labels[i] = f"{label} ({seen[label]})"
+    return labels
+
+
+def length_choices(lengths, model_max: int) -> list[tuple[int, float]]:
+    """Max lengths worth comparing for these token lengths, shortest first, with the share of texts each
+    cuts short: about the median, the 90th percentile, and what the app chooses (99th); at least two."""
+    import numpy as np
+
+    from .defaults import max_length_for
+
+    values = np.asarray(list(lengths) or [0])
+    chosen = {max_length_for(values, model_max)[0]}
+    for q in (50, 90):
+        chosen.add(int(min(model_max, max(16, 8 * math.ceil(float(np.percentile(values, q)) / 8)))))
+    if len(chosen) < 2:  # most texts are longer than the model reads: try half as long too
+        chosen.add(max(16, 8 * (min(chosen) // 16)))
+    return [(n, float(np.mean(values > n))) for n in sorted(chosen)]
 
 
 def _never() -> bool:
@@ -192,3 +243,110 @@ def _write(out_dir: Path, rows: list[dict], models: list[str], valid: LabeledDat
     }
     write_json(out_dir / LEADERBOARD, board)
     return board
+
+
+# -- what a shrink (distillation) will give, before it starts -------------------------------------
+
+SHRINK_SPEED_DOCS = 128  # texts each candidate student classifies for its measured speed
+
+
+def earlier_shrinks(runs_dir: str | Path | None) -> list[dict]:
+    """The distillation results recorded by finished shrinks in the run library (run.json "distillation")."""
+    from .runs import list_runs, read_record
+
+    found = []
+    for run in list_runs(runs_dir) if runs_dir else []:
+        if run.kind != "distilled" or run.status != "finished":
+            continue
+        try:
+            d = dict(read_record(run.path).distillation or {})
+        except UserInputError:
+            continue
+        if isinstance(d.get("teacher_accuracy"), (int, float)) and isinstance(d.get("student_accuracy"), (int, float)):
+            found.append({**d, "run_dir": run.path})
+    return found
+
+
+def _accuracy_basis(teacher_run: Path, n: int, k: int, shrinks: list[dict]) -> tuple[float | None, str]:
+    """Expected accuracy change (a share, negative = less) for keeping k of n layers, and how it was estimated."""
+    from .session import percent
+
+    same = [d for d in shrinks if Path(d.get("teacher_run_dir", "")).resolve() == teacher_run.resolve()
+            and int(d.get("student_layers", 0)) == k]
+    if same:
+        d = same[-1]
+        return (d["student_accuracy"] - d["teacher_accuracy"],
+                f"measured: an earlier shrink of this model to {k} layers got {percent(d['student_accuracy'])} right "
+                f"against the original's {percent(d['teacher_accuracy'])}")
+    kept = k / max(1, n)
+    near = [d for d in shrinks if d.get("teacher_layers") and
+            abs(int(d.get("student_layers", 0)) / int(d["teacher_layers"]) - kept) <= 0.15]
+    if near:
+        drop = sum(d["student_accuracy"] - d["teacher_accuracy"] for d in near) / len(near)
+        return (drop, f"from {len(near)} earlier shrink{'s' if len(near) != 1 else ''} on this computer that kept about "
+                      f"{kept:.0%} of the layers (average change {drop * 100:+.1f} points)")
+    return (None, "no shrink like this was measured on this computer yet. Keeping half of the layers usually costs "
+                  "a few points (DistilBERT kept 97% of BERT's score with 6 of its 12 layers); it is measured when done")
+
+
+def estimate_shrink(run_dir: str | Path, texts: list[str], runs_dir: str | Path | None = None,
+                    should_stop: Callable[[], bool] = _never, max_docs: int = SHRINK_SPEED_DOCS) -> dict | None:
+    """What shrinking a run to each possible number of layers gives, measured before it starts.
+
+    Speed: every candidate student (the teacher's own layers, as ``distill`` builds it; speed does not
+    depend on its weights) classifies the same sample of the user's texts on the CPU, measured as
+    ``distill`` measures it when done (``speed.throughput``, batch 32), against the teacher. Size: the
+    student's weights. Accuracy: from earlier shrinks recorded in the run library (this run's first,
+    then others that kept a similar share of layers), else said to be unknown.
+    Returns {"teacher": {...}, "options": {k: {...}}, "n_texts": ..} or None when stopped."""
+    from . import speed
+    from .distill import choose_layers, layer_list, make_student
+    from .export import count_parameters, cpu_classifier, state_size_mb
+    from .inference import Classifier
+
+    run_dir = Path(run_dir)
+    teacher = Classifier.load(run_dir, device="cpu", precision="fp32", engine="torch")
+    n = len(layer_list(teacher.model)[0].layer)
+    sample = speed.sample_texts(texts, max_docs)
+    base = cpu_classifier(teacher.model, teacher)
+    t_rate = speed.throughput(lambda t, b: base.predict_proba(t, b), sample, 32, max_docs).docs_per_s
+    shrinks = earlier_shrinks(runs_dir)
+    from .session import record_evaluation
+
+    recorded = record_evaluation(run_dir)
+    options = {}
+    for k in range(1, n):
+        if should_stop():
+            return None
+        student = make_student(teacher.model, choose_layers(n, k))
+        clf = cpu_classifier(student, teacher)
+        rate = speed.throughput(lambda t, b: clf.predict_proba(t, b), sample, 32, max_docs).docs_per_s
+        change, basis = _accuracy_basis(run_dir, n, k, shrinks)
+        options[k] = {"layers": k, "docs_per_s": rate, "speedup": rate / max(t_rate, 1e-9),
+                      "size_mb": state_size_mb(student), "parameters": count_parameters(student),
+                      "accuracy_change": change, "accuracy_basis": basis}
+        del student, clf
+    return {"run_dir": str(run_dir), "n_texts": len(sample),
+            "teacher": {"layers": n, "docs_per_s": t_rate, "size_mb": state_size_mb(teacher.model),
+                        "accuracy": recorded.metrics.get("accuracy") if recorded else None},
+            "options": options}
+
+
+def shrink_expectation(estimate: dict, k: int) -> str:
+    """The estimate for ``k`` layers in words, with how each number was made."""
+    from .session import percent
+
+    o, t = estimate["options"][k], estimate["teacher"]
+    size = lambda mb: f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB"  # noqa: E731
+    text = (f"About {o['speedup']:.1f} times as fast on this computer's CPU (measured now on {estimate['n_texts']} of your "
+            f"texts: {o['docs_per_s']:.0f} texts per second against {t['docs_per_s']:.0f} for the original), "
+            f"{size(o['size_mb'])} instead of {size(t['size_mb'])}. ")
+    if o["accuracy_change"] is None:
+        basis = o["accuracy_basis"]
+        text += f"Accuracy: not known yet. {basis[:1].upper() + basis[1:]}."
+    else:
+        points = o["accuracy_change"] * 100
+        expected = f" (about {percent(max(0.0, t['accuracy'] + o['accuracy_change']))} right)" if t.get("accuracy") else ""
+        text += (f"Accuracy: about {abs(points):.1f} points {'less' if points < 0 else 'more'}{expected}, "
+                 f"{o['accuracy_basis']}.")
+    return text

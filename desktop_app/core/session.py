@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 # The names of change notices. An observer gets one of them (and may ignore the ones it does not show).
 DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS = "data", "model", "settings", "run", "evaluation", "predictions"
-CHANGES = (DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS)
+LENGTHS, COMPARISON, SPEED, SHRINK = "lengths", "comparison", "speed", "shrink"
+CHANGES = (DATA, MODEL, SETTINGS, RUN, EVALUATION, PREDICTIONS, LENGTHS, COMPARISON, SPEED, SHRINK)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,49 @@ class OpenData:
     def multi_label(self) -> bool:
         """Whether the rows carry label sets (several labels per text); see ``multi_label_hint``."""
         return getattr(self.labeled, "label_sets", None) is not None
+
+
+@dataclass(frozen=True)
+class TokenLengths:
+    """Whole-text token counts of the open data's texts with one model's tokenizer (the engine's own
+    tokenizing pass, ``batching.tokenize``; training in this process reuses its ids)."""
+
+    model: str
+    data_fingerprint: str
+    lengths: tuple
+    model_max: int = 512
+
+
+@dataclass(frozen=True)
+class TrainingSpeed:
+    """How fast training learns from the open data with one model and batch, measured before it starts
+    (``speed.training_rate``: a few real optimizer steps on the user's texts)."""
+
+    model: str
+    data_fingerprint: str
+    batch_size: int
+    max_length: int
+    texts_per_s: float
+    device: str = "cpu"
+
+    def matches(self, model: str | None, fingerprint: str | None, batch_size: int, max_length: int) -> bool:
+        return (self.model, self.data_fingerprint, self.batch_size, self.max_length) == \
+            (model, fingerprint, int(batch_size), int(max_length))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Candidates trained and measured on one split of the open data (``core.compare``): every row
+    carries its run folder (``run_dir``) and the data it was measured on (this data's fingerprint and
+    its validation texts)."""
+
+    out_dir: str
+    data_fingerprint: str
+    data_source: str
+    n_valid: int
+    rows: tuple  # leaderboard rows (plain dicts), best accuracy first
+    recommendations: dict
+    status: str = "running"  # running | finished | cancelled | failed
 
 
 @dataclass(frozen=True)
@@ -104,6 +148,10 @@ class Session:
         self.run: str | None = None  # the current run's folder
         self.evaluation: Evaluation | None = None
         self.predictions: Predictions | None = None
+        self.lengths: TokenLengths | None = None
+        self.comparison = None  # Comparison | None
+        self.training_speed: TrainingSpeed | None = None
+        self.shrink_estimate: dict | None = None  # compare.estimate_shrink of one run (its "run_dir")
         self._observers: list[Callable[[str], None]] = []
 
     # -- observers -----------------------------------------------------------------------------
@@ -127,16 +175,77 @@ class Session:
         if old != new and self.evaluation is not None and self.evaluation.depends_on_open_data:
             self.evaluation = None
             self._notify(EVALUATION)
+        if old != new and self.lengths is not None:
+            self.lengths = None
+            self._notify(LENGTHS)
+        if old != new and self.comparison is not None:
+            self.comparison = None
+            self._notify(COMPARISON)
         self._notify(DATA)
 
     def training_data(self):
         """The labeled data to train on, or None when none is open or its checks block training."""
         return self.data.labeled if self.data is not None and self.data.can_train else None
 
+    def set_lengths(self, lengths: TokenLengths | None) -> bool:
+        """Keep token lengths measured for the open data with the chosen model; refuse stale ones."""
+        if lengths is not None and (self.data is None or lengths.data_fingerprint != self.data.fingerprint
+                                    or lengths.model != self.model_path or len(lengths.lengths) != self.data.n_examples):
+            return False
+        self.lengths = lengths
+        self._notify(LENGTHS)
+        return True
+
+    def set_comparison(self, comparison: "Comparison | None") -> bool:
+        """Keep a comparison measured on the open data; refuse one of other data."""
+        if comparison is not None and (self.data is None or comparison.data_fingerprint != self.data.fingerprint):
+            return False
+        self.comparison = comparison
+        self._notify(COMPARISON)
+        return True
+
+    def current_comparison(self) -> "Comparison | None":
+        c = self.comparison
+        return c if c is not None and self.data is not None and c.data_fingerprint == self.data.fingerprint else None
+
+    def set_shrink_estimate(self, estimate: dict | None) -> None:
+        """What shrinking a run would give (``compare.estimate_shrink``), measured before it starts."""
+        self.shrink_estimate = estimate
+        self._notify(SHRINK)
+
+    def current_shrink_estimate(self, run_dir: str | Path | None) -> dict | None:
+        e = self.shrink_estimate
+        return e if e is not None and run_dir and run_id_of(e.get("run_dir")) == run_id_of(run_dir) else None
+
+    def set_training_speed(self, measured: TrainingSpeed | None) -> bool:
+        """Keep a training speed measured on the open data with the chosen model; refuse a stale one."""
+        if measured is not None and (self.data is None or measured.data_fingerprint != self.data.fingerprint
+                                     or measured.model != self.model_path):
+            return False
+        self.training_speed = measured
+        self._notify(SPEED)
+        return True
+
+    def current_training_speed(self, batch_size: int, max_length: int) -> TrainingSpeed | None:
+        m = self.training_speed
+        if m is None or self.data is None or not m.matches(self.model_path, self.data.fingerprint, batch_size, max_length):
+            return None
+        return m
+
+    def current_lengths(self) -> TokenLengths | None:
+        """The open data's token lengths with the chosen model's tokenizer, or None (not measured yet)."""
+        ln = self.lengths
+        if ln is None or self.data is None or ln.data_fingerprint != self.data.fingerprint or ln.model != self.model_path:
+            return None
+        return ln
+
     # -- model and settings ----------------------------------------------------------------------
     def set_model(self, path: str | None) -> None:
         if path != self.model_path:
             self.model_path = path
+            if self.lengths is not None:
+                self.lengths = None
+                self._notify(LENGTHS)
             self._notify(MODEL)
 
     def set_settings(self, settings: TrainSettings, preset: str | None = None) -> None:
@@ -229,7 +338,8 @@ FEW_EXAMPLES = 20  # a class with fewer training examples than this is "a class 
 @dataclass(frozen=True)
 class Advice:
     text: str
-    action: str = ""  # "train_longer" | "class_weights" | "" (nothing to click)
+    action: str = ""  # "train_longer" | "class_weights" | "budget" (value: minutes) | "" (nothing to click)
+    value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -364,3 +474,60 @@ def epochs_in_words(epochs: float | None) -> str:
         return f"{percent(epochs)} of the texts, once"
     rounded = round(epochs, 1)
     return f"{rounded:g} pass{'es' if rounded != 1 else ''} over the texts"
+
+
+# -- a plan checked before training starts ---------------------------------------------------------
+
+IMBALANCE_WARN = 3.0  # largest/smallest class ratio from which a rare class is flagged before training
+TARGET_PASSES = 2  # what the offered time limit aims for when a preset would not read every text once
+
+
+def planned_passes(budget_min: float, n_train: int, n_valid: int, texts_per_s: float, epochs_cap: float) -> float:
+    """Passes over the training texts that fit into a time limit at a measured speed, as the engine plans
+    them (95% of the time; a validation after each pass costs about half its share of a pass)."""
+    usable_s = max(0.0, budget_min * 60 * 0.95 - 10.0)  # loading the model and tokenizing
+    pass_s = n_train / max(texts_per_s, 1e-9) * (1 + n_valid / max(1, n_train) / 2)
+    return min(float(epochs_cap), usable_s / max(pass_s, 1e-9))
+
+
+def minutes_for(passes: float, n_train: int, n_valid: int, texts_per_s: float) -> int:
+    """Whole minutes that fit ``passes`` at the measured speed (the inverse of ``planned_passes``)."""
+    import math
+
+    pass_s = n_train / max(texts_per_s, 1e-9) * (1 + n_valid / max(1, n_train) / 2)
+    return max(1, math.ceil((passes * pass_s + 10.0) / 0.95 / 60))
+
+
+def check_plan(settings: TrainSettings, n_train: int, n_valid: int, class_counts: dict, texts_per_s: float | None,
+               preset_title: str | None = None, device: str = "cpu") -> list[Advice]:
+    """What a person should know before pressing Start, each with its fix: a time limit too short to read
+    every training text once (from a measured speed), and a class much rarer than the largest one.
+    ``settings``: the resolved plan (``defaults.plan``)."""
+    advice: list[Advice] = []
+    budget = settings.time_budget_min
+    if budget and texts_per_s:
+        passes = planned_passes(budget, n_train, n_valid, texts_per_s, settings.epochs or 1e9)
+        if passes < 1:
+            limit = f"“{preset_title}” (about {budget:g} minutes)" if preset_title else f"about {budget:g} minutes"
+            minutes = minutes_for(TARGET_PASSES, n_train, n_valid, texts_per_s)
+            where = "this computer's CPU" if device == "cpu" else "this computer"
+            advice.append(Advice(
+                f"In {limit}, training can read only about {percent(passes)} of your {plural(n_train, 'training text')} "
+                f"once. A model that has not seen every text can miss whole classes. Estimated from a measured speed of "
+                f"{texts_per_s:.0f} texts per second on {where} (a few training steps on your texts). "
+                f"Fix: train for about {minutes} minutes, time to read each of them twice.", "budget", minutes))
+    counts = {str(k): int(v) for k, v in (class_counts or {}).items() if v}
+    if len(counts) >= 2:
+        big, small = max(counts, key=counts.get), min(counts, key=counts.get)
+        ratio = counts[big] / max(1, counts[small])
+        if ratio >= IMBALANCE_WARN:
+            head = (f"“{small}” has {ratio:.1f} times fewer training examples than “{big}” "
+                    f"({plural(counts[small], 'example')} against {counts[big]:,}).")
+            if settings.class_weights:
+                advice.append(Advice(head + " Class weights are on, so its mistakes count more and the model does not "
+                                            "simply ignore it."))
+            else:
+                advice.append(Advice(head + " The model may rarely or never answer it. Fix: turn on class weights, so "
+                                            "mistakes on rare classes count more (the app turns them on by itself only "
+                                            "from 6 times).", "class_weights"))
+    return advice

@@ -66,3 +66,53 @@ def sample_texts(texts: Sequence[str], limit: int) -> list[str]:
         return list(texts)
     step = len(texts) / limit
     return [texts[int(i * step)] for i in range(limit)]
+
+
+def training_rate(model_path: str, texts: Sequence[str], n_labels: int, batch_size: int, max_length: int,
+                  device: str = "auto", threads: int | None = None, steps: int = 3,
+                  should_stop: Callable[[], bool] | None = None) -> float | None:
+    """Texts per second that training will learn from, measured before it starts: a few optimizer
+    steps (forward, backward, AdamW) of the model on batches of the user's own texts, cut to
+    ``max_length`` and grouped by length as the training loop groups them. The first step is a
+    warm-up and is not timed. None when ``should_stop`` interrupts. The model is thrown away after."""
+    import torch
+
+    from . import batching
+    from .device import resolve_device
+    from .inference import quiet_transformers
+    from .models import resolve_model
+
+    quiet_transformers()
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = resolve_model(model_path)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    dev = resolve_device(device)
+    if threads:
+        torch.set_num_threads(int(threads))
+    sample = sample_texts(texts, batch_size * (steps + 1))
+    ids = batching.encode(tokenizer, sample, max_length)
+    order = batching.training_batches([len(x) for x in ids], batch_size, seed=0)[: steps + 1]
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=max(2, n_labels),
+                                                               ignore_mismatched_sizes=True).to(dev)  # an earlier run as the start
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    pad = batching.pad_id_of(tokenizer)
+    timed_s, timed_n = 0.0, 0
+    for i, rows in enumerate(order):
+        if should_stop is not None and should_stop():
+            return None
+        start = time.perf_counter()
+        batch = batching.collate([ids[r] for r in rows], pad, dev)
+        labels = torch.zeros(len(rows), dtype=torch.long, device=dev)
+        loss = model(**batch, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        if i > 0 or len(order) == 1:
+            timed_s += time.perf_counter() - start
+            timed_n += len(rows)
+    del model, optimizer
+    return timed_n / max(timed_s, 1e-9) if timed_n else None

@@ -61,9 +61,14 @@ class ClassifyPage(QWidget):
         self.export_csv_button.clicked.connect(lambda: self.choose_export("csv"))
         self.export_xlsx_button = QPushButton("Export Excel…")
         self.export_xlsx_button.clicked.connect(lambda: self.choose_export("xlsx"))
-        for b in (self.file_button, self.folder_button, self.cancel_button, self.export_csv_button, self.export_xlsx_button):
+        for b in (self.file_button, self.folder_button, self.cancel_button):
             row.addWidget(b)
-        row.addStretch(1)
+        exports = QHBoxLayout()
+        for b in (self.export_csv_button, self.export_xlsx_button):
+            exports.addWidget(b)
+        exports.addStretch(1)
+        row.addLayout(exports, 1)
+        self.batch_buttons, self.export_row = row, exports
         self.job = JobBar(window.tasks, "predict")
         self.batch_progress = self.job.bar
         self.batch_label = QLabel("")
@@ -113,6 +118,12 @@ class ClassifyPage(QWidget):
         self.run_label.setText(f"Model: {Path(run).name}" if run else "No model chosen yet.")
         self.empty.setVisible(not run)
         self.update_buttons()
+
+    def set_narrow(self, narrow: bool) -> None:
+        """The export buttons on a row of their own in a narrow window (the window calls this on resize)."""
+        from PySide6.QtWidgets import QBoxLayout
+
+        self.batch_buttons.setDirection(QBoxLayout.TopToBottom if narrow else QBoxLayout.LeftToRight)
 
     def update_buttons(self) -> None:
         run = self.win.current_run

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
                                QWidget)
 
 from . import workers
-from ..core.session import MODEL, SETTINGS, percent, plural
+from ..core.session import LENGTHS, MODEL, SETTINGS, TokenLengths, percent, plural
 from .widgets import TableModel, hint, plot_widget, show_error
 
 FILE_FILTER = "Data files (*.csv *.tsv *.jsonl *.xlsx *.txt);;All files (*)"
@@ -29,9 +29,6 @@ class DataPage(QWidget):
         self.labeled = None
         self.report = None
         self.fixes_applied: list[str] = []
-        self.lengths: list[int] | None = None
-        self.lengths_model: str | None = None
-        self.model_max = 512
 
         top = QHBoxLayout()
         self.open_button = QPushButton("Open file…")
@@ -46,6 +43,7 @@ class DataPage(QWidget):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.recent_button.setMenu(self.recent_menu)
         self.path_label = QLabel("No file open.")
+        self.path_label.setMinimumWidth(1)  # a long name is cut here, never widening the page (full name: tooltip)
         self.path_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         for w in (self.open_button, self.sample_button, self.recent_button):
             top.addWidget(w)
@@ -124,11 +122,34 @@ class DataPage(QWidget):
         self.splitter.setVisible(False)
         window.session_signals.changed.connect(self._session_changed)
 
+    def set_narrow(self, narrow: bool) -> None:
+        """Preview above the checks and charts in a narrow window (the window calls this on resize)."""
+        self.splitter.setOrientation(Qt.Vertical if narrow else Qt.Horizontal)
+        lines = self.fontMetrics().height()
+        self.preview.setMinimumHeight(lines * 12 if narrow else 0)
+        for plot in (self.class_plot, self.length_plot):
+            plot.setMinimumHeight(lines * 14 if narrow else 0)
+
     def _session_changed(self, change: str) -> None:
         if change == MODEL:
             self.request_lengths()
+        elif change == LENGTHS:
+            self.draw_lengths()
+            if self.lengths is not None:
+                self.run_checks()  # the checks that need token lengths (texts that will be cut)
         elif change == SETTINGS and self.lengths:
             self.draw_lengths()
+
+    @property
+    def lengths(self) -> tuple | None:
+        """The open data's token lengths (from the session: measured by the engine's tokenizing pass)."""
+        measured = self.win.session.current_lengths()
+        return measured.lengths if measured is not None else None
+
+    @property
+    def model_max(self) -> int:
+        measured = self.win.session.current_lengths()
+        return measured.model_max if measured is not None else 512
 
     # -- opening ---------------------------------------------------------------------------------
     def _fill_recent(self) -> None:
@@ -194,7 +215,6 @@ class DataPage(QWidget):
         self.table = table
         self.fixes_applied = []
         self.labeled = self.report = None
-        self.lengths = None
         self.win.store.add_recent(path)
         self.win.store.set("last_open_dir", str(Path(path).parent))
         self.path_label.setText(f"{Path(path).name}  ({plural(table.n_rows, 'row')}, {table.format})")
@@ -224,7 +244,6 @@ class DataPage(QWidget):
             return
         text, label = self.text_combo.currentText(), self.label_combo.currentText()
         self.labeled = self.report = None
-        self.lengths = None
         self.fixes_applied = []
         self._arrange_columns()
         if not text or not label:
@@ -251,8 +270,10 @@ class DataPage(QWidget):
         if not text or not label:
             return
         self.summary_label.setText("Checking the data …")
+        measured = self.win.session.current_lengths()
         self.win.tasks.start("check", workers.check_task, self.table, text, label, list(self.fixes_applied),
-                             self.lengths, self.max_length(), on_done=self._checked, on_failed=self._check_failed)
+                             measured.lengths if measured else None, measured.data_fingerprint if measured else None,
+                             self.max_length(), on_done=self._checked, on_failed=self._check_failed)
 
     def _check_failed(self, message: str, details: str) -> None:
         self.summary_label.setText(message if not details else details)
@@ -312,7 +333,6 @@ class DataPage(QWidget):
         if not ids or self.labeled is None:
             return
         self.fixes_applied += ids
-        self.lengths = None
         self.run_checks()
 
     # -- charts ----------------------------------------------------------------------------------
@@ -344,19 +364,22 @@ class DataPage(QWidget):
             self.length_label.setText("Pick a model on the Model page to measure the text lengths in tokens."
                                       if self.labeled is not None else "")
             return
+        data = self.win.session.data
+        if data is None or data.labeled is not self.labeled:
+            return  # the checks of the new columns come first; they ask again
+        if self.lengths is not None:
+            return
         self.length_label.setText("Measuring text lengths with the model's tokenizer …")
         self.win.tasks.start("lengths", workers.token_lengths_task, model, list(self.labeled.texts),
-                             on_done=self._lengths_done, on_failed=lambda m, d: self.length_label.setText(m),
+                             on_done=lambda r, fp=data.fingerprint: self._lengths_done(fp, r),
+                             on_failed=lambda m, d: self.length_label.setText(m),
                              description="Measuring text lengths with the model's tokenizer")
 
-    def _lengths_done(self, result: dict) -> None:
-        if self.labeled is None or len(result["lengths"]) != len(self.labeled) or result["model"] != self.win.model_path():
+    def _lengths_done(self, fingerprint: str, result: dict | None) -> None:
+        if result is None:
             return
-        self.lengths = result["lengths"]
-        self.lengths_model = result["model"]
-        self.model_max = result["model_max"]
-        self.draw_lengths()
-        self.run_checks()  # the checks that need token lengths (texts that will be cut)
+        # refused (and never drawn) when the data or the model changed while it measured
+        self.win.session.set_lengths(TokenLengths(result["model"], fingerprint, tuple(result["lengths"]), result["model_max"]))
 
     def draw_lengths(self) -> None:
         import pyqtgraph as pg

@@ -143,7 +143,7 @@ class EvaluatePage(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(lambda: self.win.tasks.stop("evaluate"))
         self.cancel_button.setEnabled(False)
-        top = QHBoxLayout()
+        top = self.top_row = QHBoxLayout()
         for b in (self.valid_button, self.file_button, self.cancel_button):
             top.addWidget(b)
         top.addStretch(1)
@@ -197,7 +197,7 @@ class EvaluatePage(QWidget):
         cm_layout.addWidget(self.confusion_legend)
         pc_box = QGroupBox("Per class")
         QVBoxLayout(pc_box).addWidget(self.per_class)
-        upper = QSplitter(Qt.Horizontal)
+        upper = self.upper = QSplitter(Qt.Horizontal)
         upper.addWidget(pc_box)
         upper.addWidget(cm_box)
         upper.setStretchFactor(0, 2)
@@ -245,6 +245,16 @@ class EvaluatePage(QWidget):
         if change in (RUN, EVALUATION, DATA):
             self.redraw()
             self.update_buttons()
+
+    def set_narrow(self, narrow: bool) -> None:
+        """The per-class table above the answers table in a narrow window (the window calls this on resize)."""
+        from PySide6.QtWidgets import QBoxLayout
+
+        self.upper.setOrientation(Qt.Vertical if narrow else Qt.Horizontal)
+        self.top_row.setDirection(QBoxLayout.TopToBottom if narrow else QBoxLayout.LeftToRight)
+        lines = self.fontMetrics().height()
+        self.upper.setMinimumHeight(lines * 30 if narrow else 0)
+        self.tabs.setMinimumHeight(lines * 12 if narrow else 0)
 
     def update_buttons(self) -> None:
         run = self.win.current_run

@@ -49,7 +49,8 @@ class ModelPage(QWidget):
         self._wanted_model: str | None = window.store.get("model_path")
 
         self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["Model", "Source", "Architecture", "Parameters", "Size", "What to expect"])
+        self.table.setHorizontalHeaderLabels(["Model", "Source", "Architecture", "Parameters", "Size", "Notes"])
+        self.table.horizontalHeaderItem(5).setToolTip("What to expect from this model (in full below the list)")
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -156,6 +157,7 @@ class ModelPage(QWidget):
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addWidget(scroll, 2)
+        self.columns, self.right_scroll = layout, scroll
 
         from ..core.settings import TrainSettings
 
@@ -169,10 +171,18 @@ class ModelPage(QWidget):
         if self._wanted_model:
             self.win.session.set_model(self._wanted_model)
 
-    def _session_changed(self, change: str) -> None:
-        from ..core.session import DATA, MODEL, SETTINGS
+    def set_narrow(self, narrow: bool) -> None:
+        """The presets and the plan below the model list in a narrow window (the window calls this on resize)."""
+        from PySide6.QtWidgets import QBoxLayout
 
-        if change in (DATA, MODEL, SETTINGS):
+        self.columns.setDirection(QBoxLayout.TopToBottom if narrow else QBoxLayout.LeftToRight)
+        # stacked, the presets and the plan take the height they need (the page scrolls)
+        self.right_scroll.setMinimumHeight(self.right_scroll.widget().sizeHint().height() if narrow else 0)
+
+    def _session_changed(self, change: str) -> None:
+        from ..core.session import DATA, LENGTHS, MODEL, SETTINGS
+
+        if change in (DATA, MODEL, SETTINGS, LENGTHS):
             self.update_plan()
 
     # -- models ----------------------------------------------------------------------------------

@@ -49,9 +49,11 @@ class RunsPage(QWidget):
         self.export_button.clicked.connect(self.choose_export)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
-        self.job = JobBar(window.tasks, "distill", "export")
+        self.job = JobBar(window.tasks, "distill", "export", "estimate")
         top = QHBoxLayout()
-        top.addWidget(self.folder_label, 1)
+        self.folder_label.setWordWrap(True)
+        self.folder_label.setMinimumWidth(1)  # a long folder wraps, never widening the page
+        top.addStretch(1)
         for b in (self.refresh_button, self.open_button, self.resume_button, self.distill_button, self.export_button,
                   self.cancel_button):
             top.addWidget(b)
@@ -70,6 +72,7 @@ class RunsPage(QWidget):
         self.table.doubleClicked.connect(self._open_selected)
         self.table.itemSelectionChanged.connect(self.update_buttons)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.folder_label)  # a row of its own: the buttons keep their room
         layout.addLayout(top)
         layout.addWidget(self.job)
         layout.addWidget(self.status)
@@ -93,10 +96,11 @@ class RunsPage(QWidget):
                 status = "training now"
             values = [run.name, status, run.created.replace("T", " "), short_name(run.model),
                       percent(m["accuracy"]) if isinstance(m.get("accuracy"), (int, float)) else "",
-                      percent(m["macro_f1"]) if isinstance(m.get("macro_f1"), (int, float)) else "", run.data_source]
+                      percent(m["macro_f1"]) if isinstance(m.get("macro_f1"), (int, float)) else "",
+                      Path(run.data_source).name if run.data_source else ""]
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
-                item.setToolTip(run.path)
+                item.setToolTip(f"{run.path}\ndata: {run.data_source}" if c == 6 else run.path)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.Stretch)
@@ -166,14 +170,27 @@ class RunsPage(QWidget):
             QMessageBox.information(self, "Open the training data", "Distillation trains the student on the teacher's data: "
                                     f"open {run.data_source or 'the data this run was trained on'} on the Data page first.")
             return
+        dialog, layers, epochs, show = self.distill_dialog(run)
+        accepted = dialog.exec() == QDialog.Accepted
+        self.win.session_signals.changed.disconnect(show)
+        self.win.tasks.stop("estimate")  # measured already, or no longer wanted
+        if accepted:
+            self.distill_selected(layers.value(), epochs.value())
+
+    def distill_dialog(self, run):
+        """The Shrink dialog for ``run`` (not shown yet), with what to expect measured in the background:
+        (dialog, layers box, passes box, the redraw to disconnect from the session's notices when done)."""
         from ..core.distill import teacher_layers
 
         n = teacher_layers(run.path)
+        self.estimate_selected()
         dialog = QDialog(self)
         dialog.setWindowTitle(f"Shrink {run.name}")
         form = QFormLayout(dialog)
-        form.addRow(QLabel(f"The student starts as a copy of this model with fewer of its {n} layers (every other one by "
-                           "default, as DistilBERT did), then learns from the model's answers and the true labels."))
+        intro = QLabel(f"The smaller model starts as a copy of this one with fewer of its {n} layers (every other one by "
+                       "default, as DistilBERT did), then learns from this model's answers and the true labels.")
+        intro.setWordWrap(True)
+        form.addRow(intro)
         layers = QSpinBox()
         layers.setRange(1, max(1, n - 1))
         layers.setValue(max(1, n // 2))
@@ -184,19 +201,49 @@ class RunsPage(QWidget):
         epochs.setToolTip("Epochs: how many times the smaller model reads all training texts")
         form.addRow("Layers to keep", layers)
         form.addRow("Passes over the texts", epochs)
-        expect = QLabel(f"What to expect: about {n / max(1, layers.value()):.1f} times as fast, a few points less accurate, "
-                        "measured and shown when it is done.")
+        expect = QLabel("")
         expect.setWordWrap(True)
-        layers.valueChanged.connect(lambda v: expect.setText(
-            f"What to expect: about {n / max(1, v):.1f} times as fast (the work grows with the layers), usually a few points "
-            "less accurate; both are measured and shown when it is done."))
+        expect.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 40)
+        intro.setMinimumWidth(expect.minimumWidth())
+
+        def show(*_):
+            expect.setText("<b>What to expect:</b> " + self.expectation(run.path, layers.value()))
+            dialog.adjustSize()  # the estimate is longer than "measuring …": nothing is cut
+
+        layers.valueChanged.connect(show)
+        self.win.session_signals.changed.connect(show)
+        show()
         form.addRow(expect)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Shrink")
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         form.addRow(buttons)
-        if dialog.exec() == QDialog.Accepted:
-            self.distill_selected(layers.value(), epochs.value())
+        dialog.expect_label = expect
+        return dialog, layers, epochs, show
+
+    def estimate_selected(self) -> None:
+        """Measure, in the background, what shrinking the selected run would give (unless measured already)."""
+        run, data = self.selected(), self.win.training_data()
+        if run is None or data is None or self.win.session.current_shrink_estimate(run.path) is not None:
+            return
+        self.win.tasks.start("estimate", workers.shrink_estimate_task, run.path, list(data.texts),
+                             str(self.win.store.runs_dir()), on_done=self._estimated,
+                             description="Measuring smaller versions of this model")
+
+    def _estimated(self, estimate: dict | None) -> None:
+        if estimate is not None:
+            self.win.session.set_shrink_estimate(estimate)
+
+    def expectation(self, run_dir: str, layers: int) -> str:
+        """The estimate for ``layers`` in words (how it was made included), or what is being measured."""
+        from ..core.compare import shrink_expectation
+
+        estimate = self.win.session.current_shrink_estimate(run_dir)
+        if estimate is None or layers not in estimate["options"]:
+            return ("measuring the speed of the smaller model on your texts … (accuracy comes from earlier shrinks, "
+                    "if any)")
+        return shrink_expectation(estimate, layers)
 
     def distill_selected(self, layers: int, epochs: float = 3.0) -> None:
         from ..core.runs import new_run_dir
@@ -219,6 +266,7 @@ class RunsPage(QWidget):
                     f"{percent(d['student_accuracy'])} right, the original {percent(d['teacher_accuracy'])}; it is "
                     f"{d['speedup']:.1f} times as fast on the CPU and takes {megabytes(d['student_size_mb'])} instead of "
                     f"{megabytes(d['teacher_size_mb'])}. It is in the list as a new run.")
+        self.win.session.set_shrink_estimate(None)  # a new measured shrink: the next estimate uses it
         self.win.model_page.refresh()
 
     # -- export ----------------------------------------------------------------------------------

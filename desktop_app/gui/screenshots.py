@@ -64,6 +64,7 @@ def take_screenshots(window, out_dir: str, model: str | None = None, size: tuple
     window.model_page.update_settings(epochs=1.0, max_length=64)
     wait_until(lambda: window.data_page.lengths is not None and window.tasks.settled("check", "lengths"), 120)
     shot(window.data_page, "data.png")
+    shot(window.label_page, "label.png")
     shot(window.model_page, "model.png")
     window.show_page(window.train_page)
     window.train_page.start()
@@ -101,6 +102,20 @@ def take_screenshots(window, out_dir: str, model: str | None = None, size: tuple
         return 1
     shot(page, "compare.png")
     shot(window.runs_page, "runs.png")
+    # Shrink: what to expect, measured before it starts
+    runs = window.runs_page
+    first = next((i for i, r in enumerate(runs.runs) if r.status == "finished"), None)
+    if first is not None:
+        runs.table.selectRow(first)
+        dialog, _, _, show = runs.distill_dialog(runs.selected())
+        dialog.show()
+        wait_until(lambda: window.session.current_shrink_estimate(runs.selected().path) is not None
+                   and window.tasks.settled("estimate"), 180)
+        settle(0.3)
+        dialog.grab().save(str(out / "shrink.png"))
+        print(f"saved {out / 'shrink.png'}")
+        window.session_signals.changed.disconnect(show)
+        dialog.close()
     window.show_guide()
     settle(0.3)
     window.guide.grab().save(str(out / "guide.png"))

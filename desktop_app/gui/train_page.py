@@ -9,7 +9,8 @@ import time
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from . import workers
 from .live_charts import LiveCharts
@@ -59,6 +60,14 @@ class TrainPage(QWidget):
         details.addStretch(1)
         self.eta_label.setWordWrap(True)
         self.empty = hint("Open your data on the Data page and pick a model, then press Start training.")
+        # checked before training starts: a time limit too short for one pass, a much rarer class
+        self.check_box = QGroupBox("Before you start")
+        self.check_box.setToolTip("The plan is checked against your data and a measured training speed before you press Start.")
+        self.check_outer = QVBoxLayout(self.check_box)
+        self.check_content: QWidget | None = None  # rebuilt whole on each change (no layout items taken out one by one)
+        self.check_advice: list = []  # the Advice shown
+        self.check_buttons: list[QPushButton] = []
+        self.check_box.setVisible(False)
 
         self.charts = LiveCharts()
         self.charts.redrawn.connect(self._show_progress)
@@ -79,8 +88,105 @@ class TrainPage(QWidget):
         layout.addLayout(info)
         layout.addLayout(details)
         layout.addWidget(self.empty)
+        layout.addWidget(self.check_box)
         layout.addWidget(splitter, 1)
+        self._check_shown: tuple = ((), "")
         self.update_buttons()
+
+    # -- the plan, checked before training starts ---------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt
+        super().showEvent(event)
+        self.update_check()
+
+    def _plan_facts(self):
+        """(resolved settings, n_train, n_valid, data) as training will plan them, or None."""
+        planned = self.win.model_page.planned()
+        data = self.win.training_data()
+        if planned is None or data is None:
+            return None
+        resolved, _ = planned
+        n_train = max(1, round(len(data) * (1 - (resolved.valid_split or 0.1))))
+        return resolved, n_train, max(0, len(data) - n_train), data
+
+    def update_check(self) -> None:
+        """Redraw "Before you start" from the session; measure the training speed first when a time limit needs it."""
+        from ..core.defaults import PRESETS
+        from ..core.session import check_plan
+
+        if not hasattr(self.win, "model_page"):
+            return  # the window is still being built
+        facts = self._plan_facts()
+        if facts is None or self.is_training() or (self.win.data_page.lengths is None and not
+                                                   self.win.session.settings.max_length):
+            self._show_check([], "")
+            return
+        resolved, n_train, n_valid, data = facts
+        speed = self.win.session.current_training_speed(resolved.batch_size, resolved.max_length)
+        waiting = ""
+        if resolved.time_budget_min and speed is None:
+            waiting = "Measuring how fast training runs on your texts, to check the time limit …"
+            if self.isVisible() and not self.win.tasks.is_running("probe"):
+                self._measure_speed(resolved, data)
+        preset = PRESETS.get(self.win.store.get("preset") or "")
+        advice = check_plan(resolved, n_train, n_valid, data.class_counts(), speed.texts_per_s if speed else None,
+                            preset.title if preset else None, speed.device if speed else "cpu")
+        self._show_check(advice, waiting)
+
+    def _measure_speed(self, resolved, data) -> None:
+        from ..core.session import TrainingSpeed
+
+        model, fingerprint = self.win.model_path(), self.win.session.data.fingerprint
+        gpus = self.win.model_page.hardware_info.get("gpus") or []
+        device = resolved.device if resolved.device not in (None, "auto") else ("cuda" if gpus else "auto")
+        batch, length = int(resolved.batch_size), int(resolved.max_length)
+
+        def done(result, model=model, fingerprint=fingerprint):
+            if result is not None:
+                self.win.session.set_training_speed(TrainingSpeed(model, fingerprint, batch, length, result["texts_per_s"],
+                                                                  "cuda" if device == "cuda" else "cpu"))
+
+        self.win.tasks.start("probe", workers.training_rate_task, model, list(data.texts), len(data.class_counts()), batch,
+                             length, device, resolved.threads or self.win.training_threads(), on_done=done,
+                             on_failed=lambda m, d: self._show_check(self.check_advice, ""),
+                             description="Measuring how fast training runs on your texts")
+
+    def _show_check(self, advice: list, waiting: str) -> None:
+        if (tuple(advice), waiting) == self._check_shown:
+            return
+        self._check_shown = (tuple(advice), waiting)
+        if self.check_content is not None:
+            self.check_outer.removeWidget(self.check_content)
+            self.check_content.deleteLater()
+        self.check_content = QWidget()
+        self.check_layout = QVBoxLayout(self.check_content)
+        self.check_layout.setContentsMargins(0, 0, 0, 0)
+        self.check_outer.addWidget(self.check_content)
+        self.check_advice, self.check_buttons = list(advice), []
+        if waiting:
+            self.check_layout.addWidget(QLabel(waiting))
+        for a in advice:
+            text = QLabel(("⚠ " if a.action else "ℹ ") + a.text)
+            text.setWordWrap(True)
+            self.check_layout.addWidget(text)
+            if a.action:
+                button = QPushButton(f"Train for about {a.value:g} minutes" if a.action == "budget" else "Turn on class weights")
+                button.setToolTip("Changes the choice on the Model page")
+                button.clicked.connect(lambda _=False, a=a: self.apply_fix(a))
+                row = QHBoxLayout()
+                row.addWidget(button)
+                row.addStretch(1)
+                self.check_layout.addLayout(row)
+                self.check_buttons.append(button)
+        self.check_box.setVisible(bool(advice or waiting))
+
+    def apply_fix(self, advice) -> None:
+        page = self.win.model_page
+        if advice.action == "budget" and advice.value:
+            page.budget_spin.setValue(int(advice.value))
+            page.budget_button.setChecked(True)
+            page.apply_budget()
+        elif advice.action == "class_weights":
+            page.update_settings(class_weights=True)
 
     # -- state -----------------------------------------------------------------------------------
     def is_training(self) -> bool:
@@ -114,6 +220,7 @@ class TrainPage(QWidget):
             self.empty.setText("Finished. The results are on the Evaluate page; press Start training to train again.")
         else:
             self.empty.setText("Ready: press Start training (Ctrl+R).")
+        self.update_check()  # the window calls this on every session notice and every job change
 
     @property
     def counts(self) -> dict:
@@ -132,6 +239,7 @@ class TrainPage(QWidget):
         if data is None or not model or self.is_training():
             self.update_buttons()
             return
+        self.win.tasks.stop("probe")  # training measures its own speed
         info = self.win.model_page.model_info()
         name = info.name if info else Path(model).name
         out = new_run_dir(self.win.store.runs_dir(), name.replace(" (bundled)", ""))
@@ -150,6 +258,7 @@ class TrainPage(QWidget):
         if settings.threads is None:
             settings = replace(settings, threads=self.win.training_threads())
         job = TrainJob(train=data, out_dir=Path(out), model=model, settings=settings, resume=resume)
+        self._launched = (model, self.win.session.data.fingerprint if self.win.session.data else "")
         self.run_dir = str(out)
         self.finished_run = None
         self.under_one_pass_told = False
@@ -168,6 +277,7 @@ class TrainPage(QWidget):
                              description="Resuming training" if resume else "Training", budget_s=budget)
         self.charts.start()
         self.update_buttons()
+        self._show_check([], "")
         self.state_changed.emit()
 
     def cancel(self) -> None:
@@ -238,6 +348,7 @@ class TrainPage(QWidget):
             self.speed_label.setText(f"learns from {last.samples_per_s:.0f} texts per second")
 
     def _end(self) -> None:
+        self.update_check()
         self.charts.stop()
         self.progress.setRange(0, 100)
         self.update_buttons()
@@ -245,6 +356,7 @@ class TrainPage(QWidget):
 
     def _done(self, result) -> None:
         self.charts.last_step = None
+        self._keep_measured_speed(result)
         if result.status == "finished":
             self.progress.setValue(100)
             self.progress.setFormat("done")
@@ -257,6 +369,18 @@ class TrainPage(QWidget):
             self.progress.setFormat("%p% (cancelled)")
             self.eta_label.setText("Cancelled: press Resume to continue")
             self._end()
+
+    def _keep_measured_speed(self, result) -> None:
+        """The speed this run measured is the best estimate for the next plan check of the same data and model."""
+        from ..core.session import TrainingSpeed
+
+        record = getattr(result, "record", None)
+        rate = (record.timings or {}).get("samples_per_s") if record is not None else None
+        model, fingerprint = getattr(self, "_launched", (None, None))
+        if rate and model and result.settings.get("batch_size") and result.settings.get("max_length"):
+            device = "cuda" if "cuda" in str(getattr(record, "device", "") or "").lower() else "cpu"
+            self.win.session.set_training_speed(TrainingSpeed(model, fingerprint, int(result.settings["batch_size"]),
+                                                              int(result.settings["max_length"]), float(rate), device))
 
     def _cancelled_exc(self) -> None:  # cancelled before the first step (while tokenizing)
         self.progress.setValue(0)

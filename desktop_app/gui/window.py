@@ -101,6 +101,20 @@ class MainWindow(QMainWindow):
         self.sidebar.insertItem(index, title)
         return page
 
+    NARROW_EM = 62  # below this many characters of width, side-by-side pages stack their parts
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt
+        super().resizeEvent(event)
+        self.arrange_pages()
+
+    def arrange_pages(self) -> None:
+        """Pages with parts side by side (``set_narrow``) stack them when the window is narrow (1024x700 at
+        200%): the page then scrolls down instead of cutting its right-hand part."""
+        narrow = self.stack.width() < self.NARROW_EM * self.fontMetrics().horizontalAdvance("M")
+        for page in self.pages:
+            if hasattr(page, "set_narrow"):
+                page.set_narrow(narrow)
+
     def page_index(self, page: QWidget) -> int:
         return self.pages.index(page)
 

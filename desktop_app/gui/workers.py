@@ -215,6 +215,28 @@ class Tasks(QObject):
 
 # -- the plain Python functions the workers run --------------------------------------------------
 
+_import_lock = threading.Lock()
+
+
+def _transformers_ready() -> None:
+    """Import transformers' entry points once, one thread at a time: two jobs importing its lazy modules at
+    the same moment (the length chart and the Shrink estimate, say) made one fail with "cannot import
+    name 'AutoConfig'"."""
+    with _import_lock:
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer  # noqa: F401
+
+
+def needs_transformers(fn: Callable) -> Callable:
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        _transformers_ready()
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def load_table_task(path: str, sheet: str | None = None, *, report, should_stop) -> tuple:
     from ..core.data import guess_columns, read_table
     from ..core.events import StatusEvent
@@ -224,8 +246,8 @@ def load_table_task(path: str, sheet: str | None = None, *, report, should_stop)
     return table, guess_columns(table)
 
 
-def check_task(table, text_column: str, label_column: str, fixes: list[str], lengths, max_length, *, report,
-               should_stop) -> dict:
+def check_task(table, text_column: str, label_column: str, fixes: list[str], lengths, lengths_fingerprint, max_length, *,
+               report, should_stop) -> dict:
     """Labeled examples from two columns, the safe fixes chosen so far, the checks, and a fingerprint."""
     from ..core.data import apply_fixes, to_labeled, validate
     from ..core.data.splitting import fingerprint
@@ -235,14 +257,21 @@ def check_task(table, text_column: str, label_column: str, fixes: list[str], len
     labeled = to_labeled(table, text_column, label_column)
     if fixes:
         labeled = apply_fixes(labeled, list(fixes))
-    usable_lengths = lengths if lengths is not None and len(lengths) == len(labeled) else None
+    data_print = fingerprint(labeled)
+    # the lengths of exactly these texts (measured for this data's fingerprint), or none
+    usable_lengths = list(lengths) if lengths is not None and lengths_fingerprint == data_print else None
     checks = validate(labeled, usable_lengths, max_length if usable_lengths is not None else None)
-    return {"labeled": labeled, "report": checks, "fingerprint": fingerprint(labeled), "columns": (text_column, label_column),
+    return {"labeled": labeled, "report": checks, "fingerprint": data_print, "columns": (text_column, label_column),
             "fixes": list(fixes)}
 
 
-def token_lengths_task(model_path: str, texts: list[str], *, report, should_stop) -> dict:
+@needs_transformers
+def token_lengths_task(model_path: str, texts: list[str], *, report, should_stop) -> dict | None:
+    """Whole-text token lengths for the length chart, by the engine's own tokenizing pass
+    (``batching.tokenize``): the ids are remembered, so training these texts in this process does
+    not tokenize them again. None when cancelled."""
     from ..core import batching
+    from ..core.events import ProgressEvent
     from ..core.inference import quiet_transformers
     from ..core.models import describe_folder, resolve_model
 
@@ -252,8 +281,14 @@ def token_lengths_task(model_path: str, texts: list[str], *, report, should_stop
     folder = resolve_model(model_path)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     info = describe_folder(folder)
-    return {"model": model_path, "lengths": batching.token_lengths(tokenizer, texts),
-            "model_max": min(info.max_length or 512, 512)}
+
+    def progress(done: int, total: int) -> None:
+        report(ProgressEvent(done, total, f"Measuring text lengths: {done:,} of {total:,} texts"))
+
+    ids = batching.tokenize(tokenizer, texts, should_stop, progress, remember=True)
+    if len(ids) != len(texts):
+        return None  # stopped
+    return {"model": model_path, "lengths": ids.full_lengths.tolist(), "model_max": min(info.max_length or 512, 512)}
 
 
 def list_models_task(extra_folders: list[str], runs_dir: str, *, report, should_stop) -> list:
@@ -268,18 +303,21 @@ def hardware_task(*, report, should_stop) -> dict:
     return hardware_summary()
 
 
+@needs_transformers
 def train_task(job, *, report, should_stop):
     from ..core.training import train
 
     return train(job, on_event=report, should_stop=should_stop)
 
 
+@needs_transformers
 def compare_task(data, candidates: list, out_dir: str, settings, *, report, should_stop) -> list:
     from ..core.compare import compare
 
     return compare(data, candidates, out_dir, settings, on_event=report, should_stop=should_stop)
 
 
+@needs_transformers
 def distill_task(teacher_run: str, data, layers: int | None, out_dir: str, epochs: float, *, report, should_stop,
                  resume: bool = False) -> dict:
     from ..core.distill import distill
@@ -301,6 +339,7 @@ def stop_between_steps(report, should_stop):
     return sink
 
 
+@needs_transformers
 def export_task(run_dir: str, fmt: str, out_dir: str, data, *, report, should_stop) -> dict:
     import inspect
 
@@ -314,6 +353,7 @@ def export_task(run_dir: str, fmt: str, out_dir: str, data, *, report, should_st
     return export_run(run_dir, fmt, out_dir, data, on_event=stop_between_steps(report, should_stop))
 
 
+@needs_transformers
 def evaluate_task(run_dir: str, data, *, report, should_stop):
     """``data``: LabeledData, or the path of a labeled file (read here, off the GUI thread)."""
     from ..core.evaluate import evaluate
@@ -327,6 +367,7 @@ def evaluate_task(run_dir: str, data, *, report, should_stop):
     return evaluate(run_dir, data, on_event=report, should_stop=should_stop)
 
 
+@needs_transformers
 def predict_file_task(run_dir: str, input_path: str, out_path: str, text_column: str | None = None, *, report, should_stop) -> dict:
     from ..core.predict import predict_file
 
@@ -337,6 +378,7 @@ _classifier_lock = threading.Lock()
 _classifier: dict = {}  # {"path": str, "model": Classifier}: the last one used, reused for the next typed text
 
 
+@needs_transformers
 def classify_text_task(run_dir: str, text: str, *, report, should_stop) -> dict:
     """One typed text: {run, labels, probabilities}. The model stays loaded for the next text of the same run."""
     from ..core.inference import Classifier
@@ -354,3 +396,26 @@ def classify_text_task(run_dir: str, text: str, *, report, should_stop) -> dict:
 def forget_classifier() -> None:
     with _classifier_lock:
         _classifier.clear()
+
+
+@needs_transformers
+def training_rate_task(model_path: str, texts: list[str], n_labels: int, batch_size: int, max_length: int, device: str,
+                       threads: int | None, *, report, should_stop) -> dict | None:
+    """Texts per second training will learn from (a few real optimizer steps on the user's texts), or None when stopped."""
+    from ..core.events import StatusEvent
+    from ..core.speed import training_rate
+
+    report(StatusEvent("Measuring how fast training runs on your texts"))
+    rate = training_rate(model_path, texts, n_labels, batch_size, max_length, device=device, threads=threads,
+                         should_stop=should_stop)
+    return None if rate is None else {"texts_per_s": rate}
+
+
+@needs_transformers
+def shrink_estimate_task(run_dir: str, texts: list[str], runs_dir: str, *, report, should_stop) -> dict | None:
+    """What each number of layers would give (speed and size measured now, accuracy from earlier shrinks)."""
+    from ..core.compare import estimate_shrink
+    from ..core.events import StatusEvent
+
+    report(StatusEvent("Measuring the speed of smaller versions of this model on your texts"))
+    return estimate_shrink(run_dir, texts, runs_dir, should_stop)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from desktop_app.core.data import LabeledData
 from desktop_app.core.jobs import JobState, duration_in_words, progress_text
-from desktop_app.core.session import (DATA, EVALUATION, PREDICTIONS, RUN, Evaluation, OpenData, Predictions, Session,
+from desktop_app.core.session import (DATA, EVALUATION, LENGTHS, TokenLengths, PREDICTIONS, RUN, Evaluation, OpenData, Predictions, Session,
                                       find_interrupted_runs, percent, plural, record_evaluation, run_id_of, summarize)
 
 
@@ -154,3 +154,21 @@ def test_job_time_left_is_measured_never_guessed():
     assert unknown.fraction is None and progress_text(unknown) == "Opening the file"
     job.cancel_requested()
     assert job.status == "cancelling" and "finishing" in progress_text(job)
+
+
+def test_token_lengths_belong_to_the_open_data_and_the_chosen_model():
+    s = Session()
+    seen: list[str] = []
+    s.subscribe(seen.append)
+    s.set_data(open_data("A"))
+    s.set_model("m1")
+    assert not s.set_lengths(TokenLengths("m1", "B", (3, 4)))  # measured for other data: refused
+    assert not s.set_lengths(TokenLengths("m2", "A", (3, 4)))  # another model's tokenizer: refused
+    assert s.set_lengths(TokenLengths("m1", "A", (3, 4))) and s.current_lengths().lengths == (3, 4)
+    assert seen[-1] == LENGTHS
+    s.set_model("m2")
+    assert s.current_lengths() is None and s.lengths is None
+    s.set_model("m1")
+    s.set_lengths(TokenLengths("m1", "A", (3, 4)))
+    s.set_data(open_data("B"))
+    assert s.current_lengths() is None

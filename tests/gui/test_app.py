@@ -49,6 +49,9 @@ def test_open_sample_guesses_columns_and_measures_lengths(qtbot, window, tiny_mo
     pick_model(qtbot, window, tiny_model)
     wait_for(qtbot, lambda: page.lengths is not None)
     assert len(page.lengths) == 400
+    # the lengths live in the session, tied to the data and the model they were measured for
+    measured = window.session.current_lengths()
+    assert measured.data_fingerprint == window.session.data.fingerprint and measured.model == window.model_path()
     assert "support_tickets.csv" in window.windowTitle()
     assert str(sample_training_file()) in window.store.recent_files()
 

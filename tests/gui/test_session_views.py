@@ -88,6 +88,13 @@ def test_new_data_and_a_new_run_never_show_the_old_run_numbers(qtbot, window, ti
     assert set(cl.last_result["probabilities"]) == set(EMOTIONS) != a_labels
     assert set(cl.bars) == set(EMOTIONS)
     assert Path(run_b).name in window.windowTitle() and "emotions.csv" in window.windowTitle()
+    # Data, Train (the plan check), Compare: measured on B or nothing
+    lengths = window.session.current_lengths()
+    assert lengths is None or (lengths.data_fingerprint == window.session.data.fingerprint
+                               and len(lengths.lengths) == window.session.data.n_examples)
+    a_only = {"billing", "bug", "feature_request", "account"}
+    assert not any(label in advice.text for advice in window.train_page.check_advice for label in a_only)
+    assert window.session.current_comparison() is None and window.compare_page.table.rowCount() == 0
 
 
 def test_an_earlier_run_opened_from_the_library_shows_its_results_at_once(qtbot, window, tiny_model, tmp_path):
@@ -195,6 +202,14 @@ def test_every_job_cancels_within_a_second_and_the_buttons_return_to_idle(qtbot,
              or window.tasks.settled("distill"), 60)
     idle_within_a_second(qtbot, window, "distill")
     assert runs.distill_button.isEnabled() and runs.export_button.isEnabled() and not runs.cancel_button.isVisible()
+
+    # the shrink estimate (smaller versions of the model measured on the user's texts)
+    runs.table.selectRow(next(i for i, r in enumerate(runs.runs) if Path(r.path) == Path(train.finished_run)))
+    window.session.set_shrink_estimate(None)
+    runs.estimate_selected()
+    assert window.tasks.state("estimate") is not None
+    idle_within_a_second(qtbot, window, "estimate")
+    assert runs.distill_button.isEnabled() and not runs.cancel_button.isVisible()
 
     # export (int8 measures speed and accuracy: the cancel stops between those steps, and nothing is written)
     runs.table.selectRow(next(i for i, r in enumerate(runs.runs) if Path(r.path) == Path(train.finished_run)))
