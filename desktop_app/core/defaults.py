@@ -95,9 +95,9 @@ def epochs_for(n_train: int, batch_size: int) -> tuple[float, str]:
     return float(epochs), f"about {TARGET_STEPS} optimizer steps for {n_train} training rows (early stopping may end sooner)"
 
 
-def plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict[str, dict]]:
-    """Fill every unset setting; returns the resolved settings and {name: {value, reason}}."""
-    explicit = settings.explicit()
+def _chooser(settings: TrainSettings):
+    """(resolved, reasons, choose): ``choose(name, value, reason)`` fills a setting the user left unset and
+    records why; a setting the user set stays, with the reason "set by you"."""
     resolved = replace(settings)
     reasons: dict[str, dict] = {}
 
@@ -107,6 +107,14 @@ def plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict[str
             reasons[name] = {"value": value, "reason": reason}
         else:
             reasons[name] = {"value": getattr(settings, name), "reason": "set by you"}
+
+    return resolved, reasons, choose
+
+
+def plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict[str, dict]]:
+    """Fill every unset setting; returns the resolved settings and {name: {value, reason}}."""
+    explicit = settings.explicit()
+    resolved, reasons, choose = _chooser(settings)
 
     bs, why = batch_size_for(facts)
     choose("batch_size", bs, why)
@@ -159,15 +167,7 @@ def choose_method(class_counts: dict[str, int]) -> tuple[str, str]:
 
 def few_shot_plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict]:
     """Few-shot's own choices for the unset settings, each with its reason (like defaults.plan)."""
-    resolved = replace(settings)
-    reasons: dict[str, dict] = {}
-
-    def choose(name: str, value, reason: str) -> None:
-        if getattr(settings, name) is None:
-            setattr(resolved, name, value)
-            reasons[name] = {"value": value, "reason": reason}
-        else:
-            reasons[name] = {"value": getattr(settings, name), "reason": "set by you"}
+    resolved, reasons, choose = _chooser(settings)
 
     choose("batch_size", 16, "8 categories x 2 texts per batch: every batch holds same-category pairs (120 pairs per batch)")
     choose("learning_rate", 5e-5, "contrastive fine-tuning of a pretrained sentence model: a gentle rate keeps what it knows")

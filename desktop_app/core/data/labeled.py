@@ -95,6 +95,22 @@ def _missing_column_error(table: Table, name: str, role: str) -> UserInputError:
     )
 
 
+def usable_rows(table: Table, text_column: str, label_column: str, skipped: dict[str, list[int]]):
+    """(text, label cell, file row) of each row with a text and a label; the others are recorded in ``skipped``
+    by reason (empty text, no label, a placeholder such as "NaN")."""
+    for raw_text, raw_label, row in zip(table.data[text_column], table.data[label_column], table.row_numbers):
+        text = (raw_text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+        label = (raw_label or "").strip()
+        if not text:
+            skipped["empty_text"].append(row)
+        elif not label:
+            skipped["missing_label"].append(row)
+        elif label.casefold() in MISSING_LABELS:
+            skipped["placeholder_label"].append(row)
+        else:
+            yield text, label, row
+
+
 def to_labeled(table: Table, text_column: str, label_column: str) -> LabeledData:
     """Texts and labels from two columns; rows with empty text or no label are skipped and recorded.
 
@@ -111,19 +127,10 @@ def to_labeled(table: Table, text_column: str, label_column: str) -> LabeledData
     labels: list[str] = []
     rows: list[int] = []
     skipped: dict[str, list[int]] = {reason: [] for reason in SKIP_REASONS}
-    for raw_text, raw_label, row in zip(table.data[text_column], table.data[label_column], table.row_numbers):
-        text = (raw_text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-        label = sys.intern((raw_label or "").strip())  # one string object per class, not per row
-        if not text:
-            skipped["empty_text"].append(row)
-        elif not label:
-            skipped["missing_label"].append(row)
-        elif label.casefold() in MISSING_LABELS:
-            skipped["placeholder_label"].append(row)
-        else:
-            texts.append(text)
-            labels.append(label)
-            rows.append(row)
+    for text, label, row in usable_rows(table, text_column, label_column, skipped):
+        texts.append(text)
+        labels.append(sys.intern(label))  # one string object per class, not per row
+        rows.append(row)
     return LabeledData(texts, labels, rows, str(table.path), skipped, list(table.notes))
 
 

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import UserInputError
-from .labeled import MISSING_LABELS, SKIP_REASONS, LabeledData
+from .labeled import MISSING_LABELS, SKIP_REASONS, LabeledData, usable_rows
 from .table import Table
 
 SEPARATORS = (";", "|", ",")
@@ -156,23 +156,14 @@ def to_multi_label(table: Table, text_column: str, label_column: str | None = No
             raise UserInputError(f"The text and the label column are both '{text_column}'.", where=str(table.path),
                                  fix="Pick different columns for the text and for the label.")
         sep = separator or (detect_separator(table.data[label_column]) or SeparatorGuess(JOINER, 0, 0, "")).separator
-        for raw_text, raw_label, row in zip(table.data[text_column], table.data[label_column], table.row_numbers):
-            text = (raw_text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-            label = (raw_label or "").strip()
-            if not text:
-                skipped["empty_text"].append(row)
-            elif not label:
-                skipped["missing_label"].append(row)
-            elif label.casefold() in MISSING_LABELS:
-                skipped["placeholder_label"].append(row)
-            else:
-                labels = tuple(l for l in split_labels(label, sep) if l.casefold() not in MISSING_LABELS)
-                if not labels:
-                    empty_sets.append(row)
-                    continue
-                texts.append(text)
-                sets.append(labels)
-                rows.append(row)
+        for text, label, row in usable_rows(table, text_column, label_column, skipped):
+            labels = tuple(l for l in split_labels(label, sep) if l.casefold() not in MISSING_LABELS)
+            if not labels:
+                empty_sets.append(row)
+                continue
+            texts.append(text)
+            sets.append(labels)
+            rows.append(row)
         if empty_sets:
             raise UserInputError(
                 f"{len(empty_sets)} row{'s' if len(empty_sets) != 1 else ''} of the label column '{label_column}' "
