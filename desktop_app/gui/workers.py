@@ -304,10 +304,11 @@ def hardware_task(*, report, should_stop) -> dict:
 
 
 @needs_transformers
-def train_task(job, *, report, should_stop):
-    from ..core.training import train
+def train_task(job, method: str = "fine-tune", *, report, should_stop):
+    """Train ``job`` with ``method`` (auto | zero-shot | few-shot | fine-tune; a resumed run keeps its own)."""
+    from ..core.methods import train_with_method
 
-    return train(job, on_event=report, should_stop=should_stop)
+    return train_with_method(job, method, on_event=report, should_stop=should_stop)
 
 
 @needs_transformers
