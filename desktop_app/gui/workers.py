@@ -246,15 +246,21 @@ def load_table_task(path: str, sheet: str | None = None, *, report, should_stop)
     return table, guess_columns(table)
 
 
-def check_task(table, text_column: str, label_column: str, fixes: list[str], lengths, lengths_fingerprint, max_length, *,
-               report, should_stop) -> dict:
-    """Labeled examples from two columns, the safe fixes chosen so far, the checks, and a fingerprint."""
-    from ..core.data import apply_fixes, to_labeled, validate
+def check_task(table, text_column: str, label_column: str, fixes: list[str], lengths, lengths_fingerprint, max_length,
+               multi_label: bool = False, label_columns: list[str] | None = None, *, report, should_stop) -> dict:
+    """Labeled examples from two columns (label sets when ``multi_label``: a separated label column, or
+    ``label_columns`` of 0/1 values), the safe fixes chosen so far, the checks, and a fingerprint."""
+    from ..core.data import apply_fixes, to_labeled, to_multi_label, validate
     from ..core.data.splitting import fingerprint
     from ..core.events import StatusEvent
 
     report(StatusEvent("Checking the data"))
-    labeled = to_labeled(table, text_column, label_column)
+    if multi_label and label_columns:
+        labeled = to_multi_label(table, text_column, label_columns=list(label_columns))
+    elif multi_label:
+        labeled = to_multi_label(table, text_column, label_column)
+    else:
+        labeled = to_labeled(table, text_column, label_column)
     if fixes:
         labeled = apply_fixes(labeled, list(fixes))
     data_print = fingerprint(labeled)
@@ -262,7 +268,7 @@ def check_task(table, text_column: str, label_column: str, fixes: list[str], len
     usable_lengths = list(lengths) if lengths is not None and lengths_fingerprint == data_print else None
     checks = validate(labeled, usable_lengths, max_length if usable_lengths is not None else None)
     return {"labeled": labeled, "report": checks, "fingerprint": data_print, "columns": (text_column, label_column),
-            "fixes": list(fixes)}
+            "fixes": list(fixes), "multi_label": bool(multi_label)}
 
 
 @needs_transformers

@@ -55,3 +55,53 @@ def test_the_method_shown_before_training_is_the_one_the_run_records(qtbot, wind
     run = train_and_wait_for_results(qtbot, window, timeout_s=240)
     record = json.loads((Path(run) / "run.json").read_text())
     assert record["method"] == shown == "few-shot"
+
+
+def shown_labels(window) -> set[str]:
+    ev = window.evaluate_page
+    return {ev.per_class.item(r, 0).text() for r in range(ev.per_class.rowCount())}
+
+
+def test_a_multi_label_run_and_a_single_label_run_each_show_their_own_results(qtbot, window, tiny_model, tmp_path):
+    data, ev = window.data_page, window.evaluate_page
+    ready(qtbot, window, tiny_model, write_multi_label(tmp_path / "topics.csv"))
+    # Data: the file's joined labels are read as label sets, and the banner says so
+    assert data.multi_label and data.multi_check.isChecked() and data.multi_banner.isVisibleTo(data)
+    assert "Several labels per text" in data.multi_banner.text()
+    assert window.session.data.multi_label and set(window.training_data().class_counts()) == set(TOPICS)
+    # Model: the method is full training, because of the label sets
+    method, _r, reasons = window.model_page.planned_method()
+    assert method == "fine-tune" and "Several labels per text" in reasons["method"]["reason"]
+    run_ml = train_and_wait_for_results(qtbot, window, timeout_s=240)
+    assert json.loads((Path(run_ml) / "run.json").read_text())["problem_type"] == "multi_label_classification"
+    # Evaluate: per label, with missed / added, and no table of answers
+    assert ev.multi_label and shown_labels(window) == set(TOPICS)
+    assert ev.per_class.horizontalHeaderItem(5).text() == "Missed" and ev.cm_box.isHidden()
+    assert "All labels right" in ev.metrics_label.text()
+    metrics = ev.shown.metrics
+    assert metrics["problem_type"] == "multi_label_classification"
+    label = next(iter(TOPICS))
+    (_tn, fp), (fn, _tp) = metrics["label_confusion"][label]
+    row = list(metrics["labels"]).index(label)
+    assert ev.per_class.item(row, 5).text() == str(fn) and ev.per_class.item(row, 6).text() == str(fp)
+    ev.show_label_cell(row, 5)
+    assert ev.examples.model().rowCount() == fn and "missed" in ev.examples_title.text()
+    assert ev.mistakes.model().rowCount() == len(ev.result.label_errors())
+
+    # untick: the same file read with one label per text; banner still offers the switch
+    data.multi_check.setChecked(False)
+    wait_for(qtbot, lambda: window.session.data is not None and not window.session.data.multi_label
+             and window.tasks.settled("check"))
+    assert data.multi_banner.isVisibleTo(data) and "Tick the box" in data.multi_banner.text()
+    assert window.session.current_evaluation() is None and ev.shown is None  # the old numbers are gone at once
+
+    # a single-label run on other data: every page shows it, never the multi-label numbers
+    open_file(qtbot, window, write_emotions(tmp_path / "emotions.csv", n=90))
+    window.model_page.set_method("fine-tune")
+    assert not data.multi_label and not data.multi_banner.isVisibleTo(data)
+    wait_for(qtbot, lambda: window.train_page.start_button.isEnabled(), 30)
+    run_sl = train_and_wait_for_results(qtbot, window, timeout_s=240)
+    assert run_sl != run_ml and not ev.multi_label and shown_labels(window) == set(EMOTIONS)
+    assert ev.per_class.columnCount() == 5 and ev.per_class.horizontalHeaderItem(0).text() == "Class"
+    assert not ev.cm_box.isHidden() and ev.confusion.rowCount() == 3 and "Accuracy" in ev.metrics_label.text()
+    assert Path(run_sl).name in ev.run_label.text()
