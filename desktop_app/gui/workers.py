@@ -388,6 +388,8 @@ _classifier: dict = {}  # {"path": str, "model": Classifier}: the last one used,
 @needs_transformers
 def classify_text_task(run_dir: str, text: str, *, report, should_stop) -> dict:
     """One typed text: {run, labels, probabilities}. The model stays loaded for the next text of the same run."""
+    import numpy as np
+
     from ..core.inference import Classifier
 
     with _classifier_lock:
@@ -395,9 +397,25 @@ def classify_text_task(run_dir: str, text: str, *, report, should_stop) -> dict:
             _classifier.clear()
             _classifier.update(path=run_dir, model=Classifier.load(run_dir))
         clf = _classifier["model"]
-        probs = clf.predict_proba([text])[0]
+        n_tokens = len(clf.tokenizer(text, truncation=False, verbose=False)["input_ids"])
+        passages: list[dict] = []
+        driver = None
+        if n_tokens > clf.max_length:  # a long text: read in windows, and say which part drove the answer
+            from ..core.long_documents import explain
+
+            explained = explain(clf, text)
+            probs = np.asarray([explained.probabilities[label] for label in clf.labels])
+            passages = [{"start_char": w.start_char, "end_char": w.end_char, "text": w.text, "weight": w.weight,
+                         "probabilities": dict(w.probabilities)} for w in explained.windows]
+            driver = explained.driver if explained.long else None
+        else:
+            probs = clf.predict_proba([text])[0]
+        chosen = [clf.labels[j] for j in clf.decide(np.asarray(probs)[None, :])[0]]
     return {"run": run_dir, "labels": list(clf.labels),
-            "probabilities": {label: float(p) for label, p in zip(clf.labels, probs)}}
+            "probabilities": {label: float(p) for label, p in zip(clf.labels, probs)},
+            "multi_label": bool(clf.multi_label), "chosen": chosen,
+            "thresholds": {label: float(t) for label, t in zip(clf.labels, clf.thresholds)} if clf.multi_label else {},
+            "tokens": int(n_tokens), "max_length": int(clf.max_length), "passages": passages, "driver": driver}
 
 
 def forget_classifier() -> None:

@@ -87,6 +87,13 @@ def test_a_multi_label_run_and_a_single_label_run_each_show_their_own_results(qt
     ev.show_label_cell(row, 5)
     assert ev.examples.model().rowCount() == fn and "missed" in ev.examples_title.text()
     assert ev.mistakes.model().rowCount() == len(ev.result.label_errors())
+    # Classify: several labels, each with its own probability
+    cl = window.classify_page
+    cl.text.setPlainText(TOPICS["sport"] + " and " + TOPICS["money"])
+    wait_for(qtbot, lambda: cl.last_result is not None, 30)
+    assert cl.last_result["multi_label"] and set(cl.bars) == set(TOPICS)
+    assert cl.answer.text().startswith(("Labels:", "<b>No label</b>")) and "per label" in cl.bars_box.title()
+    assert all(l in TOPICS for l in cl.last_result["labels"])
 
     # untick: the same file read with one label per text; banner still offers the switch
     data.multi_check.setChecked(False)
@@ -105,3 +112,25 @@ def test_a_multi_label_run_and_a_single_label_run_each_show_their_own_results(qt
     assert ev.per_class.columnCount() == 5 and ev.per_class.horizontalHeaderItem(0).text() == "Class"
     assert not ev.cm_box.isHidden() and ev.confusion.rowCount() == 3 and "Accuracy" in ev.metrics_label.text()
     assert Path(run_sl).name in ev.run_label.text()
+    wait_for(qtbot, lambda: cl.last_result is not None and set(cl.last_result["probabilities"]) == set(EMOTIONS), 30)
+    assert not cl.last_result["multi_label"] and "per class" in cl.bars_box.title() and "Labels:" not in cl.answer.text()
+
+
+def test_a_long_text_in_classify_shows_the_passage_that_drove_the_answer(qtbot, window, tiny_model, tmp_path):
+    ready(qtbot, window, tiny_model, write_emotions(tmp_path / "emotions.csv", n=90), max_length=16)
+    window.model_page.set_method("fine-tune")
+    train_and_wait_for_results(qtbot, window, timeout_s=240)
+    cl = window.classify_page
+    filler = "the weather report said nothing at all about it " * 6
+    text = filler + EMOTIONS["anger"] + " " + filler
+    cl.text.setPlainText(text)
+    wait_for(qtbot, lambda: cl.last_result is not None, 60)
+    passages, driver = cl.last_result["passages"], cl.last_result["driver"]
+    assert len(passages) > 1 and driver is not None and 0 <= driver < len(passages)
+    assert cl.passage.isVisibleTo(cl) and f"Piece {driver + 1} drove the answer" in cl.passage.text()
+    (selection,) = cl.text.extraSelections()
+    assert selection.cursor.selectedText() == text[passages[driver]["start_char"]:passages[driver]["end_char"]]
+    # a short text: no passage
+    cl.text.setPlainText("happy day")
+    wait_for(qtbot, lambda: cl.last_result is not None and not cl.last_result["passages"], 30)
+    assert not cl.passage.isVisibleTo(cl) and not cl.text.extraSelections()
