@@ -55,6 +55,12 @@ def test_the_method_shown_before_training_is_the_one_the_run_records(qtbot, wind
     run = train_and_wait_for_results(qtbot, window, timeout_s=240)
     record = json.loads((Path(run) / "run.json").read_text())
     assert record["method"] == shown == "few-shot"
+    # the Run library says it in words, and why in the tooltip
+    runs = window.runs_page
+    runs.refresh()
+    row = next(i for i, r in enumerate(runs.runs) if Path(r.path) == Path(run))
+    assert runs.table.item(row, 4).text() == "few examples"
+    assert runs.table.item(row, 4).toolTip() == "Why: " + record["method_reason"]
 
 
 def shown_labels(window) -> set[str]:
@@ -94,6 +100,11 @@ def test_a_multi_label_run_and_a_single_label_run_each_show_their_own_results(qt
     assert cl.last_result["multi_label"] and set(cl.bars) == set(TOPICS)
     assert cl.answer.text().startswith(("Labels:", "<b>No label</b>")) and "per label" in cl.bars_box.title()
     assert all(l in TOPICS for l in cl.last_result["labels"])
+
+    runs = window.runs_page
+    runs.refresh()
+    row = next(i for i, r in enumerate(runs.runs) if Path(r.path) == Path(run_ml))
+    assert runs.table.item(row, 4).text().startswith("full training · several labels")
 
     # untick: the same file read with one label per text; banner still offers the switch
     data.multi_check.setChecked(False)
