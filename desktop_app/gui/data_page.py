@@ -447,10 +447,23 @@ class DataPage(QWidget):
             line = pg.InfiniteLine(pos=ml, angle=90, pen=pg.mkPen("#e45756", width=2), label=f"cut at {ml}",
                                    labelOpts={"position": 0.9, "color": "#e45756"})
             self.length_plot.addItem(line)
-            n_cut = int(np.sum(values > ml))
-            self.length_label.setText(f"Texts are read in pieces of words (tokens): half of them have up to "
-                                      f"{int(np.median(values))}, the longest {int(values.max())}. Training reads the first "
-                                      f"{ml} of each text, so "
-                                      + (f"{plural(n_cut, 'text')} ({percent(n_cut / len(values))}) will be cut short."
-                                         if n_cut else "no text will be cut short."))
-            self.length_label.setToolTip("Max length (tokens): Model page → Advanced settings.")
+            from ..core.long_documents import length_report
+
+            report = length_report([int(v) for v in values], ml, self.model_max)
+            n_cut = report.over_max_length
+            mode = self.win.session.long_documents
+            pieces = mode == "on" or (mode == "auto" and report.long_documents)
+            head = (f"Texts are read in pieces of words (tokens): half of them have up to {int(np.median(values))}, "
+                    f"the longest {int(values.max())}. The model reads {ml} at a time, so ")
+            if not n_cut:
+                tail = "no text will be cut short."
+            elif pieces:
+                tail = (f"{plural(n_cut, 'text')} ({percent(n_cut / len(values))}) are longer: they will be read whole, "
+                        "in overlapping pieces (slower: one pass per piece).")
+            else:
+                tail = (f"{plural(n_cut, 'text')} ({percent(n_cut / len(values))}) will be cut short"
+                        + (f" ({plural(report.over_model_max, 'text')} are longer than the {report.model_max} tokens this "
+                           "model can read at all)" if report.over_model_max else "")
+                        + ". To read them whole, set “Long texts: read in pieces” to On (Model page → Advanced settings).")
+            self.length_label.setText(head + tail)
+            self.length_label.setToolTip("Max length (tokens): Model page → Advanced settings. " + report.message)

@@ -128,9 +128,17 @@ def test_a_multi_label_run_and_a_single_label_run_each_show_their_own_results(qt
 
 
 def test_a_long_text_in_classify_shows_the_passage_that_drove_the_answer(qtbot, window, tiny_model, tmp_path):
-    ready(qtbot, window, tiny_model, write_emotions(tmp_path / "emotions.csv", n=90), max_length=16)
+    ready(qtbot, window, tiny_model, write_emotions(tmp_path / "emotions.csv", n=90), max_length=8)
     window.model_page.set_method("fine-tune")
-    train_and_wait_for_results(qtbot, window, timeout_s=240)
+    # Data: texts longer than the max length are said, with the way to read them whole
+    data = window.data_page
+    wait_for(qtbot, lambda: data.lengths is not None and "cut short" in data.length_label.text(), 60)
+    assert "read in pieces" in data.length_label.text()
+    page = window.model_page
+    page.long_combo.setCurrentIndex(page.long_combo.findData("on"))
+    assert window.session.long_documents == "on" and "overlapping pieces" in data.length_label.text()
+    run = train_and_wait_for_results(qtbot, window, timeout_s=240)
+    assert json.loads((Path(run) / "run.json").read_text())["long_documents"]["mode"] == "on"
     cl = window.classify_page
     filler = "the weather report said nothing at all about it " * 6
     text = filler + EMOTIONS["anger"] + " " + filler
@@ -142,6 +150,6 @@ def test_a_long_text_in_classify_shows_the_passage_that_drove_the_answer(qtbot, 
     (selection,) = cl.text.extraSelections()
     assert selection.cursor.selectedText() == text[passages[driver]["start_char"]:passages[driver]["end_char"]]
     # a short text: no passage
-    cl.text.setPlainText("happy day")
+    cl.text.setPlainText("happy")
     wait_for(qtbot, lambda: cl.last_result is not None and not cl.last_result["passages"], 30)
     assert not cl.passage.isVisibleTo(cl) and not cl.text.extraSelections()
