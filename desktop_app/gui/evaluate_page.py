@@ -392,7 +392,11 @@ class EvaluatePage(QWidget):
         multi = m.get("problem_type") == "multi_label_classification"
         self.multi_label = multi
         long = (evaluation.result.long_documents if evaluation.result is not None else {}) or {}
-        long_words = f" {long['message']}." if long.get("message") else ""
+        message = long.get("message") or ""
+        if "--long-documents" in message:  # the command line's words: the app's setting instead
+            message = (message.split("; --long-documents")[0] + ". Training with “Long texts: read in pieces” On "
+                       "(Model page → Advanced settings) reads them whole")
+        long_words = f" {message}." if message else ""
         if multi:
             self.metrics_label.setText(
                 f"All labels right {percent(m.get('exact_match', m.get('accuracy', 0)))} · "
