@@ -145,6 +145,8 @@ class Session:
         self.model_path: str | None = None
         self.settings: TrainSettings = settings or TrainSettings()
         self.preset: str | None = None
+        self.method: str = "auto"  # how training learns: auto | zero-shot | few-shot | fine-tune (core.methods)
+        self.long_documents: str = "auto"  # texts longer than the max length: auto | on | off (TrainJob.long_documents)
         self.run: str | None = None  # the current run's folder
         self.evaluation: Evaluation | None = None
         self.predictions: Predictions | None = None
@@ -252,6 +254,33 @@ class Session:
         if settings != self.settings or preset != self.preset:
             self.settings, self.preset = settings, preset
             self._notify(SETTINGS)
+
+    def set_method(self, method: str) -> None:
+        """How the next training learns (``methods.METHODS``); notifies as a settings change."""
+        from .methods import METHODS
+
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}")
+        if method != self.method:
+            self.method = method
+            self._notify(SETTINGS)
+
+    def set_long_documents(self, mode: str) -> None:
+        """Whether the next training reads long texts in pieces: auto | on | off."""
+        if mode not in ("auto", "on", "off"):
+            raise ValueError(f"unknown long-document mode {mode!r}")
+        if mode != self.long_documents:
+            self.long_documents = mode
+            self._notify(SETTINGS)
+
+    def method_choice(self):
+        """(method, reason) the next training will use for the open data, as ``train_with_method`` chooses it,
+        or raises ``UserInputError`` when the chosen method cannot train this data (few-shot on label sets)."""
+        from .methods import choose_for
+
+        data = self.training_data()
+        choice = choose_for(data if data is not None else {}, self.method)
+        return choice.method, choice.reason
 
     # -- the run and its results -----------------------------------------------------------------
     @property

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import csv
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
                                QPushButton, QTableView, QVBoxLayout, QWidget)
 
@@ -44,6 +46,12 @@ class ClassifyPage(QWidget):
         answer_font = self.answer.font()
         answer_font.setPointSizeF(answer_font.pointSizeF() * 1.5)  # relative: follows the user's font size
         self.answer.setFont(answer_font)
+        self.passage = QLabel("")  # a long text: the part that drove the answer
+        self.passage.setWordWrap(True)
+        self.passage.setTextFormat(Qt.RichText)
+        self.passage.setToolTip("Long texts are read in overlapping pieces (windows) of the length the model reads; "
+                                "the answers of the pieces are combined. This is the piece that weighed most.")
+        self.passage.setVisible(False)
         self.bars_box = QGroupBox("How sure the model is, per class")
         self.bars_form = QFormLayout(self.bars_box)
         self.bars: dict[str, QProgressBar] = {}
@@ -85,6 +93,7 @@ class ClassifyPage(QWidget):
         layout.addWidget(self.empty)
         layout.addWidget(self.text)
         layout.addWidget(self.answer)
+        layout.addWidget(self.passage)
         layout.addWidget(self.bars_box)
         layout.addWidget(batch_box, 1)
         window.session_signals.changed.connect(self._session_changed)
@@ -104,6 +113,7 @@ class ClassifyPage(QWidget):
             self.last_result = None
             self._set_bars([])
             self.answer.setText("")
+            self._show_passage(None)
             if run and self.text.toPlainText().strip():
                 self._send()
         predictions = self.win.session.current_predictions()
@@ -176,14 +186,59 @@ class ClassifyPage(QWidget):
             return  # an older text, or another run's answer
         probs = result["probabilities"]
         self._set_bars(result["labels"])
+        multi = result.get("multi_label", False)
         best = max(probs, key=probs.get)
-        self.last_result = {"label": best, "probabilities": probs}
-        self.answer.setText(f"<b>{best}</b> ({percent(probs[best])} sure)")
+        chosen = list(result.get("chosen") or [])
+        self.last_result = {"label": ";".join(chosen) if multi else best, "probabilities": probs, "multi_label": multi,
+                            "labels": chosen, "driver": result.get("driver"), "passages": result.get("passages", [])}
+        self.bars_box.setTitle("How sure the model is, per label (each label is a separate yes/no)" if multi
+                               else "How sure the model is, per class")
+        if multi:
+            thresholds = result.get("thresholds") or {}
+            if chosen:
+                self.answer.setText("Labels: " + ", ".join(f"<b>{escape(l)}</b> ({percent(probs[l])})" for l in chosen))
+            else:
+                self.answer.setText(f"<b>No label</b> passed its cut-off (closest: {escape(best)}, {percent(probs[best])})")
+            self.answer.setToolTip("Multi-label: a label is given when its probability reaches its cut-off "
+                                   "(threshold): " + ", ".join(f"{l} {t:.2f}" for l, t in thresholds.items()))
+        else:
+            self.answer.setText(f"<b>{escape(best)}</b> ({percent(probs[best])} sure)")
+            self.answer.setToolTip("")
         for label, p in probs.items():
             if label in self.bars:
                 self.bars[label].setValue(int(round(p * 1000)))
-                self.bars[label].setFormat(percent(p))  # the same rounding as the answer above
+                self.bars[label].setFormat(percent(p) + (" ✓" if multi and label in chosen else ""))
+        self._show_passage(result)
         self.predicted.emit()
+
+    def _show_passage(self, result: dict | None) -> None:
+        """A long text: which part drove the answer, said below it and highlighted in the text box."""
+        from PySide6.QtGui import QColor, QTextCursor
+        from PySide6.QtWidgets import QTextEdit
+
+        driver = result.get("driver") if result else None
+        passages = result.get("passages", []) if result else []
+        if driver is None or not passages:
+            self.passage.setVisible(False)
+            self.passage.setText("")
+            self.text.setExtraSelections([])
+            return
+        part = passages[driver]
+        shown = part["text"] if len(part["text"]) <= 600 else part["text"][:600] + " …"
+        self.passage.setText(f"This text is longer than the model reads at once ({result['tokens']} tokens; it reads "
+                             f"{result['max_length']}), so it was read in {len(passages)} pieces. <b>Piece "
+                             f"{driver + 1} drove the answer</b> (highlighted above): “{escape(shown)}”")
+        self.passage.setVisible(True)
+        raw = self.text.toPlainText()
+        offset = raw.find(raw.strip()) if raw.strip() else 0  # the text sent was stripped
+        selection = QTextEdit.ExtraSelection()
+        cursor = QTextCursor(self.text.document())
+        cursor.setPosition(min(len(raw), offset + part["start_char"]))
+        cursor.setPosition(min(len(raw), offset + part["end_char"]), QTextCursor.KeepAnchor)
+        selection.cursor = cursor
+        selection.format.setBackground(QColor(255, 214, 102))
+        selection.format.setForeground(QColor(0, 0, 0))
+        self.text.setExtraSelections([selection])
 
     # -- batch -----------------------------------------------------------------------------------
     def choose_file(self) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSplitter, QTableView, QToolButton, QMenu, QVBoxLayout,
                                QWidget)
 
@@ -71,6 +71,19 @@ class DataPage(QWidget):
         columns.addRow("Text column:", self.text_combo)
         columns.addRow("Label column:", self.label_combo)
         columns.addRow(self.guess_label)
+        # several labels per text: a banner when the file looks like it, and the switch
+        self.multi_banner = QLabel("")
+        self.multi_banner.setWordWrap(True)
+        self.multi_check = QCheckBox("Several labels per text")
+        self.multi_check.setToolTip("Multi-label: each text can have several labels (joined in one cell, like "
+                                    "“sport;money”, or as 0/1 columns). The model learns a yes/no answer per label.")
+        self.multi_check.toggled.connect(self._multi_toggled)
+        self.multi_banner.setVisible(False)
+        self.multi_check.setVisible(False)
+        columns.addRow(self.multi_banner)
+        columns.addRow(self.multi_check)
+        self.multi_label = False
+        self.label_columns: list[str] = []  # 0/1 label columns (multi-label without a label column)
 
         self.preview = QTableView()
         self.preview.setModel(TableModel())
@@ -236,12 +249,49 @@ class DataPage(QWidget):
                 combo.setCurrentIndex(-1)
             combo.blockSignals(False)
         self.guess_label.setText(guess.reason)
+        self._decide_multi_label(first=True)
         self._columns_changed()
 
+    # -- several labels per text ---------------------------------------------------------------
+    def _decide_multi_label(self, first: bool = False) -> None:
+        """The banner from ``session.multi_label_hint``; a label column of joined labels is read as label sets
+        at once (as the command line does), 0/1 columns only when the user says so."""
+        from ..core.data import detect_separator, guess_label_columns
+        from ..core.session import multi_label_hint
+
+        text, label = self.text_combo.currentText() or None, self.label_combo.currentText() or None
+        hint_text = multi_label_hint(self.table, text, label) if self.table is not None else None
+        separated = bool(label and self.table is not None and label in self.table.data
+                         and detect_separator(self.table.data[label]) is not None)
+        self.label_columns = [] if separated or self.table is None else guess_label_columns(self.table, text)
+        if first or hint_text is None:
+            self.multi_label = separated
+        self.multi_check.blockSignals(True)
+        self.multi_check.setChecked(self.multi_label)
+        self.multi_check.blockSignals(False)
+        shown = bool(hint_text) or self.multi_label
+        self.multi_check.setVisible(shown)
+        self.multi_banner.setVisible(shown)
+        if self.multi_label:
+            how = (f"the 0/1 columns {', '.join(self.label_columns[:8])}" if self.label_columns and not separated
+                   else f"the column “{label}”, split into labels")
+            self.multi_banner.setText(f"<b>Several labels per text</b>: the labels come from {how}. "
+                                      "Untick the box to read one label per text.")
+        else:
+            self.multi_banner.setText(f"<b>{hint_text}</b> Tick the box to use several labels per text."
+                                      if hint_text else "")
+
+    def _multi_toggled(self, on: bool) -> None:
+        self.multi_label = bool(on)
+        self._decide_multi_label()
+        self._columns_changed(keep_multi=True)
+
     # -- columns, checks, fixes ------------------------------------------------------------------
-    def _columns_changed(self, *_):
+    def _columns_changed(self, *_, keep_multi: bool = False):
         if self.table is None:
             return
+        if not keep_multi:
+            self._decide_multi_label(first=True)
         text, label = self.text_combo.currentText(), self.label_combo.currentText()
         self.labeled = self.report = None
         self.fixes_applied = []
@@ -273,7 +323,8 @@ class DataPage(QWidget):
         measured = self.win.session.current_lengths()
         self.win.tasks.start("check", workers.check_task, self.table, text, label, list(self.fixes_applied),
                              measured.lengths if measured else None, measured.data_fingerprint if measured else None,
-                             self.max_length(), on_done=self._checked, on_failed=self._check_failed)
+                             self.max_length(), self.multi_label, list(self.label_columns) if self.multi_label else None,
+                             on_done=self._checked, on_failed=self._check_failed)
 
     def _check_failed(self, message: str, details: str) -> None:
         self.summary_label.setText(message if not details else details)
@@ -283,7 +334,8 @@ class DataPage(QWidget):
     def _checked(self, result: dict) -> None:
         from ..core.session import OpenData
 
-        if self.table is None or result["columns"] != (self.text_combo.currentText(), self.label_combo.currentText()):
+        if self.table is None or result["columns"] != (self.text_combo.currentText(), self.label_combo.currentText()) \
+                or result.get("multi_label", False) != self.multi_label:
             return  # the user picked other columns meanwhile; their check is on its way
         self.labeled, self.report = result["labeled"], result["report"]
         self.show_report()
@@ -395,10 +447,23 @@ class DataPage(QWidget):
             line = pg.InfiniteLine(pos=ml, angle=90, pen=pg.mkPen("#e45756", width=2), label=f"cut at {ml}",
                                    labelOpts={"position": 0.9, "color": "#e45756"})
             self.length_plot.addItem(line)
-            n_cut = int(np.sum(values > ml))
-            self.length_label.setText(f"Texts are read in pieces of words (tokens): half of them have up to "
-                                      f"{int(np.median(values))}, the longest {int(values.max())}. Training reads the first "
-                                      f"{ml} of each text, so "
-                                      + (f"{plural(n_cut, 'text')} ({percent(n_cut / len(values))}) will be cut short."
-                                         if n_cut else "no text will be cut short."))
-            self.length_label.setToolTip("Max length (tokens): Model page → Advanced settings.")
+            from ..core.long_documents import length_report
+
+            report = length_report([int(v) for v in values], ml, self.model_max)
+            n_cut = report.over_max_length
+            mode = self.win.session.long_documents
+            pieces = mode == "on" or (mode == "auto" and report.long_documents)
+            head = (f"Texts are read in pieces of words (tokens): half of them have up to {int(np.median(values))}, "
+                    f"the longest {int(values.max())}. The model reads {ml} at a time, so ")
+            if not n_cut:
+                tail = "no text will be cut short."
+            elif pieces:
+                tail = (f"{plural(n_cut, 'text')} ({percent(n_cut / len(values))}) are longer: they will be read whole, "
+                        "in overlapping pieces (slower: one pass per piece).")
+            else:
+                tail = (f"{plural(n_cut, 'text')} ({percent(n_cut / len(values))}) will be cut short"
+                        + (f" ({plural(report.over_model_max, 'text')} are longer than the {report.model_max} tokens this "
+                           "model can read at all)" if report.over_model_max else "")
+                        + ". To read them whole, set “Long texts: read in pieces” to On (Model page → Advanced settings).")
+            self.length_label.setText(head + tail)
+            self.length_label.setToolTip("Max length (tokens): Model page → Advanced settings. " + report.message)

@@ -14,6 +14,19 @@ from . import workers
 from .widgets import JobBar, RowsModel, heat_color, heat_scale, hint, readable_text_color, show_error
 
 EXAMPLE_COLUMNS = ["row", "label", "predicted", "confidence", "text"]
+LABEL_ERROR_COLUMNS = ["row", "missed", "added", "label", "predicted", "text"]  # multi-label: labels missed / added
+SINGLE_COLUMNS = (["Class", "Found", "Correct", "Score", "Texts"],
+                  ["", "Found (recall): of the texts of this class, the share the model found",
+                   "Correct (precision): of the texts the model put in this class, the share that belong there",
+                   "Score (F1): one number from Found and Correct (100% is perfect)", "Texts of this class evaluated"])
+MULTI_COLUMNS = (["Label", "Found", "Correct", "Score", "Texts", "Missed", "Added", "Cut-off"],
+                 ["", "Found (recall): of the texts with this label, the share the model gave it",
+                  "Correct (precision): of the texts the model gave this label, the share that have it",
+                  "Score (F1): one number from Found and Correct (100% is perfect)", "Texts that have this label",
+                  "Texts that have this label but did not get it (false negatives). Click to see them.",
+                  "Texts that got this label without having it (false positives). Click to see them.",
+                  "The model gives the label when its probability reaches this value (threshold, tuned on validation)"])
+MISSED_COL, ADDED_COL = 5, 6
 
 
 class ConfusionTable(QTableWidget):
@@ -164,17 +177,10 @@ class EvaluatePage(QWidget):
         self.advice_box.setVisible(False)
 
         self.per_class = QTableWidget(0, 5)
-        self.per_class.setHorizontalHeaderLabels(["Class", "Found", "Correct", "Score", "Texts"])
-        tips = ["", "Found (recall): of the texts of this class, the share the model found",
-                "Correct (precision): of the texts the model put in this class, the share that belong there",
-                "Score (F1): one number from Found and Correct (100% is perfect)", "Texts of this class evaluated"]
-        for c, tip in enumerate(tips):
-            self.per_class.horizontalHeaderItem(c).setToolTip(tip)
         self.per_class.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.per_class.verticalHeader().setVisible(False)
-        self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-        for c in range(1, 5):  # numbers: as wide as they need, the class names get the rest
-            self.per_class.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeToContents)
+        self.per_class.cellClicked.connect(self.show_label_cell)
+        self._set_columns(False)
         self.confusion = ConfusionTable()
         self.confusion.cellClicked.connect(self.show_cell)
         self.confusion.recolored.connect(self._update_legend)
@@ -195,11 +201,12 @@ class EvaluatePage(QWidget):
         cm_layout = QVBoxLayout(cm_box)
         cm_layout.addWidget(self.confusion, 1)
         cm_layout.addWidget(self.confusion_legend)
-        pc_box = QGroupBox("Per class")
+        pc_box = self.pc_box = QGroupBox("Per class")
         QVBoxLayout(pc_box).addWidget(self.per_class)
         upper = self.upper = QSplitter(Qt.Horizontal)
         upper.addWidget(pc_box)
         upper.addWidget(cm_box)
+        self.cm_box = cm_box
         upper.setStretchFactor(0, 2)
         upper.setStretchFactor(1, 3)  # the matrix needs the room more than the per-class table
         ex_widget = QWidget()
@@ -210,6 +217,7 @@ class EvaluatePage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.mistakes, "Mistakes, most confident first")
         self.tabs.addTab(ex_widget, "Examples of a cell")
+        self.multi_label = False  # the evaluation shown is multi-label (several labels per text)
         self.body = QSplitter(Qt.Vertical)
         self.body.addWidget(upper)
         self.body.addWidget(self.tabs)
@@ -226,6 +234,17 @@ class EvaluatePage(QWidget):
         layout.addWidget(self.body, 1)
         window.session_signals.changed.connect(self._session_changed)
         self.update_buttons()
+
+    def _set_columns(self, multi: bool) -> None:
+        """Per class (one label per text) or per label (several): the table's columns and their tooltips."""
+        names, tips = MULTI_COLUMNS if multi else SINGLE_COLUMNS
+        self.per_class.setColumnCount(len(names))
+        self.per_class.setHorizontalHeaderLabels(names)
+        for c, tip in enumerate(tips):
+            self.per_class.horizontalHeaderItem(c).setToolTip(tip)
+        self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        for c in range(1, len(names)):  # numbers: as wide as they need, the names get the rest
+            self.per_class.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeToContents)
 
     @property
     def result(self):
@@ -370,31 +389,78 @@ class EvaluatePage(QWidget):
         self._show_advice(summary.advice)
         n = int(m.get("n") or sum(sum(r) for r in m.get("confusion_matrix", [])))
         source = ("measured when training ended" if evaluation.on == "record" else "measured just now")
-        self.metrics_label.setText(
-            f"Accuracy {percent(m['accuracy'])} · balanced over classes (macro-F1) {percent(m['macro_f1'])} · "
-            f"{plural(n, 'text')}, {source}.")
-        self.metrics_label.setToolTip("Accuracy: the share of texts the model got right. Macro-F1: the F1 score "
-                                      "averaged over the classes, so a rare class counts as much as a common one.")
+        multi = m.get("problem_type") == "multi_label_classification"
+        self.multi_label = multi
+        long = (evaluation.result.long_documents if evaluation.result is not None else {}) or {}
+        message = long.get("message") or ""
+        if "--long-documents" in message:  # the command line's words: the app's setting instead
+            message = (message.split("; --long-documents")[0] + ". Training with “Long texts: read in pieces” On "
+                       "(Model page → Advanced settings) reads them whole")
+        long_words = f" {message}." if message else ""
+        if multi:
+            self.metrics_label.setText(
+                f"All labels right {percent(m.get('exact_match', m.get('accuracy', 0)))} · "
+                f"score over all labels (micro-F1) {percent(m.get('micro_f1', 0))} · "
+                f"balanced over labels (macro-F1) {percent(m['macro_f1'])} · {plural(n, 'text')}, {source}." + long_words)
+            self.metrics_label.setToolTip("All labels right (exact match): the share of texts whose labels were all "
+                                          "right, none missed and none added. Micro-F1: F1 over every label decision. "
+                                          "Macro-F1: F1 averaged over the labels, so a rare label counts as much as a common one.")
+        else:
+            self.metrics_label.setText(
+                f"Accuracy {percent(m['accuracy'])} · balanced over classes (macro-F1) {percent(m['macro_f1'])} · "
+                f"{plural(n, 'text')}, {source}." + long_words)
+            self.metrics_label.setToolTip("Accuracy: the share of texts the model got right. Macro-F1: the F1 score "
+                                          "averaged over the classes, so a rare class counts as much as a common one.")
         self.empty.setVisible(False)
         self.body.setVisible(True)
         labels = list(m["labels"])
-        pc = m.get("per_class", {})
+        pc = m.get("per_label" if multi else "per_class", {}) or m.get("per_class", {})
+        self._set_columns(multi)
+        self.pc_box.setTitle("Per label: click Missed or Added to see those texts" if multi else "Per class")
+        self.cm_box.setVisible(not multi)  # a multi-label run has no table of answers: the per-label table says it
+        self.tabs.setTabText(0, "Texts with labels missed or added" if multi else "Mistakes, most confident first")
+        self.tabs.setTabText(1, "Texts of a label" if multi else "Examples of a cell")
         self.per_class.setRowCount(len(labels))
+        thresholds = m.get("thresholds") or {}
+        confusion = m.get("label_confusion") or {}
         for r, label in enumerate(labels):
             row = pc.get(label, {})
             values = [label] + [percent(row.get(k, 0)) for k in ("recall", "precision", "f1")] + [str(int(row.get("support", 0)))]
+            if multi:
+                (_tn, fp), (fn, _tp) = confusion.get(label, [[0, 0], [0, 0]])
+                values += [str(int(fn)), str(int(fp)), f"{thresholds[label]:.2f}" if label in thresholds else ""]
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 if c:
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                if multi and c in (MISSED_COL, ADDED_COL) and v != "0":
+                    item.setToolTip(f"Click to see the texts where “{label}” was {'missed' if c == MISSED_COL else 'added'}")
                 self.per_class.setItem(r, c, item)
-        self.confusion.set_matrix(labels, m["confusion_matrix"])
+        self.confusion.set_matrix([] if multi else labels, [] if multi else m["confusion_matrix"])
+        if multi:
+            self.examples_title.setText("Click a number under Missed or Added to see those texts.")
         if evaluation.result is not None:
-            self.mistakes.model().set_rows(evaluation.result.misclassified())
+            if multi:
+                self.mistakes.model().set_rows(evaluation.result.label_errors(), LABEL_ERROR_COLUMNS)
+            else:
+                self.mistakes.model().set_rows(evaluation.result.misclassified(), EXAMPLE_COLUMNS)
             self.mistakes.resizeColumnsToContents()
         else:
             self.examples_title.setText("Press “Evaluate on the validation part” (with the run's data open) to see the "
-                                        "texts behind each cell.")
+                                        "texts behind each " + ("number." if multi else "cell."))
+
+    def show_label_cell(self, row: int, column: int) -> None:
+        """Multi-label: the texts where this row's label was missed (Missed column) or added (Added column)."""
+        if not self.multi_label or self.result is None or column not in (MISSED_COL, ADDED_COL):
+            return
+        label = self.result.metrics["labels"][row]
+        kind = "missed" if column == MISSED_COL else "added"
+        rows = self.result.examples_for_label(label, kind)
+        self.examples_title.setText(f"“{label}” {'missed (the text has it, the model did not give it)' if kind == 'missed' else 'added (the model gave it, the text does not have it)'}: "
+                                    f"{len(rows)} text{'s' if len(rows) != 1 else ''}")
+        self.examples.model().set_rows(rows, LABEL_ERROR_COLUMNS)
+        self.examples.resizeColumnsToContents()
+        self.tabs.setCurrentIndex(1)
 
     def _show_advice(self, advice) -> None:
         while self.advice_layout.count():
@@ -422,12 +488,12 @@ class EvaluatePage(QWidget):
         self.advice_box.setVisible(bool(advice))
 
     def show_cell(self, row: int, column: int) -> None:
-        if self.result is None:
+        if self.result is None or self.multi_label:
             return
         labels = self.result.metrics["labels"]
         true, predicted = labels[row], labels[column]
         rows = self.result.examples_for(true, predicted)
         self.examples_title.setText(f"True {true}, the model said {predicted}: {len(rows)} example{'s' if len(rows) != 1 else ''}")
-        self.examples.model().set_rows(rows)
+        self.examples.model().set_rows(rows, EXAMPLE_COLUMNS)
         self.examples.resizeColumnsToContents()
         self.tabs.setCurrentIndex(1)

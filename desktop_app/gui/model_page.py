@@ -38,6 +38,23 @@ TIPS = {
 }
 
 
+METHODS = [  # (method, words, tooltip): the learning method choice (core.methods), in plain words
+    ("auto", "Automatic (recommended)", "The app picks from how many labeled examples each category has: few examples → "
+     "“Few examples”, many → “Full training”. The reason shows below."),
+    ("zero-shot", "From category names only", "Zero-shot: nothing is trained. Each text gets the category whose name "
+     "it is most similar to. Good for a first look before you label anything."),
+    ("few-shot", "Few examples", "Few-shot (SetFit-style): learns from a handful of labeled texts per category by "
+     "comparing pairs of texts. Best up to about 64 examples per category."),
+    ("fine-tune", "Full training", "Fine-tuning: the whole model learns from all your labeled texts. Best with many "
+     "examples per category, and the only way for texts with several labels."),
+]
+METHOD_WORDS = {"zero-shot": "From category names only", "few-shot": "Few examples", "fine-tune": "Full training",
+                "auto": "Automatic"}
+LONG_TEXTS = [("auto", "Auto", "Read long texts in pieces when many of your texts are longer than the model reads."),
+              ("on", "On", "Always read texts longer than the max length in overlapping pieces, and combine them."),
+              ("off", "Off", "Cut long texts at the max length (the end is not read).")]
+
+
 class ModelPage(QWidget):
     model_changed = Signal()
     settings_changed = Signal()
@@ -75,6 +92,20 @@ class ModelPage(QWidget):
         QVBoxLayout(hw_box).addWidget(self.hardware_label)
 
         from ..core.defaults import PRESETS
+
+        method_box = QGroupBox("How to learn")
+        method_box.setToolTip("The learning method: zero-shot, few-shot or fine-tuning")
+        ml = QVBoxLayout(method_box)
+        self.method_combo = QComboBox()
+        for i, (key, words, tip) in enumerate(METHODS):
+            self.method_combo.addItem(words, key)
+            self.method_combo.setItemData(i, tip, Qt.ToolTipRole)
+        self.method_combo.setToolTip("\n\n".join(f"{w}: {t}" for _k, w, t in METHODS))
+        saved_method = window.store.get("method", "auto")
+        self.method_combo.setCurrentIndex(max(0, self.method_combo.findData(saved_method)))
+        window.session.set_method(self.method_combo.currentData())
+        self.method_combo.currentIndexChanged.connect(self._method_changed)
+        ml.addWidget(self.method_combo)
 
         preset_box = QGroupBox("How long to train")
         pl = QVBoxLayout(preset_box)
@@ -128,6 +159,16 @@ class ModelPage(QWidget):
         form = QFormLayout()
         self.inputs: dict[str, QWidget] = {}
         self._build_inputs(form)
+        self.long_combo = QComboBox()
+        for i, (key, words, tip) in enumerate(LONG_TEXTS):
+            self.long_combo.addItem(words, key)
+            self.long_combo.setItemData(i, tip, Qt.ToolTipRole)
+        self.long_combo.setToolTip("Long-document mode: texts longer than the max length are split into overlapping "
+                                   "windows, each is read, and the answers are combined. Auto: on when many texts are long.")
+        self.long_combo.setCurrentIndex(max(0, self.long_combo.findData(window.store.get("long_documents", "auto"))))
+        window.session.set_long_documents(self.long_combo.currentData())
+        self.long_combo.currentIndexChanged.connect(self._long_changed)
+        form.addRow("Long texts: read in pieces:", self.long_combo)
         inner = QWidget()
         inner.setLayout(form)
         self.advanced_inner = inner
@@ -146,6 +187,7 @@ class ModelPage(QWidget):
         left.addWidget(hw_box)
         right_widget = QWidget()
         right = QVBoxLayout(right_widget)
+        right.addWidget(method_box)
         right.addWidget(preset_box)
         right.addWidget(plan_box)
         right.addWidget(self.advanced)
@@ -373,6 +415,19 @@ class ModelPage(QWidget):
                 signal = widget.currentTextChanged
             signal.connect(self._settings_edited)
 
+    def _method_changed(self, *_):
+        method = self.method_combo.currentData()
+        self.win.store.set("method", method)
+        self.win.session.set_method(method)
+
+    def set_method(self, method: str) -> None:
+        self.method_combo.setCurrentIndex(self.method_combo.findData(method))
+
+    def _long_changed(self, *_):
+        mode = self.long_combo.currentData()
+        self.win.store.set("long_documents", mode)
+        self.win.session.set_long_documents(mode)
+
     def _settings_edited(self, *_):
         settings = self.settings()
         self.win.store.set("train_settings", settings.to_dict())
@@ -432,20 +487,36 @@ class ModelPage(QWidget):
         self.set_settings(replace(self.settings(), time_budget_min=float(minutes), early_stopping_patience=None))
 
     def planned(self):
-        """(resolved settings, reasons) as the engine will choose them for the open data and this model, or None."""
-        from ..core.defaults import Facts, plan
+        """(resolved settings, reasons) as the engine will choose them for the open data and this model, or None.
+        ``reasons["method"]`` says how training learns (``planned_method`` has the method itself)."""
+        planned = self.planned_method()
+        return None if planned is None or isinstance(planned, str) else planned[1:]
+
+    def planned_method(self):
+        """(method, resolved settings, reasons) as ``methods.train_with_method`` will choose them, None without
+        data or a model, or a sentence when the chosen method cannot train the open data."""
+        from ..core.defaults import Facts, plan_with_method
+        from ..core.errors import UserInputError
 
         data, info = self.win.training_data(), self.model_info()
         if data is None or info is None or not len(data):
             return None
+        try:
+            method, reason = self.win.session.method_choice()
+        except UserInputError as e:
+            return f"{e.message} {e.fix or ''}".strip() if hasattr(e, "message") else str(e)
         s = self.settings()
         gpus = self.hardware_info.get("gpus") or []
-        facts = Facts(n_train=max(1, round(len(data) * (1 - (s.valid_split or 0.1)))), class_counts=data.class_counts(),
+        # few-shot trains on every labeled row (its validation is cross-validation on them)
+        n_train = len(data) if method == "few-shot" else max(1, round(len(data) * (1 - (s.valid_split or 0.1))))
+        facts = Facts(n_train=n_train, class_counts=data.class_counts(),
                       token_lengths=self.win.data_page.lengths or [], model_parameters=info.parameters,
                       model_max_length=min(info.max_length or 512, 512),
                       device_type="cuda" if gpus else ("mps" if self.hardware_info.get("mps") else "cpu"),
                       gpu_memory_gb=gpus[0]["memory_gb"] if gpus else None)
-        return plan(s, facts)
+        method, resolved, reasons = plan_with_method(s, facts, requested=method)
+        reasons["method"] = {"value": method, "reason": reason}
+        return method, resolved, reasons
 
     def update_plan(self) -> None:
         from html import escape
@@ -453,12 +524,26 @@ class ModelPage(QWidget):
         from ..core.defaults import PRESETS
         from ..core.session import epochs_in_words, percent
 
-        planned = self.planned()
+        planned = self.planned_method()
         if planned is None:
             self.plan_label.setText("Open your data and pick a model: the settings the app chooses, and the reason "
                                     "for each, appear here.")
             return
-        resolved, reasons = planned
+        if isinstance(planned, str):
+            self.plan_label.setText(f"<b>This way of learning cannot train your data.</b> {escape(planned)}")
+            return
+        method, resolved, reasons = planned
+        rows = [f"<tr><td title='learning method'>How it learns</td><td style='padding:0 8px'>"
+                f"<b>{escape(METHOD_WORDS[method])}</b></td><td>{escape(reasons['method']['reason'])}</td></tr>"]
+        if method == "zero-shot":
+            rows.append("<tr><td colspan='3'>Nothing is trained: the categories are recognised from their names. "
+                        "The run is ready at once.</td></tr>")
+            self.plan_label.setText("<table cellspacing='2'>" + "".join(rows) + "</table>")
+            return
+        if "validation" in reasons:
+            v = reasons["validation"]
+            rows.append(f"<tr><td title='validation'>How it is checked</td><td style='padding:0 8px'><b>"
+                        f"{escape(str(v['value']))}</b></td><td>{escape(v['reason'])}</td></tr>")
         preset = PRESETS.get(self.win.store.get("preset") or "")
         from_preset = {"time_budget_min": preset.time_budget_min, "early_stopping_patience": preset.patience} if preset else {}
         names = {"time_budget_min": ("Time limit", "time budget"), "epochs": ("Passes over the texts", "epochs"),
@@ -469,7 +554,6 @@ class ModelPage(QWidget):
                  "warmup": ("Gentle start", "warm-up: share of steps with a rising learning rate"),
                  "early_stopping_patience": ("Stop when no longer improving", "early stopping patience, in epochs"),
                  "class_weights": ("Class weights", "weighted loss for rare classes")}
-        rows = []
         for key, (label, expert) in names.items():
             why = reasons.get(key)
             value = getattr(resolved, key)

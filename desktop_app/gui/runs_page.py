@@ -24,6 +24,23 @@ FORMATS = {
 }
 
 
+DATA_COL = 7
+METHOD_WORDS = {"fine-tune": "full training", "few-shot": "few examples", "zero-shot": "category names only"}
+
+
+def learned_words(run) -> str:
+    """'few examples', 'full training · several labels · long texts in pieces': a run's method in plain words."""
+    if run.kind == "distilled":
+        words = ["shrunk from a larger run"]
+    else:
+        words = [METHOD_WORDS.get(run.method, run.method or "")]
+    if run.problem_type == "multi_label_classification":
+        words.append("several labels")
+    if run.long_documents == "on":
+        words.append("long texts in pieces")
+    return " · ".join(w for w in words if w)
+
+
 class RunsPage(QWidget):
     open_run = Signal(str)
 
@@ -60,15 +77,21 @@ class RunsPage(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.empty = hint("No runs yet. Train a model on the Train page; every run is kept here.")
-        self.table = QTableWidget(0, 7)
-        self.table.setHorizontalHeaderLabels(["Run", "Status", "Created", "Model", "Right", "Balanced score", "Data"])
-        self.table.horizontalHeaderItem(4).setToolTip("Accuracy: share of the validation texts the model got right")
-        self.table.horizontalHeaderItem(5).setToolTip("Macro-F1: the score averaged over the classes, so rare classes count as much")
+        self.table = QTableWidget(0, 8)
+        self.table.setHorizontalHeaderLabels(["Run", "Status", "Created", "Model", "How it learned", "Right",
+                                              "Balanced score", "Data"])
+        self.table.horizontalHeaderItem(4).setToolTip("The learning method (full training = fine-tuning, few examples = "
+                                                      "few-shot, category names only = zero-shot), whether each text can "
+                                                      "have several labels (multi-label), and whether long texts are read "
+                                                      "in pieces. Hover a run to see why the method was chosen.")
+        self.table.horizontalHeaderItem(5).setToolTip("Accuracy: share of the validation texts the model got right "
+                                                      "(several labels per text: the share with all labels right)")
+        self.table.horizontalHeaderItem(6).setToolTip("Macro-F1: the score averaged over the classes, so rare classes count as much")
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(DATA_COL, QHeaderView.Stretch)
         self.table.doubleClicked.connect(self._open_selected)
         self.table.itemSelectionChanged.connect(self.update_buttons)
         layout = QVBoxLayout(self)
@@ -94,16 +117,19 @@ class RunsPage(QWidget):
             if self.win.tasks.is_running("train") and self.win.train_page.run_dir and \
                     Path(run.path) == Path(self.win.train_page.run_dir):
                 status = "training now"
-            values = [run.name, status, run.created.replace("T", " "), short_name(run.model),
+            values = [run.name, status, run.created.replace("T", " "), short_name(run.model), learned_words(run),
                       percent(m["accuracy"]) if isinstance(m.get("accuracy"), (int, float)) else "",
                       percent(m["macro_f1"]) if isinstance(m.get("macro_f1"), (int, float)) else "",
                       Path(run.data_source).name if run.data_source else ""]
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
-                item.setToolTip(f"{run.path}\ndata: {run.data_source}" if c == 6 else run.path)
+                tip = f"{run.path}\ndata: {run.data_source}" if c == DATA_COL else run.path
+                if c == 4 and run.method_reason:
+                    tip = f"Why: {run.method_reason}"
+                item.setToolTip(tip)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(DATA_COL, QHeaderView.Stretch)
         self.empty.setVisible(not self.runs)
         again = [i for i, run in enumerate(self.runs) if chosen is not None and run.path == chosen.path]
         if again:

@@ -27,6 +27,8 @@ class Preferences:
     preset: str = "quick"  # quick | balanced | best | budget
     budget_minutes: int = 10
     train_settings: dict = field(default_factory=dict)  # TrainSettings.to_dict()
+    method: str = "auto"  # how training learns: auto | zero-shot | few-shot | fine-tune
+    long_documents: str = "auto"  # long texts read in pieces: auto | on | off
     extra_model_folders: list = field(default_factory=list)
     recent_files: list = field(default_factory=list)
     last_open_dir: str = ""

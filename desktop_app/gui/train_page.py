@@ -100,12 +100,12 @@ class TrainPage(QWidget):
 
     def _plan_facts(self):
         """(resolved settings, n_train, n_valid, data) as training will plan them, or None."""
-        planned = self.win.model_page.planned()
+        planned = self.win.model_page.planned_method()
         data = self.win.training_data()
-        if planned is None or data is None:
-            return None
-        resolved, _ = planned
-        n_train = max(1, round(len(data) * (1 - (resolved.valid_split or 0.1))))
+        if planned is None or isinstance(planned, str) or data is None or planned[0] == "zero-shot":
+            return None  # zero-shot trains nothing: nothing to check
+        method, resolved, _ = planned
+        n_train = len(data) if method == "few-shot" else max(1, round(len(data) * (1 - (resolved.valid_split or 0.1))))
         return resolved, n_train, max(0, len(data) - n_train), data
 
     def update_check(self) -> None:
@@ -257,7 +257,9 @@ class TrainPage(QWidget):
         settings = self.win.session.settings
         if settings.threads is None:
             settings = replace(settings, threads=self.win.training_threads())
-        job = TrainJob(train=data, out_dir=Path(out), model=model, settings=settings, resume=resume)
+        job = TrainJob(train=data, out_dir=Path(out), model=model, settings=settings, resume=resume,
+                       long_documents=self.win.session.long_documents)
+        method = self.win.session.method
         self._launched = (model, self.win.session.data.fingerprint if self.win.session.data else "")
         self.run_dir = str(out)
         self.finished_run = None
@@ -272,7 +274,7 @@ class TrainPage(QWidget):
         self.speed_label.setText("")
         self.log.appendPlainText(("Resuming " if resume else "Starting ") + f"run {out}")
         budget = settings.time_budget_min * 60 if settings.time_budget_min and not resume else None
-        self.win.tasks.start("train", workers.train_task, job, on_event=self.on_event, on_done=self._done,
+        self.win.tasks.start("train", workers.train_task, job, method, on_event=self.on_event, on_done=self._done,
                              on_failed=self._failed, on_cancelled=self._cancelled_exc,
                              description="Resuming training" if resume else "Training", budget_s=budget)
         self.charts.start()

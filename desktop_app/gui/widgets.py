@@ -75,6 +75,8 @@ class RowsModel(QAbstractTableModel):
                 return share_text(value)
             if isinstance(value, float):
                 return f"{value:.3f}"
+            if isinstance(value, (list, tuple)):  # label sets: "sport, money"
+                return ", ".join(str(v) for v in value)
             return "" if value is None else str(value)
         if role == Qt.TextAlignmentRole and is_share_column(self.columns[index.column()]):
             return int(Qt.AlignRight | Qt.AlignVCenter)

@@ -246,15 +246,21 @@ def load_table_task(path: str, sheet: str | None = None, *, report, should_stop)
     return table, guess_columns(table)
 
 
-def check_task(table, text_column: str, label_column: str, fixes: list[str], lengths, lengths_fingerprint, max_length, *,
-               report, should_stop) -> dict:
-    """Labeled examples from two columns, the safe fixes chosen so far, the checks, and a fingerprint."""
-    from ..core.data import apply_fixes, to_labeled, validate
+def check_task(table, text_column: str, label_column: str, fixes: list[str], lengths, lengths_fingerprint, max_length,
+               multi_label: bool = False, label_columns: list[str] | None = None, *, report, should_stop) -> dict:
+    """Labeled examples from two columns (label sets when ``multi_label``: a separated label column, or
+    ``label_columns`` of 0/1 values), the safe fixes chosen so far, the checks, and a fingerprint."""
+    from ..core.data import apply_fixes, to_labeled, to_multi_label, validate
     from ..core.data.splitting import fingerprint
     from ..core.events import StatusEvent
 
     report(StatusEvent("Checking the data"))
-    labeled = to_labeled(table, text_column, label_column)
+    if multi_label and label_columns:
+        labeled = to_multi_label(table, text_column, label_columns=list(label_columns))
+    elif multi_label:
+        labeled = to_multi_label(table, text_column, label_column)
+    else:
+        labeled = to_labeled(table, text_column, label_column)
     if fixes:
         labeled = apply_fixes(labeled, list(fixes))
     data_print = fingerprint(labeled)
@@ -262,7 +268,7 @@ def check_task(table, text_column: str, label_column: str, fixes: list[str], len
     usable_lengths = list(lengths) if lengths is not None and lengths_fingerprint == data_print else None
     checks = validate(labeled, usable_lengths, max_length if usable_lengths is not None else None)
     return {"labeled": labeled, "report": checks, "fingerprint": data_print, "columns": (text_column, label_column),
-            "fixes": list(fixes)}
+            "fixes": list(fixes), "multi_label": bool(multi_label)}
 
 
 @needs_transformers
@@ -304,10 +310,11 @@ def hardware_task(*, report, should_stop) -> dict:
 
 
 @needs_transformers
-def train_task(job, *, report, should_stop):
-    from ..core.training import train
+def train_task(job, method: str = "fine-tune", *, report, should_stop):
+    """Train ``job`` with ``method`` (auto | zero-shot | few-shot | fine-tune; a resumed run keeps its own)."""
+    from ..core.methods import train_with_method
 
-    return train(job, on_event=report, should_stop=should_stop)
+    return train_with_method(job, method, on_event=report, should_stop=should_stop)
 
 
 @needs_transformers
@@ -381,6 +388,8 @@ _classifier: dict = {}  # {"path": str, "model": Classifier}: the last one used,
 @needs_transformers
 def classify_text_task(run_dir: str, text: str, *, report, should_stop) -> dict:
     """One typed text: {run, labels, probabilities}. The model stays loaded for the next text of the same run."""
+    import numpy as np
+
     from ..core.inference import Classifier
 
     with _classifier_lock:
@@ -388,9 +397,25 @@ def classify_text_task(run_dir: str, text: str, *, report, should_stop) -> dict:
             _classifier.clear()
             _classifier.update(path=run_dir, model=Classifier.load(run_dir))
         clf = _classifier["model"]
-        probs = clf.predict_proba([text])[0]
+        n_tokens = len(clf.tokenizer(text, truncation=False, verbose=False)["input_ids"])
+        passages: list[dict] = []
+        driver = None
+        if n_tokens > clf.max_length:  # a long text: read in windows, and say which part drove the answer
+            from ..core.long_documents import explain
+
+            explained = explain(clf, text)
+            probs = np.asarray([explained.probabilities[label] for label in clf.labels])
+            passages = [{"start_char": w.start_char, "end_char": w.end_char, "text": w.text, "weight": w.weight,
+                         "probabilities": dict(w.probabilities)} for w in explained.windows]
+            driver = explained.driver if explained.long else None
+        else:
+            probs = clf.predict_proba([text])[0]
+        chosen = [clf.labels[j] for j in clf.decide(np.asarray(probs)[None, :])[0]]
     return {"run": run_dir, "labels": list(clf.labels),
-            "probabilities": {label: float(p) for label, p in zip(clf.labels, probs)}}
+            "probabilities": {label: float(p) for label, p in zip(clf.labels, probs)},
+            "multi_label": bool(clf.multi_label), "chosen": chosen,
+            "thresholds": {label: float(t) for label, t in zip(clf.labels, clf.thresholds)} if clf.multi_label else {},
+            "tokens": int(n_tokens), "max_length": int(clf.max_length), "passages": passages, "driver": driver}
 
 
 def forget_classifier() -> None:
