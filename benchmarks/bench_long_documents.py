@@ -53,6 +53,8 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=128)
     ap.add_argument("--model-max", type=int, default=None, help="default: what the model reads (at most 512)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--runs", default="truncate-128,truncate-max,long-documents",
+                    help="which of the three runs, comma-separated (default: all)")
     args = ap.parse_args()
     if not args.folder and not (args.train and args.test):
         ap.error("give --train and --test, or --folder")
@@ -87,8 +89,12 @@ def main() -> None:
     print(length_note, flush=True)
     tmp = Path(tempfile.mkdtemp())
     rows = []
-    for name, max_length, mode in (("truncate-128", args.window, "off"), (f"truncate-{model_max}", model_max, "off"),
-                                   ("long-documents", args.window, "on")):
+    wanted = set(args.runs.split(","))
+    for key, name, max_length, mode in (("truncate-128", f"truncate-{args.window}", args.window, "off"),
+                                        ("truncate-max", f"truncate-{model_max}", model_max, "off"),
+                                        ("long-documents", "long-documents", args.window, "on")):
+        if key not in wanted:
+            continue
         t0 = time.perf_counter()
         result = train(TrainJob(train=train_data, out_dir=tmp / name, model=str(model_dir), long_documents=mode,
                                 settings=TrainSettings(epochs=args.epochs, max_length=max_length, seed=args.seed,
