@@ -235,7 +235,10 @@ def distill(teacher_run_dir: str | Path, data: LabeledData, layers: int | None =
     try:
         result = train(TrainJob(train=data, out_dir=out_dir, model=str(teacher_run_dir), valid=valid, settings=settings,
                                 resume=resume, restart=restart, recipe=recipe,
-                                checkpoint_every_min=checkpoint_every_min), on_event, should_stop)
+                                checkpoint_every_min=checkpoint_every_min,
+                                # the teacher's logits are per text: the student reads each text's first
+                                # max_length tokens, as the teacher's logits were computed
+                                long_documents="off"), on_event, should_stop)
     finally:
         del recipe, teacher
     if result.status != "finished":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import gc
 import math
 import random
 import shlex
@@ -450,7 +449,8 @@ class _Trainer:
     # -- setup --------------------------------------------------------------------------------
     def run(self) -> RunResult:
         resuming = self._prepare()  # its locals (the texts, the table's rows) are gone once it returns
-        _give_back_freed_memory()
+        if not self.job.keep_data:  # the command line with a file of any size; the app keeps its data open
+            _give_back_freed_memory()
         return self._loop(resuming)
 
     def _prepare(self) -> bool:
@@ -1010,8 +1010,9 @@ def _give_back_freed_memory() -> None:
 
     glibc keeps freed blocks in its heap; after a large file's texts are dropped that is hundreds of
     MB that the training step (which allocates its tensors elsewhere) would add to. ``malloc_trim``
-    hands the free pages back (measured: 300 MB file, benchmarks/bench_train_memory.py)."""
-    gc.collect()
+    hands the free pages back (measured: 300 MB file, benchmarks/bench_train_memory.py). No gc.collect()
+    here: the texts are freed by reference counting, and a collection outside the GUI thread may
+    destroy Qt objects there (gui/main_thread_gc.py)."""
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
