@@ -521,7 +521,7 @@ class _Trainer:
             raise UserInputError("Too few labeled rows to train and validate on.", where=data.source,
                                  fix="Add more labeled rows, or pass a separate --valid file.")
 
-        self.emit(StatusEvent(f"Tokenizing {len(train_data) + len(valid_data)} texts"))
+        self.emit(StatusEvent(f"Tokenizing {len(train_data) + len(valid_data):,} texts"))
         t_tok = time.perf_counter()
         # whole texts (2 bytes a token): long-document mode needs their tails; otherwise they are cut below
         train_ids = batching.tokenize(tokenizer, train_data.texts, self.should_stop, self._tokenizing_progress())
