@@ -233,6 +233,8 @@ class Classifier:
         longer than one window."""
         texts = [t if t else "" for t in texts]
         whole = batching.tokenize(self.tokenizer, texts, should_stop)
+        if len(whole) < len(texts):  # stopped while tokenizing: no partial answer
+            raise TrainingCancelled()
         lengths = whole.lengths
         long = np.flatnonzero(lengths > self.max_length).tolist()
         self.last_long = len(long)

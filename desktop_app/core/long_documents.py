@@ -27,8 +27,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .batching import special_layout
-
 MODES = ("auto", "on", "off")
 METHODS = ("mean", "max", "attention")
 LONG_SHARE = 0.25  # "auto" switches on in training when at least this share of the texts is longer than the model reads
@@ -238,6 +236,9 @@ def explain(classifier, text: str, method: str | None = None) -> DocumentExplana
     enc = tok(text or "", return_offsets_mapping=True, truncation=False, verbose=False)
     ids = np.asarray(enc["input_ids"], dtype=np.int64)
     offsets = enc["offset_mapping"]
+    from .batching import special_layout  # here, not at import: batching imports torch, and the app's
+    # pages import this module before the window shows
+
     n_pre, n_suf = special_layout(tok)
     window = classifier.max_length
     parts = windows(ids, window, n_pre, n_suf, OVERLAP, MAX_WINDOWS)
