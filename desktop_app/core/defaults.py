@@ -53,6 +53,8 @@ PRESETS = {
 }
 
 
+METHODS = ("auto", "zero-shot", "few-shot", "fine-tune")  # how training learns (core/methods.py)
+
 def apply_preset(settings: TrainSettings, key: str) -> TrainSettings:
     preset = PRESETS[key]
     return replace(settings, time_budget_min=preset.time_budget_min, early_stopping_patience=preset.patience)

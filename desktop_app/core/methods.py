@@ -23,9 +23,9 @@ import numpy as np
 from .data import LabeledData, fingerprint
 from .errors import TrainingCancelled, UserInputError
 from .events import EventSink, FinishedEvent, StatusEvent, ignore
-from .training import FineTune, Recipe, RunResult, TrainJob, never, train
+from .training import Recipe, RunResult, TrainJob, never, train
 
-METHODS = ("auto", "zero-shot", "few-shot", "fine-tune")
+from .defaults import METHODS  # defined in the light module, so the app reads it without loading torch
 
 
 @dataclass(frozen=True)

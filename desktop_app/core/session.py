@@ -257,7 +257,7 @@ class Session:
 
     def set_method(self, method: str) -> None:
         """How the next training learns (``methods.METHODS``); notifies as a settings change."""
-        from .methods import METHODS
+        from .defaults import METHODS
 
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}")
