@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--random-batches", action="store_true",
                     help="our loop draws random batches as the Trainer does, instead of grouping texts by length")
     ap.add_argument("--sort-chunk-batches", type=int, default=None,
-                    help="grouping by length sorts chunks of this many batches (the engine's GROUP_MEGA_FACTOR)")
+                    help="grouping by length sorts chunks of this many batches (else the engine's choice: batching.sort_chunk_for)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44],
                     help="one run per seed on each side; short runs vary by a few points from seed to seed")
     args = ap.parse_args()
@@ -63,7 +63,7 @@ def main() -> None:
     if args.sort_chunk_batches:
         from desktop_app.core import batching
 
-        batching.GROUP_MEGA_FACTOR = args.sort_chunk_batches
+        batching.sort_chunk_for = lambda steps, grouped=True: args.sort_chunk_batches if grouped else 1
     data = Path(args.data)
     tr_x, tr_y = read(data / "train.csv", args.rows)
     te_x, te_y = read(data / "test.csv", args.test_rows)

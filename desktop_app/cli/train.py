@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
                    help="draw training batches at random instead of grouping texts of similar length (slower)")
     p.add_argument("--time-budget", type=positive(float), metavar="MINUTES", help="plan the run to end within this time")
     p.add_argument("--early-stopping-patience", type=int, metavar="N",
-                   help="stop after N epochs without a better validation macro-F1 (0: never; default: chosen)")
+                   help="stop once N epochs in a row gain less than half a point of validation macro-F1 (0: never; default: chosen)")
     p.add_argument("--checkpoint-every", type=positive(float), default=10.0, metavar="MINUTES",
                    help="also save a checkpoint this often within long epochs (default 10)")
     r = p.add_mutually_exclusive_group()

@@ -133,7 +133,7 @@ def plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict[str
     choose("epochs", ep, why)
     choose("warmup", 0.06, "6% of steps: a short warm-up protects the pretrained weights")
     patience = 2 if resolved.epochs <= 8 else 3
-    choose("early_stopping_patience", patience, f"stop after {patience} epochs without a better validation {settings.metric}")
+    choose("early_stopping_patience", patience, f"stop once {patience} epochs in a row gain less than half a point of validation {settings.metric} (converged)")
     counts = list(facts.class_counts.values()) or [1]
     ratio = max(counts) / max(1, min(counts))
     choose("class_weights", ratio >= 6, f"largest/smallest class ratio is {ratio:.1f}" + (" (imbalanced: weighted loss)" if ratio >= 6 else ""))
@@ -183,7 +183,7 @@ def few_shot_plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings,
         why = f"at most {int(epochs)}; the time budget of {settings.time_budget_min:g} minutes plans the exact number"
     choose("epochs", epochs, why)
     choose("warmup", 0.1, "10% of steps: SetFit's warm-up")
-    choose("early_stopping_patience", 2, f"stop after 2 epochs without a better cross-validated {settings.metric}")
+    choose("early_stopping_patience", 2, f"stop once 2 epochs in a row gain less than half a point of cross-validated {settings.metric}")
     choose("class_weights", False, "not used: the contrastive loss weighs same- and different-category pairs equally")
     for name in settings.explicit():
         reasons.setdefault(name, {"value": getattr(settings, name), "reason": "set by you"})

@@ -148,7 +148,7 @@ class FewShotRecipe(Recipe):
     def prepare(self, p: Prepared) -> None:
         self.p = p
 
-    def training_batches(self, lengths, batch_size: int, seed: int, grouped: bool) -> list[list[int]]:
+    def training_batches(self, lengths, batch_size: int, seed: int, sort_chunk: int) -> list[list[int]]:
         return pair_batches(self.p.y_train, batch_size, seed)
 
     def build_model(self, p: Prepared) -> torch.nn.Module:

@@ -26,7 +26,7 @@ TIPS = {
                        "accuracy of random batches. Off: random batches, as a plain DataLoader draws them.",
     "seed": "Fixes the random choices so the same settings give the same result.",
     "class_weights": "Give rare classes more weight in the loss. Auto: on when the classes are strongly imbalanced.",
-    "early_stopping_patience": "Stop after this many epochs without a better validation score. Auto: 2 or 3.",
+    "early_stopping_patience": "Stop once this many epochs in a row gain less than half a point of validation score (the model has converged). Auto: 2 or 3.",
     "metric": "The validation score that picks the best checkpoint.",
     "keep_best": "Keep the model of the best epoch rather than the last one.",
     "device": "Where to compute. Auto: NVIDIA GPU, then Apple GPU, then the CPU.",

@@ -23,8 +23,8 @@ def _padded(batches, lengths) -> int:
 
 def test_both_batch_orders_use_every_row_exactly_once():
     lengths = _lengths(1001)  # not a multiple of the batch size
-    for grouped in (True, False):
-        batches = training_batches(lengths, 32, seed=1, grouped=grouped)
+    for chunk in (1, 4, 50):
+        batches = training_batches(lengths, 32, seed=1, sort_chunk=chunk)
         assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
         assert all(1 <= len(b) <= 32 for b in batches)
         assert max(lengths[i] for i in batches[0]) == max(lengths)  # the longest batch first: memory errors show at once
@@ -33,17 +33,27 @@ def test_both_batch_orders_use_every_row_exactly_once():
 def test_grouping_by_length_saves_most_of_the_padding():
     lengths = _lengths()
     real = sum(lengths)
-    grouped = _padded(training_batches(lengths, 32, seed=1, grouped=True), lengths)
-    random_ = _padded(training_batches(lengths, 32, seed=1, grouped=False), lengths)
+    grouped = _padded(training_batches(lengths, 32, seed=1, sort_chunk=4), lengths)
+    random_ = _padded(training_batches(lengths, 32, seed=1, sort_chunk=1), lengths)
+    long_run = _padded(training_batches(lengths, 32, seed=1, sort_chunk=50), lengths)
     assert grouped < 1.5 * real  # little padding (chunks of 4 batches sorted by length)
     assert random_ > 1.8 * grouped  # random batches pad almost three times the real tokens
+    assert long_run < 1.1 * real < grouped  # chunks of 50 batches: almost none
+
+
+def test_runs_long_enough_to_converge_sort_larger_chunks():
+    from desktop_app.core.batching import sort_chunk_for
+
+    assert sort_chunk_for(375) == 4  # bench_speed's 3 epochs of 4,000 rows: accuracy of random batches
+    assert sort_chunk_for(1692) == 50  # banking77's defaults (6 epochs of 9,003 rows): the Trainer's chunks
+    assert sort_chunk_for(1692, grouped=False) == 1  # "Batch texts of similar length" off: random batches
 
 
 def test_batches_change_with_the_epoch_seed_and_repeat_with_the_same_seed():
     lengths = _lengths()
-    for grouped in (True, False):
-        assert training_batches(lengths, 32, 5, grouped) == training_batches(lengths, 32, 5, grouped)
-        assert training_batches(lengths, 32, 5, grouped) != training_batches(lengths, 32, 6, grouped)
+    for chunk in (1, 4, 50):
+        assert training_batches(lengths, 32, 5, chunk) == training_batches(lengths, 32, 5, chunk)
+        assert training_batches(lengths, 32, 5, chunk) != training_batches(lengths, 32, 6, chunk)
 
 
 def test_grouping_is_on_by_default_and_survives_a_settings_round_trip():

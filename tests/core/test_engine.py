@@ -131,6 +131,30 @@ def test_training_stops_once_validation_is_perfect(tiny_models, tmp_path):
     assert any("is 1.0" in e.message for e in log.of("status"))
 
 
+def test_training_stops_once_validation_has_converged(tiny_models, small_csv, tmp_path, monkeypatch):
+    """Gains under half a point do not count as progress (the run stops), but still keep the better model."""
+    from desktop_app.core import training
+
+    scores = iter([0.50, 0.80, 0.802, 0.804, 0.806, 0.9, 0.9, 0.9, 0.9, 0.9])
+    real_score = training._Trainer._score
+
+    def scripted(self, logits):
+        metrics, loss = real_score(self, logits)
+        metrics["macro_f1"] = next(scores)
+        return metrics, loss
+
+    monkeypatch.setattr(training._Trainer, "_score", scripted)
+    log = EventLog()
+    run_dir = tmp_path / "run"
+    result = train(TrainJob(train=load_labeled(small_csv).data, out_dir=run_dir, model=str(tiny_models["bert"]),
+                            settings=TrainSettings(epochs=10, max_length=16, batch_size=8, early_stopping_patience=2)), log)
+    assert result.status == "finished"
+    assert len(log.of("eval")) == 4  # epochs 3 and 4 gained 0.2 points each: converged, 6 planned epochs not run
+    assert any("converged" in e.message for e in log.of("status"))
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["final_metrics"]["best_epoch"] == 4  # the small gain still kept the better model
+
+
 def test_the_same_seed_gives_the_same_model_whatever_ran_before(tiny_models, small_csv, tmp_path):
     """Reproducible runs: the seed fixes the new head's weights, the split, the batches and dropout,
     even when other work in the same process (the app, an earlier run) used the random generator."""

@@ -238,7 +238,8 @@ def test_every_job_cancels_within_a_second_and_the_buttons_return_to_idle(qtbot,
 # -- resume after the app was killed ---------------------------------------------------------------
 
 KILLED_APP = r"""
-import os, signal, sys
+import faulthandler, os, signal, sys
+faulthandler.dump_traceback_later(150, exit=True)  # a hang prints every thread's stack, then exits
 from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
