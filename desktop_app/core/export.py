@@ -120,6 +120,8 @@ def _export(run_dir: Path, model_dir: Path, fmt: str, out_dir: Path, data: Label
     texts = list(data.texts) if data is not None and len(data) else list(SAMPLE_TEXTS)
     summary: dict = {"format": fmt, "run_dir": str(run_dir), "out_dir": str(out_dir), "labels": clf.labels,
                      "max_length": clf.max_length, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if clf.recorded_long == "on":
+        summary["long_documents"] = {"mode": "on", "combine": clf.combine_method}
     if clf.multi_label:
         summary["problem_type"] = "multi_label_classification"
         summary["thresholds"] = {l: float(t) for l, t in zip(clf.labels, clf.thresholds)}
@@ -143,7 +145,14 @@ def _export(run_dir: Path, model_dir: Path, fmt: str, out_dir: Path, data: Label
 def _labels_json(clf) -> str:
     import json
 
-    meta = {"labels": clf.labels, "max_length": clf.max_length, "pad_id": clf.pad_id}
+    from . import batching
+    from . import long_documents as ld
+
+    meta = {"labels": clf.labels, "max_length": clf.max_length, "pad_id": clf.pad_id,
+            "special_tokens": list(batching.special_layout(clf.tokenizer))}
+    if clf.recorded_long == "on":  # predict.py reads long texts in windows, as the app does
+        meta["long_documents"] = {"mode": "on", "combine": clf.combine_method, "overlap": ld.OVERLAP,
+                                  "max_windows": ld.MAX_WINDOWS}
     if clf.multi_label:  # predict.py applies a sigmoid per label and these thresholds
         meta.update({"problem_type": "multi_label_classification",
                      "thresholds": {l: float(t) for l, t in zip(clf.labels, clf.thresholds)}})
@@ -290,7 +299,9 @@ def model_card(record: dict, summary: dict) -> str:
               "## Limitations", "",
               "- It only knows the labels above; every text gets one of them, even if none fits.",
               "- Accuracy holds for texts like the training data (language, domain, length); measure it on your own data first.",
-              f"- Texts longer than {summary['max_length']} tokens are cut off.",
+              (f"- Texts longer than {summary['max_length']} tokens are read in overlapping windows of that length, and the "
+               f"windows' answers combined ({summary['long_documents']['combine']}), as the model was trained."
+               if summary.get("long_documents") else f"- Texts longer than {summary['max_length']} tokens are cut off."),
               "- Validation metrics come from a small held-out share of the data and carry sampling error.",
               "- Biases in the training data carry over to the predictions.", ""]
     return "\n".join(lines)
@@ -308,6 +319,8 @@ import csv
 import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 BATCH = 64
@@ -334,15 +347,90 @@ def read_rows(path, text_column):
     return rows, fields, text_column
 
 
-def classify(texts, predict_proba):
-    """Probabilities in input order; batches of texts of similar length (little padding)."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    probs = [None] * len(texts)
+def cut(ids, window, prefix, suffix):
+    """A text cut to ``window`` tokens as the tokenizer cuts it: the closing special tokens are kept."""
+    if len(ids) <= window:
+        return ids
+    tail = suffix if window > prefix + suffix else 0
+    return ids[:window - tail] + ids[len(ids) - tail:] if tail else ids[:window]
+
+
+def windows_of(ids, window, prefix, suffix, overlap, max_windows):
+    """Overlapping windows over a long text, each with the special tokens around it (as in training)."""
+    if len(ids) <= window:
+        return [ids]
+    head, tail, content = ids[:prefix], ids[len(ids) - suffix:] if suffix else [], ids[prefix:len(ids) - suffix]
+    body = max(1, window - prefix - suffix)
+    step = max(1, body - int(body * overlap))
+    starts = [0] if len(content) <= body else sorted(set(list(range(0, len(content) - body, step)) + [len(content) - body]))
+    if len(starts) > max_windows:
+        picks = np.linspace(0, len(starts) - 1, max_windows).round().astype(int)
+        starts = [starts[i] for i in sorted(set(picks.tolist()))]
+    return [head + content[s:s + body] + tail for s in starts]
+
+
+def combine(rows, method, multi_label):
+    """One document's logits from its windows' logits: mean, max, or weighted by each window's confidence."""
+    rows = np.asarray(rows, dtype=np.float64)
+    if len(rows) == 1 or method == "mean":
+        return rows.mean(axis=0)
+    if method == "max":
+        return rows.max(axis=0)
+    if multi_label or rows.shape[1] < 2:
+        conf = np.abs(rows).max(axis=1)
+    else:
+        top = np.sort(rows, axis=1)
+        conf = top[:, -1] - top[:, -2]
+    weights = np.exp(conf - conf.max())
+    return (rows * (weights / weights.sum())[:, None]).sum(axis=0)
+
+
+def probabilities(logits, multi_label):
+    logits = np.asarray(logits, dtype=np.float64)
+    if multi_label:
+        return 1.0 / (1.0 + np.exp(-logits))
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def classify(texts, encode, logits_of, meta):
+    """Probabilities in input order. A text longer than max_length is read in overlapping windows when the
+    model was trained so (labels.json "long_documents"), else cut; batches hold texts of similar length."""
+    window = meta["max_length"]
+    prefix, suffix = meta.get("special_tokens", [1, 1])
+    long = meta.get("long_documents") or {}
+    windowed = long.get("mode") == "on"
+    multi = meta.get("problem_type") == "multi_label_classification"
+    pieces, owner = [], []
+    for start in range(0, len(texts), 1024):
+        for i, ids in enumerate(encode(texts[start:start + 1024]), start):
+            parts = (windows_of(ids, window, prefix, suffix, long.get("overlap", 0.25), long.get("max_windows", 64))
+                     if windowed else [cut(ids, window, prefix, suffix)])
+            pieces.extend(parts)
+            owner.extend([i] * len(parts))
+    order = sorted(range(len(pieces)), key=lambda k: len(pieces[k]))
+    logits = [None] * len(pieces)
     for start in range(0, len(order), BATCH):
         batch = order[start:start + BATCH]
-        for i, p in zip(batch, predict_proba([texts[i] for i in batch])):
-            probs[i] = p
-    return probs
+        for k, row in zip(batch, logits_of([pieces[k] for k in batch])):
+            logits[k] = row
+    by_doc = [[] for _ in texts]
+    for k, i in enumerate(owner):
+        by_doc[i].append(logits[k])
+    method = long.get("combine", "mean")
+    return [probabilities(combine(rows, method, multi), multi).tolist() for rows in by_doc]
+
+
+def pad(batch, pad_id):
+    """A batch of token-id lists padded to its longest: (input_ids, attention_mask) as int64 arrays."""
+    width = max(len(ids) for ids in batch)
+    input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(batch), width), dtype=np.int64)
+    for row, ids in enumerate(batch):
+        input_ids[row, :len(ids)] = ids
+        mask[row, :len(ids)] = 1
+    return input_ids, mask
 
 
 def write_rows(path, rows, fields, probs, labels, thresholds=None):
@@ -376,9 +464,9 @@ def main():
     rows, fields, column = read_rows(args.input_csv, args.text_column)
     texts = [r.get(column) or "" for r in rows]
     meta = json.loads((HERE / "labels.json").read_text(encoding="utf-8"))
-    predict_proba = load(meta)
+    encode, logits_of = load(meta)
     thresholds = meta.get("thresholds") if meta.get("problem_type") == "multi_label_classification" else None
-    write_rows(args.output_csv, rows, fields, classify(texts, predict_proba), meta["labels"], thresholds)
+    write_rows(args.output_csv, rows, fields, classify(texts, encode, logits_of, meta), meta["labels"], thresholds)
     print(f"Wrote {len(rows)} predictions to {args.output_csv}")
 '''
 
@@ -395,6 +483,8 @@ Usage: python predict.py input.csv out.csv [--text-column NAME]
 
 
 def load(meta):
+    """(encode, logits_of): whole texts to token ids (special tokens included, nothing cut); padded
+    batches of token ids to logits."""
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
@@ -402,15 +492,15 @@ def load(meta):
 {build}
     model.eval()
 
-    def predict_proba(texts):
-        enc = tokenizer(texts, truncation=True, max_length=meta["max_length"], padding=True, return_tensors="pt")
-        with torch.inference_mode():
-            logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
-        if meta.get("problem_type") == "multi_label_classification":
-            return torch.sigmoid(logits.float()).tolist()
-        return torch.softmax(logits.float(), dim=-1).tolist()
+    def encode(texts):
+        return tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]
 
-    return predict_proba
+    def logits_of(batch):
+        input_ids, mask = pad(batch, meta["pad_id"])
+        with torch.inference_mode():
+            return model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)).logits.float().numpy()
+
+    return encode, logits_of
 '''
 
 _HF_BUILD = "    model = AutoModelForSequenceClassification.from_pretrained(HERE)"
@@ -422,27 +512,24 @@ Usage: python predict.py input.csv out.csv [--text-column NAME]
 
 
 def load(meta):
-    import numpy as np
+    """(encode, logits_of): whole texts to token ids (special tokens included, nothing cut); padded
+    batches of token ids to logits."""
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(HERE / "tokenizer.json"))
-    tokenizer.enable_truncation(max_length=meta["max_length"])
-    tokenizer.enable_padding(pad_id=meta["pad_id"])
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
     session = ort.InferenceSession(str(HERE / "model.onnx"), providers=["CPUExecutionProvider"])
 
-    def predict_proba(texts):
-        enc = tokenizer.encode_batch(list(texts))
-        ids = np.asarray([e.ids for e in enc], dtype=np.int64)
-        mask = np.asarray([e.attention_mask for e in enc], dtype=np.int64)
-        logits = session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
-        if meta.get("problem_type") == "multi_label_classification":
-            return (1.0 / (1.0 + np.exp(-logits))).tolist()
-        logits = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        return (probs / probs.sum(axis=1, keepdims=True)).tolist()
+    def encode(texts):
+        return [e.ids for e in tokenizer.encode_batch(list(texts))]
 
-    return predict_proba
+    def logits_of(batch):
+        input_ids, mask = pad(batch, meta["pad_id"])
+        return session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0]
+
+    return encode, logits_of
 '''
 
 

@@ -132,3 +132,65 @@ def test_predict_reports_long_documents_of_a_short_text_run(tiny_models, small_c
     assert "--long-documents on" in result.long_documents["message"]
     on = evaluate(run, data, long_documents="on")
     assert on.long_documents["mode"] == "on" and on.metrics["n"] == result.metrics["n"]
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "hf"])
+def test_exported_predict_script_reads_long_texts_in_windows_like_the_app(fmt, tiny_models, tmp_path):
+    """The standalone predict.py of an export gives the app's answers on long texts (windows, combination),
+    not the answers of the first window; the ONNX one without torch or transformers."""
+    import subprocess
+    import sys
+
+    from desktop_app.core.data import load_labeled
+    from desktop_app.core.export import export_run
+    from desktop_app.core.inference import Classifier
+    from desktop_app.core.settings import TrainSettings
+    from desktop_app.core.training import TrainJob, train
+    from tests.core.test_onnx import BLOCKER
+
+    path = tmp_path / "long.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=["text", "label"])
+        w.writeheader()
+        w.writerows(_long_rows())
+    run = tmp_path / "run"
+    train(TrainJob(train=load_labeled(path).data, out_dir=run, model=str(tiny_models["bert"]), long_documents="on",
+                   settings=TrainSettings(epochs=1, max_length=16, learning_rate=1e-6)))  # still random: answers vary by window
+    out = tmp_path / "export"
+    summary = export_run(run, fmt, out)
+    meta = json.loads((out / "labels.json").read_text())
+    assert meta["long_documents"]["mode"] == "on" and meta["special_tokens"] == [1, 1]
+    assert "overlapping windows" in (out / "README.md").read_text() and summary["long_documents"]["mode"] == "on"
+
+    result = tmp_path / "out.csv"
+    command = [sys.executable, "-I", "-c", BLOCKER] if fmt == "onnx" else [sys.executable]
+    proc = subprocess.run([*command, str(out / "predict.py"), str(path), str(result)], capture_output=True, text=True,
+                          timeout=180, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = list(csv.DictReader(result.open(encoding="utf-8")))
+    clf = Classifier.load(run, engine="torch")
+    texts = [r["text"] for r in rows]
+    app = clf.predict_proba(texts)
+    script = np.asarray([[float(r[f"prob_{label}"]) for label in clf.labels] for r in rows])
+    np.testing.assert_allclose(script, app, atol=5e-5)
+
+
+def test_the_predict_script_cuts_windows_and_combines_exactly_as_the_app():
+    """predict.py carries its own copy of the window code (it must run without the app): same windows, same
+    cut, same combinations as long_documents and batching, on random token ids."""
+    from desktop_app.core.export import PREDICT_SCRIPTS
+
+    script: dict = {"__file__": "predict.py"}
+    exec(compile(PREDICT_SCRIPTS["onnx"], "predict.py", "exec"), script)  # defines functions only (main is guarded)
+    rng = np.random.default_rng(0)
+    for n in (5, 16, 17, 40, 300, 2000):
+        ids = [101] + rng.integers(1000, 2000, n).tolist() + [102]
+        for window in (8, 16, 64):
+            ours = [w.tolist() for w in ld.windows(np.asarray(ids), window, 1, 1)]
+            assert script["windows_of"](ids, window, 1, 1, ld.OVERLAP, ld.MAX_WINDOWS) == ours
+            assert script["cut"](ids, window, 1, 1) == batching._cut(np.asarray(ids), window, (1, 1)).tolist()
+    logits = rng.normal(size=(5, 3))
+    for method in ld.METHODS:
+        for multi in (False, True):
+            expected = ld.combine(logits, np.zeros(5, dtype=np.int64), 1, method, multi)[0]
+            np.testing.assert_allclose(script["combine"](logits, method, multi), expected, rtol=1e-5, atol=1e-6)
