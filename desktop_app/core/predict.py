@@ -42,7 +42,8 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
                  text_column: str | None = None, device: str = "auto", batch_size: int = 64,
                  on_event: EventSink = ignore, should_stop: Callable[[], bool] | None = None,
                  protect: list[str | Path] = (), sheet: str | None = None, long_documents: str | None = None) -> dict:
-    """Returns {"rows": n, "out": path, "counts": {label: n}}. The input is only read.
+    """Returns {"rows": n, "out": path, "counts": {label: n}, "long_documents": {...}, "multi_label": bool}
+    (multi-label: "counts" counts each label given, "no_label" the texts that got none). The input is only read.
 
     ``classifier_or_path``: a run or model folder, or any loaded classifier with ``labels`` and
     ``predict_proba(texts, batch_size, should_stop)`` (a ``Classifier``, a zero-shot classifier).
@@ -73,7 +74,7 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
     ours = len(header) - len(clf.labels) - (1 if multi else 2)
     inputs_kept = header[:ours]
     counts = {l: 0 for l in clf.labels}
-    done = n_long = 0
+    done = n_long = n_none = 0
     with open_table_writer(out_path, header) as writer:
         for chunk in iter_documents(input_path, text_col, chunk_rows=CHUNK_ROWS, sheet=sheet):
             if should_stop is not None and should_stop():
@@ -86,6 +87,7 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
                                  + [round(float(v), 4) for v in p])
                     for j in cols:
                         counts[clf.labels[j]] += 1
+                    n_none += not cols
                 done += len(chunk.texts)
                 on_event(ProgressEvent(done, max(total, done) if total else None, f"{done} documents classified"))
                 continue
@@ -106,4 +108,5 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
         if long.get("message"):
             on_event(StatusEvent(long["message"]))
     return {"rows": done, "out": str(out_path), "counts": counts, "text_column": text_col,
-            "truncated_cells": getattr(writer, "truncated", 0), "multi_label": multi, "long_documents": long}
+            "truncated_cells": getattr(writer, "truncated", 0), "multi_label": multi, "long_documents": long,
+            **({"no_label": n_none} if multi else {})}

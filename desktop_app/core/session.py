@@ -130,6 +130,33 @@ class Predictions:
     rows: int
     counts: dict
     text_column: str | None = None
+    multi_label: bool = False  # counts: how often each label was given; no_label: texts given none
+    no_label: int = 0
+    long_documents: dict = field(default_factory=dict)  # evaluate.long_documents_report: texts longer than one window
+
+    @classmethod
+    def from_result(cls, run_id: str, input_path: str, result: dict) -> "Predictions":
+        """From predict_file's summary."""
+        return cls(run_id, input_path, result["out"], result["rows"], dict(result["counts"]), result.get("text_column"),
+                   bool(result.get("multi_label")), int(result.get("no_label") or 0), dict(result.get("long_documents") or {}))
+
+    def in_words(self) -> str:
+        """What happened, for a person: how many texts, which answers, and what was done with long texts."""
+        counts = ", ".join(f"{k}: {v:,}" for k, v in self.counts.items())
+        if self.multi_label:
+            text = (f"{plural(self.rows, 'text')} classified. Labels given ({counts}); a text can get several"
+                    + (f", and {plural(self.no_label, 'text')} got none" if self.no_label else "") + ".")
+        else:
+            text = f"{plural(self.rows, 'text')} classified ({counts})."
+        long = self.long_documents or {}
+        n, window = int(long.get("longer_than_window") or 0), long.get("window")
+        if n and long.get("mode") == "on":
+            text += (f" {plural(n, 'text')} {'were' if n != 1 else 'was'} longer than the model reads at once ({window} "
+                     "tokens): read whole, in overlapping pieces whose answers were combined.")
+        elif n:
+            text += (f" {plural(n, 'text')} {'were' if n != 1 else 'was'} longer than {window} tokens: only the start of "
+                     f"{'each' if n != 1 else 'it'} was read (this model was trained on shorter texts).")
+        return text
 
 
 def run_id_of(run_dir: str | Path | None) -> str:

@@ -78,7 +78,7 @@ def training_rate(model_path: str, texts: Sequence[str], n_labels: int, batch_si
     import torch
 
     from . import batching
-    from .device import resolve_device
+    from .device import adamw, resolve_device
     from .inference import quiet_transformers
     from .models import resolve_model
 
@@ -96,7 +96,7 @@ def training_rate(model_path: str, texts: Sequence[str], n_labels: int, batch_si
     model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=max(2, n_labels),
                                                                ignore_mismatched_sizes=True).to(dev)  # an earlier run as the start
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    optimizer = adamw(model.parameters(), 1e-6, dev)
     pad = batching.pad_id_of(tokenizer)
     timed_s, timed_n = 0.0, 0
     for i, rows in enumerate(order):

@@ -33,7 +33,7 @@ import torch
 
 from . import batching, checkpoint, defaults, distributed, speed
 from .data import LabeledData, fingerprint, load_labeled, require_trainable, split, validate
-from .device import DeviceChoice, choose, free_memory, hardware_summary
+from .device import DeviceChoice, adamw, choose, free_memory, hardware_summary
 from .errors import TrainingCancelled, UserInputError
 from .events import (
     CancelledEvent,
@@ -765,7 +765,7 @@ class _Trainer:
              "weight_decay": 0.0 if no_decay else s.weight_decay}
             for (is_head, no_decay), params in sorted(groups.items())
         ]
-        return torch.optim.AdamW(param_groups, lr=s.learning_rate)
+        return adamw(param_groups, s.learning_rate, self.device.device)
 
     def _forward_backward(self, batch_idx: list[int], scaler, scale: float) -> float:
         dev = self.device.device

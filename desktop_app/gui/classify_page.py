@@ -274,16 +274,12 @@ class ClassifyPage(QWidget):
     def _batch_done(self, result: dict, run_id: str, input_path: str) -> None:
         from ..core.session import Predictions
 
-        predictions = Predictions(run_id, input_path, result["out"], result["rows"], dict(result["counts"]),
-                                  result.get("text_column"))
+        predictions = Predictions.from_result(run_id, input_path, result)
         if self.win.session.set_predictions(predictions):
             self.batch_done.emit()
 
     def _show_predictions(self, predictions) -> None:
-        from ..core.session import plural
-
-        counts = ", ".join(f"{k}: {v:,}" for k, v in predictions.counts.items())
-        self.batch_label.setText(f"{plural(predictions.rows, 'text')} classified ({counts}). Saved to {predictions.out_path}. "
+        self.batch_label.setText(f"{predictions.in_words()} Saved to {predictions.out_path}. "
                                  "Use Export to save a copy elsewhere.")
         try:
             with open(predictions.out_path, encoding="utf-8", newline="") as fh:
@@ -293,7 +289,7 @@ class ClassifyPage(QWidget):
         except OSError as exc:
             self.batch_label.setText(f"Could not read {predictions.out_path}: {exc}")
             return
-        lead = [c for c in ("predicted_label", "confidence", predictions.text_column) if c in columns]
+        lead = [c for c in ("predicted_label", "predicted_labels", "confidence", predictions.text_column) if c in columns]
         self.preview.model().set_rows(rows, lead + [c for c in columns if c not in lead])
         self.preview.resizeColumnsToContents()
 

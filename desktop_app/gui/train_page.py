@@ -66,6 +66,7 @@ class TrainPage(QWidget):
         self.check_outer = QVBoxLayout(self.check_box)
         self.check_content: QWidget | None = None  # rebuilt whole on each change (no layout items taken out one by one)
         self.check_advice: list = []  # the Advice shown
+        self.check_waiting = ""  # what the check is still measuring
         self.check_buttons: list[QPushButton] = []
         self.check_box.setVisible(False)
 
@@ -161,7 +162,7 @@ class TrainPage(QWidget):
         self.check_layout = QVBoxLayout(self.check_content)
         self.check_layout.setContentsMargins(0, 0, 0, 0)
         self.check_outer.addWidget(self.check_content)
-        self.check_advice, self.check_buttons = list(advice), []
+        self.check_advice, self.check_buttons, self.check_waiting = list(advice), [], waiting
         if waiting:
             self.check_layout.addWidget(QLabel(waiting))
         for a in advice:

@@ -175,9 +175,17 @@ class MainWindow(QMainWindow):
                       activated=lambda i=i: i < len(self.pages) and self.sidebar.setCurrentRow(i))
 
     def _start_training(self) -> None:
+        """Train > Start training (Ctrl+R) from any page: the Train page opens with its "Before you start"
+        check; a warning that has a fix stops there, so the user sees it before pressing Start."""
         self.show_page(self.train_page)
-        self.train_page.repaint()  # paint the page before the worker's imports compete for the interpreter
-        self.train_page.start()
+        page = self.train_page
+        page.update_check()
+        if not page.is_training() and page.check_box.isVisible() and (
+                any(a.action for a in page.check_advice) or page.check_waiting):
+            page.log.appendPlainText("Not started yet: read “Before you start” above, then press Start training.")
+            return
+        page.repaint()  # paint the page before the worker's imports compete for the interpreter
+        page.start()
 
     def cancel_current(self) -> None:
         """Esc / Ctrl+.: cancel every running job."""

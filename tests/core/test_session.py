@@ -172,3 +172,19 @@ def test_token_lengths_belong_to_the_open_data_and_the_chosen_model():
     s.set_lengths(TokenLengths("m1", "A", (3, 4)))
     s.set_data(open_data("B"))
     assert s.current_lengths() is None
+
+
+def test_predictions_say_in_words_what_was_done_with_several_labels_and_long_texts():
+    from desktop_app.core.session import Predictions
+
+    single = Predictions.from_result("r", "in.csv", {"out": "o.csv", "rows": 3, "counts": {"a": 2, "b": 1}})
+    assert single.in_words() == "3 texts classified (a: 2, b: 1)."
+    multi = Predictions.from_result("r", "in.csv", {
+        "out": "o.csv", "rows": 4, "counts": {"a": 3, "b": 2}, "multi_label": True, "no_label": 1,
+        "long_documents": {"mode": "on", "window": 128, "longer_than_window": 2, "combine": "mean"}})
+    words = multi.in_words()
+    assert "Labels given (a: 3, b: 2); a text can get several, and 1 text got none." in words
+    assert "2 texts were longer than the model reads at once (128 tokens): read whole" in words
+    cut = Predictions.from_result("r", "in.csv", {"out": "o.csv", "rows": 1, "counts": {"a": 1},
+                                                  "long_documents": {"mode": "off", "window": 64, "longer_than_window": 1}})
+    assert "1 text was longer than 64 tokens: only the start of it was read" in cut.in_words()

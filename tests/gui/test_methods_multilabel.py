@@ -8,6 +8,8 @@ import csv
 import json
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+
 from .conftest import wait_for
 from .test_app import open_file, pick_model
 from .test_session_views import EMOTIONS, train_and_wait_for_results, write_emotions
@@ -100,6 +102,12 @@ def test_a_multi_label_run_and_a_single_label_run_each_show_their_own_results(qt
     assert cl.last_result["multi_label"] and set(cl.bars) == set(TOPICS)
     assert cl.answer.text().startswith(("Labels:", "<b>No label</b>")) and "per label" in cl.bars_box.title()
     assert all(l in TOPICS for l in cl.last_result["labels"])
+    # Classify a file: several labels per row, and the summary says so
+    cl.classify_path(str(tmp_path / "topics.csv"))
+    wait_for(qtbot, lambda: window.session.current_predictions() is not None and window.tasks.settled("predict"), 60)
+    assert "a text can get several" in cl.batch_label.text()
+    header = [cl.preview.model().headerData(i, Qt.Horizontal) for i in range(cl.preview.model().columnCount())]
+    assert header[0] == "predicted_labels" and "predicted_label" not in header
 
     runs = window.runs_page
     runs.refresh()
@@ -149,6 +157,14 @@ def test_a_long_text_in_classify_shows_the_passage_that_drove_the_answer(qtbot, 
     assert cl.passage.isVisibleTo(cl) and f"Piece {driver + 1} drove the answer" in cl.passage.text()
     (selection,) = cl.text.extraSelections()
     assert selection.cursor.selectedText() == text[passages[driver]["start_char"]:passages[driver]["end_char"]]
+    # a file of long texts: the summary says they were read whole, in pieces
+    source = tmp_path / "long.csv"
+    with source.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["text"]] + [[f"{filler} {words} {filler}"] for words in EMOTIONS.values()])
+    cl.classify_path(str(source))
+    wait_for(qtbot, lambda: window.session.current_predictions() is not None and window.tasks.settled("predict"), 60)
+    assert f"{len(EMOTIONS)} texts were longer than the model reads at once" in cl.batch_label.text()
+    assert "overlapping pieces" in cl.batch_label.text()
     # a short text: no passage
     cl.text.setPlainText("happy")
     wait_for(qtbot, lambda: cl.last_result is not None and not cl.last_result["passages"], 30)

@@ -55,6 +55,15 @@ def test_quick_preset_under_one_pass_and_a_rare_class_are_flagged_before_trainin
     assert window.model_page.budget_button.isChecked() and window.session.settings.time_budget_min == budget.value
     assert not any(a.action == "budget" for a in page.check_advice)  # the longer limit reads every text
 
+    # Train > Start training (Ctrl+R) from another page stops at the check while a warning has a fix
+    window.sidebar.setCurrentRow(0)
+    window.session.set_training_speed(replace(measured, texts_per_s=2.0))
+    window.model_page.preset_buttons["quick"].setChecked(True)
+    window.train_action.trigger()
+    assert window.sidebar.currentRow() == window.page_index(page) and not page.is_training()
+    assert "read “Before you start”" in page.log.toPlainText()
+    window.session.set_training_speed(measured)
+
     weights = next(b for b in page.check_buttons if b.text() == "Turn on class weights")
     qtbot.mouseClick(weights, Qt.LeftButton)
     assert window.session.settings.class_weights is True
