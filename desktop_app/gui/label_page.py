@@ -92,6 +92,13 @@ class LabelPage(QWidget):
         self.method_label.setWordWrap(True)
         self.saved_label = QLabel("")
         self.saved_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.model_button = QPushButton("Make a model from these labels")
+        self.model_button.setToolTip("With labels for at least two categories: opens the labeled file for training (the app picks "
+                                     "the way to learn). With none yet: a model that recognises the categories from their "
+                                     "names alone, ready at once to classify files.")
+        self.model_button.setFocusPolicy(Qt.NoFocus)
+        self.model_button.clicked.connect(self.make_model)
+        self.model_button.setVisible(window is not None)
         self.chart = plot_widget("Estimated accuracy: suggestions that matched your labels (on the hardest texts, so it runs low)",
                                  "accuracy", "labels so far")
         self.chart.setYRange(0, 1)
@@ -115,7 +122,10 @@ class LabelPage(QWidget):
         layout.addWidget(hint(KEYS_HELP))
         layout.addWidget(self.method_label)
         layout.addWidget(self.chart)
-        layout.addWidget(self.saved_label)
+        saved = QHBoxLayout()
+        saved.addWidget(self.saved_label, 1)
+        saved.addWidget(self.model_button)
+        layout.addLayout(saved)
         self._refresh()
 
     # -- opening -------------------------------------------------------------------------------
@@ -237,6 +247,39 @@ class LabelPage(QWidget):
             self.skip()
         else:
             super().keyPressEvent(event)
+
+    # -- from labels to a model ------------------------------------------------------------------
+    def make_model(self) -> None:
+        """Labels for two or more categories: the labeled file opens on the Data page and the Model page shows
+        how it will learn (few labels: few-shot), one press of Start training away. No labels yet: a zero-shot
+        run from the typed names, made at once and opened (Classify works with it)."""
+        if self.win is None or self.store is None or len(self.store.categories) < 2:
+            return
+        if len(set(self.store.labels.values())) >= 2:
+            self.win.data_page.open_path(str(self.store.csv_path))
+            self.win.show_page(self.win.model_page)
+            self.win.statusBar().showMessage("Your labels are open for training: check the plan, then press Start training "
+                                             "(Ctrl+R).", 15000)
+            return
+        from ..core.runs import new_run_dir
+
+        out = new_run_dir(self.win.store.runs_dir(), "category-names")
+        self.model_button.setEnabled(False)
+        self.win.tasks.start("zero-shot", workers.zero_shot_run_task, list(self.store.categories),
+                             self.win.model_path() or "default", str(out), on_done=self._zero_shot_ready,
+                             on_failed=self._zero_shot_failed, description="Making a model from the category names")
+
+    def _zero_shot_ready(self, result) -> None:
+        self.model_button.setEnabled(True)
+        self.win.runs_page.refresh()
+        self.win.open_run(str(result.run_dir), evaluate=False)
+        self.win.show_page(self.win.classify_page)
+        self.win.statusBar().showMessage("A model from the category names is ready: classify texts or files with it. "
+                                         "Label a few texts per category for a better one.", 15000)
+
+    def _zero_shot_failed(self, message: str, details: str) -> None:
+        self.model_button.setEnabled(True)
+        show_error(self, message, details)
 
     # -- background retraining -----------------------------------------------------------------
     def _maybe_retrain(self, force: bool = False) -> None:

@@ -318,6 +318,18 @@ def train_task(job, method: str = "fine-tune", *, report, should_stop):
 
 
 @needs_transformers
+def zero_shot_run_task(categories: list[str], model: str, out_dir: str, *, report, should_stop):
+    """A zero-shot run from category names alone (no labeled file): ready at once, through the engine."""
+    from ..core.methods import train_zero_shot
+    from ..core.training import TrainJob
+
+    from pathlib import Path
+
+    return train_zero_shot(TrainJob(train=None, out_dir=Path(out_dir), model=model), categories, on_event=report,
+                           should_stop=should_stop)
+
+
+@needs_transformers
 def compare_task(data, candidates: list, out_dir: str, settings, *, report, should_stop) -> list:
     from ..core.compare import compare
 

@@ -107,3 +107,50 @@ def test_digits_do_not_label_while_typing_categories(qtbot, unlabeled, tiny_mode
     qtbot.keyClicks(page.categories_edit, "a1, b2")
     assert page.store.labels == {} and page.categories_edit.text() == "a1, b2"
     _close(qtbot, page)
+
+
+def test_from_typed_category_names_to_a_model_and_from_labels_to_training(qtbot, window, unlabeled, tiny_model):
+    """No labeled file needed: typed names give a zero-shot model at once (Classify uses it); with labels for
+    two categories, the labeled file opens for training and the plan says how it will learn."""
+    import json
+    from pathlib import Path
+
+    from .test_app import pick_model
+
+    path, truth = unlabeled
+    pick_model(qtbot, window, tiny_model)
+    page = window.label_page
+    page.model = str(tiny_model)
+    window.show_page(page)
+    page.open_file(path)
+    wait_for(qtbot, lambda: page.store is not None)
+    page.set_categories(CATEGORIES)
+    assert page.model_button.isVisible()
+    page.model_button.click()
+    wait_for(qtbot, lambda: window.tasks.settled("zero-shot") and window.current_run, 60)
+    run = window.current_run
+    assert json.loads((Path(run) / "run.json").read_text())["method"] == "zero-shot"
+    assert window.sidebar.currentRow() == window.page_index(window.classify_page)
+    cl = window.classify_page
+    cl.text.setPlainText("my invoice was charged twice")
+    wait_for(qtbot, lambda: cl.last_result is not None, 30)
+    assert set(cl.last_result["probabilities"]) == set(CATEGORIES)
+
+    # label two texts of each of two categories: the labeled file opens for training
+    window.show_page(page)
+    given = {}
+    while len(given) < 4 and page.current is not None:
+        text = page.store.texts[page.current]
+        label = truth[text]
+        if label in ("billing", "shipping") and sum(v == label for v in given.values()) < 2:
+            page.give_label(label)
+            given[text] = label
+        else:
+            page.skip()
+    page.model_button.click()
+    wait_for(qtbot, lambda: window.session.data is not None and window.tasks.settled("check"), 60)
+    assert Path(window.session.data.path) == page.store.csv_path
+    assert window.sidebar.currentRow() == window.page_index(window.model_page)
+    assert set(window.training_data().class_counts()) == {"billing", "shipping"}
+    method, _settings, reasons = window.model_page.planned_method()
+    assert method == "few-shot" and "few-shot" in reasons["method"]["reason"]
