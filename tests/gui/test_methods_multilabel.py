@@ -107,7 +107,7 @@ def test_a_multi_label_run_and_a_single_label_run_each_show_their_own_results(qt
     wait_for(qtbot, lambda: window.session.current_predictions() is not None and window.tasks.settled("predict"), 60)
     assert "a text can get several" in cl.batch_label.text()
     header = [cl.preview.model().headerData(i, Qt.Horizontal) for i in range(cl.preview.model().columnCount())]
-    assert header[0] == "predicted_labels" and "predicted_label" not in header
+    assert header[0] == "Predicted labels" and "Predicted label" not in header
 
     runs = window.runs_page
     runs.refresh()
