@@ -194,3 +194,34 @@ def test_the_predict_script_cuts_windows_and_combines_exactly_as_the_app():
         for multi in (False, True):
             expected = ld.combine(logits, np.zeros(5, dtype=np.int64), 1, method, multi)[0]
             np.testing.assert_allclose(script["combine"](logits, method, multi), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_plenty_of_short_single_label_texts_train_exactly_as_before(tiny_models, tmp_path):
+    """#15's promise for sets like sms_spam and banking77: with short texts, one label each and more than
+    FEW_SHOT_UP_TO per category, the default (auto method, auto long documents) is the plain fine-tune
+    with truncation: the same settings, the same metrics and the same weights, bit for bit."""
+    from safetensors.numpy import load_file
+
+    from desktop_app.core.data import LabeledData
+    from desktop_app.core.defaults import FEW_SHOT_UP_TO
+    from desktop_app.core.methods import train_with_method
+    from desktop_app.core.settings import TrainSettings
+    from desktop_app.core.training import TrainJob, train
+
+    words = {"billing": "invoice refund charge", "shipping": "parcel courier late"}
+    texts = [f"{w} {i}" for label, w in words.items() for i in range(FEW_SHOT_UP_TO + 6)]
+    labels = [label for label in words for _ in range(FEW_SHOT_UP_TO + 6)]
+    data = LabeledData(texts=texts, labels=labels, rows=list(range(2, len(texts) + 2)), source="short.csv")
+    settings = TrainSettings(epochs=1, max_length=16, batch_size=16)
+    default = train_with_method(TrainJob(train=data, out_dir=tmp_path / "default", model=str(tiny_models["bert"]),
+                                         settings=settings), "auto")
+    plain = train(TrainJob(train=data, out_dir=tmp_path / "plain", model=str(tiny_models["bert"]), settings=settings,
+                           long_documents="off"))
+    record = json.loads((tmp_path / "default" / "run.json").read_text())
+    assert record["method"] == "fine-tune" and record["long_documents"]["mode"] == "off"
+    assert record.get("problem_type") in (None, "single_label_classification")
+    assert default.settings == plain.settings
+    assert default.final_metrics["accuracy"] == plain.final_metrics["accuracy"]
+    a = load_file(str(tmp_path / "default" / "model" / "model.safetensors"))
+    b = load_file(str(tmp_path / "plain" / "model" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
