@@ -267,7 +267,8 @@ class LabelPage(QWidget):
         self.model_button.setEnabled(False)
         self.win.tasks.start("zero-shot", workers.zero_shot_run_task, list(self.store.categories),
                              self.win.model_path() or "default", str(out), on_done=self._zero_shot_ready,
-                             on_failed=self._zero_shot_failed, description="Making a model from the category names")
+                             on_failed=self._zero_shot_failed, on_cancelled=lambda: self.model_button.setEnabled(True),
+                             description="Making a model from the category names")
 
     def _zero_shot_ready(self, result) -> None:
         self.model_button.setEnabled(True)

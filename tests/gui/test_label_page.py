@@ -126,6 +126,13 @@ def test_from_typed_category_names_to_a_model_and_from_labels_to_training(qtbot,
     wait_for(qtbot, lambda: page.store is not None)
     page.set_categories(CATEGORIES)
     assert page.model_button.isVisible()
+    # Cancel (Esc) while the model loads: within a second, the button is back and no run is opened
+    from .test_session_views import idle_within_a_second
+
+    page.model_button.click()
+    assert not page.model_button.isEnabled()
+    idle_within_a_second(qtbot, window, "zero-shot")
+    assert page.model_button.isEnabled() and not window.current_run
     page.model_button.click()
     wait_for(qtbot, lambda: window.tasks.settled("zero-shot") and window.current_run, 60)
     run = window.current_run
