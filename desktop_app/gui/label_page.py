@@ -62,6 +62,7 @@ class LabelPage(QWidget):
         self.current: int | None = None
         self.labels_at_last_train = -1
         self.retraining = False  # a retrain is running; its results have not arrived yet
+        self.stale = False  # a retrain was cancelled: the next change starts one
         self.closing = False
         self.chart_series = Series()
         self.setFocusPolicy(Qt.StrongFocus)
@@ -292,19 +293,26 @@ class LabelPage(QWidget):
         if self.retraining and not force:
             return  # one retrain at a time; when it ends, the labels given meanwhile start the next
         self.labels_at_last_train = n
-        self.retraining = True
+        self.retraining, self.stale = True, False
         self.method_label.setText(self.method_label.text().split(" (updating")[0] + " (updating the suggestions in the background…)")
         self.tasks.start("label-suggest", suggest_task, list(self.store.texts), list(self.store.categories), dict(self.store.labels),
-                         self.model, on_done=self._suggestions_ready, on_failed=self._retrain_failed)
+                         self.model, on_done=self._suggestions_ready, on_failed=self._retrain_failed,
+                         on_cancelled=self._retrain_cancelled, description="Updating the suggestions")
 
     def _retrain_due(self) -> bool:
         """Every few labels, and at once when every category reaches two labels (few-shot training can start)."""
         n = len(self.store.labels)
-        if n - self.labels_at_last_train >= self.retrain_every:
+        if self.stale or n - self.labels_at_last_train >= self.retrain_every:
             return True
         counts = self.store.class_counts()
         few_shot_possible = bool(counts) and min(counts.values()) >= 2
         return few_shot_possible and n != self.labels_at_last_train and (self.suggestions is None or self.suggestions.method != "few-shot")
+
+    def _retrain_cancelled(self) -> None:
+        """Esc stopped the background retrain: labeling goes on with the suggestions shown; the next label retrains."""
+        self.retraining = False
+        self.stale = True
+        self.method_label.setText(self.method_label.text().split(" (updating")[0])
 
     def _retrain_failed(self, message: str, details: str) -> None:
         self.retraining = False

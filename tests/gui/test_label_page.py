@@ -126,9 +126,15 @@ def test_from_typed_category_names_to_a_model_and_from_labels_to_training(qtbot,
     wait_for(qtbot, lambda: page.store is not None)
     page.set_categories(CATEGORIES)
     assert page.model_button.isVisible()
-    # Cancel (Esc) while the model loads: within a second, the button is back and no run is opened
+    # Esc stops the background retrain; labeling goes on, and the next label starts a new one
     from .test_session_views import idle_within_a_second
 
+    assert page.retraining
+    idle_within_a_second(qtbot, window, "label-suggest")
+    assert not page.retraining and "updating" not in page.method_label.text()
+    page.skip()
+    wait_for(qtbot, lambda: page.suggestions is not None and window.tasks.settled("label-suggest"), 60)
+    # Cancel (Esc) while the model loads: within a second, the button is back and no run is opened
     page.model_button.click()
     assert not page.model_button.isEnabled()
     idle_within_a_second(qtbot, window, "zero-shot")
