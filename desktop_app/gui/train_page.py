@@ -149,6 +149,7 @@ class TrainPage(QWidget):
         self.win.tasks.start("probe", workers.training_rate_task, model, list(data.texts), len(data.class_counts()), batch,
                              length, device, resolved.threads or self.win.training_threads(), on_done=done,
                              on_failed=lambda m, d: self._show_check(self.check_advice, ""),
+                             on_cancelled=lambda: self._show_check(self.check_advice, ""),
                              description="Measuring how fast training runs on your texts")
 
     def _show_check(self, advice: list, waiting: str) -> None:

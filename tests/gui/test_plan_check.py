@@ -34,7 +34,17 @@ def test_quick_preset_under_one_pass_and_a_rare_class_are_flagged_before_trainin
     pick_model(qtbot, window, tiny_model)
     window.model_page.preset_buttons["quick"].setChecked(True)
     page = window.train_page
+    wait_for(qtbot, lambda: window.data_page.lengths is not None, 60)
     window.sidebar.setCurrentRow(window.pages.index(page))
+    # Esc while the speed is measured: stopped within a second, no "Measuring" left on screen
+    from .test_session_views import idle_within_a_second
+
+    wait_for(qtbot, lambda: window.tasks.is_running("probe"), 10)
+    assert "Measuring" in page.check_waiting
+    idle_within_a_second(qtbot, window, "probe")
+    assert not page.check_waiting and window.session.training_speed is None
+    window.sidebar.setCurrentRow(0)
+    window.sidebar.setCurrentRow(window.pages.index(page))  # shown again: measured anew
     # the speed is measured on the user's texts with the chosen model, off the GUI thread
     wait_for(qtbot, lambda: window.session.training_speed is not None and window.tasks.settled("probe"), 120)
     measured = window.session.training_speed
