@@ -42,9 +42,9 @@ def test_quick_preset_under_one_pass_and_a_rare_class_are_flagged_before_trainin
     wait_for(qtbot, lambda: window.tasks.is_running("probe"), 10)
     assert "Measuring" in page.check_waiting
     idle_within_a_second(qtbot, window, "probe")
-    assert not page.check_waiting and window.session.training_speed is None
+    assert not page.check_waiting  # stopped, or finished just before the stop arrived: nothing is left "Measuring"
     window.sidebar.setCurrentRow(0)
-    window.sidebar.setCurrentRow(window.pages.index(page))  # shown again: measured anew
+    window.sidebar.setCurrentRow(window.pages.index(page))  # shown again: measured anew if it was stopped
     # the speed is measured on the user's texts with the chosen model, off the GUI thread
     wait_for(qtbot, lambda: window.session.training_speed is not None and window.tasks.settled("probe"), 120)
     measured = window.session.training_speed
