@@ -93,7 +93,7 @@ class LabelPage(QWidget):
         self.method_label.setWordWrap(True)
         self.saved_label = QLabel("")
         self.saved_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.model_button = QPushButton("Make a model from these labels")
+        self.model_button = QPushButton("Make a model from the category names")
         self.model_button.setToolTip("With labels for at least two categories: opens the labeled file for training (the app picks "
                                      "the way to learn). With none yet: a model that recognises the categories from their "
                                      "names alone, ready at once to classify files.")
@@ -103,11 +103,14 @@ class LabelPage(QWidget):
         self.chart = plot_widget("Estimated accuracy: suggestions that matched your labels (on the hardest texts, so it runs low)",
                                  "accuracy", "labels so far")
         self.chart.setYRange(0, 1)
+        self.chart.setMinimumHeight(160)
+        self.chart.setMaximumHeight(280)  # the text and the buttons come first; the chart is a glance
         self.chart_curve = self.chart.plot([], [], symbol="o", symbolSize=5)
 
         top = QHBoxLayout()
         top.addWidget(self.open_button)
         top.addWidget(self.file_label, 1)
+        top.addWidget(self.model_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(QLabel("Categories:"))
@@ -123,10 +126,7 @@ class LabelPage(QWidget):
         layout.addWidget(hint(KEYS_HELP))
         layout.addWidget(self.method_label)
         layout.addWidget(self.chart)
-        saved = QHBoxLayout()
-        saved.addWidget(self.saved_label, 1)
-        saved.addWidget(self.model_button)
-        layout.addLayout(saved)
+        layout.addWidget(self.saved_label)
         self._refresh()
 
     # -- opening -------------------------------------------------------------------------------
@@ -271,6 +271,14 @@ class LabelPage(QWidget):
                              on_failed=self._zero_shot_failed, on_cancelled=lambda: self.model_button.setEnabled(True),
                              description="Making a model from the category names")
 
+    def _update_model_button(self) -> None:
+        """Say what the button will do: train on the labels, or a model from the names alone."""
+        ready = self.store is not None and len(self.store.categories) >= 2
+        busy = self.win is not None and self.win.tasks.is_running("zero-shot")
+        self.model_button.setEnabled(ready and not busy)
+        labeled = ready and len(set(self.store.labels.values())) >= 2
+        self.model_button.setText("Train a model on these labels…" if labeled else "Make a model from the category names")
+
     def _zero_shot_ready(self, result) -> None:
         self.model_button.setEnabled(True)
         self.win.runs_page.refresh()
@@ -349,6 +357,7 @@ class LabelPage(QWidget):
     def _refresh(self) -> None:
         has_store = self.store is not None
         self.empty.setVisible(not has_store or len(self.store.categories) < 2)
+        self._update_model_button()
         if not has_store:
             self.progress_label.setText("")
             self.suggestion_label.setText("")
