@@ -49,7 +49,7 @@ class Preset:
 PRESETS = {
     "quick": Preset("quick", "Quick", 2.0, 1, "About 2 minutes: a first look at how well the model can learn your labels."),
     "balanced": Preset("balanced", "Balanced", 10.0, 2, "About 10 minutes: close to the best result on most datasets of a few thousand rows."),
-    "best": Preset("best", "Best accuracy", None, 3, "No time limit: trains until validation macro-F1 stops improving for 3 epochs."),
+    "best": Preset("best", "Best accuracy", None, 3, "No time limit: trains until the score on the held-back texts stops getting better (3 passes in a row)."),
 }
 
 
