@@ -324,7 +324,10 @@ class DataPage(QWidget):
         self.win.tasks.start("check", workers.check_task, self.table, text, label, list(self.fixes_applied),
                              measured.lengths if measured else None, measured.data_fingerprint if measured else None,
                              self.max_length(), self.multi_label, list(self.label_columns) if self.multi_label else None,
-                             on_done=self._checked, on_failed=self._check_failed)
+                             on_done=self._checked, on_failed=self._check_failed,
+                             on_cancelled=lambda: self.summary_label.setText(
+                                 "Checking was stopped. Choose the columns again, or open the file again, to check it."),
+                             description="Checking the data")
 
     def _check_failed(self, message: str, details: str) -> None:
         self.summary_label.setText(message if not details else details)
@@ -425,6 +428,8 @@ class DataPage(QWidget):
         self.win.tasks.start("lengths", workers.token_lengths_task, model, list(self.labeled.texts),
                              on_done=lambda r, fp=data.fingerprint: self._lengths_done(fp, r),
                              on_failed=lambda m, d: self.length_label.setText(m),
+                             on_cancelled=lambda: self.length_label.setText(
+                                 "Measuring the text lengths was stopped; it starts again when you pick a model."),
                              description="Measuring text lengths with the model's tokenizer")
 
     def _lengths_done(self, fingerprint: str, result: dict | None) -> None:

@@ -234,6 +234,18 @@ def test_every_job_cancels_within_a_second_and_the_buttons_return_to_idle(qtbot,
     idle_within_a_second(qtbot, window, "load")
     assert window.data_page.open_button.isEnabled()
 
+    # the data check and the length measurement of a large file: stopped, and nothing says it is still working
+    huge = write_texts(tmp_path / "huge.csv", 60000)
+    window.data_page.open_path(str(huge))
+    wait_for(qtbot, lambda: window.tasks.is_running("check"), 60)
+    idle_within_a_second(qtbot, window, "check")
+    assert "Checking the data" not in window.data_page.summary_label.text()
+    window.data_page.open_path(str(huge))
+    wait_for(qtbot, lambda: window.tasks.settled("load", "check") and window.tasks.is_running("lengths"), 60)
+    idle_within_a_second(qtbot, window, "lengths")
+    assert "Measuring text lengths with" not in window.data_page.length_label.text()
+    assert window.data_page.open_button.isEnabled()
+
 
 # -- resume after the app was killed ---------------------------------------------------------------
 
