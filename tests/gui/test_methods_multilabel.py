@@ -42,7 +42,7 @@ def plan_text(window) -> str:
 
 
 def test_the_method_shown_before_training_is_the_one_the_run_records(qtbot, window, tiny_model, tmp_path):
-    ready(qtbot, window, tiny_model, write_emotions(tmp_path / "emotions.csv", n=60))
+    ready(qtbot, window, tiny_model, write_emotions(tmp_path / "emotions.csv", n=45))  # 15 per category: few-shot
     page = window.model_page
     assert page.method_combo.currentData() == "auto"
     method, _resolved, reasons = page.planned_method()
