@@ -193,6 +193,8 @@ def main() -> None:
         diagnosis.start()
     stamps: list[float] = []
     window._start_training()  # what Ctrl+R does: show the Train page, then start
+    if not window.train_page.is_training():  # it stopped at a "Before you start" warning: press Start
+        window.train_page.start()
     busy = gaps_during(app, lambda: not window.train_page.is_training(), 900, stamps)
     if diagnosis:
         diagnosis.stop()

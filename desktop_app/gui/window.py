@@ -176,12 +176,12 @@ class MainWindow(QMainWindow):
 
     def _start_training(self) -> None:
         """Train > Start training (Ctrl+R) from any page: the Train page opens with its "Before you start"
-        check; a warning that has a fix stops there, so the user sees it before pressing Start."""
+        check; a warning that has a fix stops there, so the user sees it before pressing Start (a check still
+        measuring the speed does not hold training up: training measures its own)."""
         self.show_page(self.train_page)
         page = self.train_page
         page.update_check()
-        if not page.is_training() and page.check_box.isVisible() and (
-                any(a.action for a in page.check_advice) or page.check_waiting):
+        if not page.is_training() and page.check_box.isVisible() and any(a.action for a in page.check_advice):
             page.log.appendPlainText("Not started yet: read “Before you start” above, then press Start training.")
             return
         page.repaint()  # paint the page before the worker's imports compete for the interpreter
