@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -25,6 +25,7 @@ FORMATS = {
 
 
 DATA_COL = 7
+NARROW_HIDDEN = (2, 3)  # Created, Model: in the row's tooltip when the window is narrow
 METHOD_WORDS = {"fine-tune": "full training", "few-shot": "few examples", "zero-shot": "category names only"}
 
 
@@ -78,6 +79,7 @@ class RunsPage(QWidget):
         self.status.setWordWrap(True)
         self.empty = hint("No runs yet. Train a model on the Train page; every run is kept here.")
         self.table = QTableWidget(0, 8)
+        self.table.setTextElideMode(Qt.ElideMiddle)  # long run names keep their start and end
         self.table.setHorizontalHeaderLabels(["Run", "Status", "Created", "Model", "How it learned", "Right",
                                               "Balanced score", "Data"])
         self.table.horizontalHeaderItem(4).setToolTip("The learning method (full training = fine-tuning, few examples = "
@@ -103,6 +105,21 @@ class RunsPage(QWidget):
         layout.addWidget(self.table, 1)
         self.update_buttons()
 
+    def set_narrow(self, narrow: bool) -> None:
+        """In a narrow window (1024x700 at 200%) the run's date and model go to the tooltips, so the key
+        columns (run, status, how it learned, right, balanced score) stay in view."""
+        self.narrow = narrow
+        for col in NARROW_HIDDEN:
+            self.table.setColumnHidden(col, narrow)
+        self._fit_key_columns()
+
+    def _fit_key_columns(self) -> None:
+        """A long run name is cut in the middle (the whole path is its tooltip) rather than pushing the scores out."""
+        if getattr(self, "narrow", False):
+            cap = max(120, self.table.viewport().width() // 3)
+            if self.table.columnWidth(0) > cap:
+                self.table.setColumnWidth(0, cap)
+
     def refresh(self) -> None:
         from ..core.runs import list_runs
 
@@ -123,13 +140,14 @@ class RunsPage(QWidget):
                       Path(run.data_source).name if run.data_source else ""]
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)
-                tip = f"{run.path}\ndata: {run.data_source}" if c == DATA_COL else run.path
+                tip = f"{run.path}\ndata: {run.data_source}" if c == DATA_COL else f"{run.path}\ncreated {values[2]} · model {values[3]}"
                 if c == 4 and run.method_reason:
                     tip = f"Why: {run.method_reason}"
                 item.setToolTip(tip)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(DATA_COL, QHeaderView.Stretch)
+        self._fit_key_columns()
         self.empty.setVisible(not self.runs)
         again = [i for i, run in enumerate(self.runs) if chosen is not None and run.path == chosen.path]
         if again:
