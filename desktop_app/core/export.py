@@ -370,8 +370,11 @@ def windows_of(ids, window, prefix, suffix, overlap, max_windows):
 
 
 def combine(rows, method, multi_label):
-    """One document's logits from its windows' logits: mean, max, or weighted by each window's confidence."""
+    """One document's logits from its windows' logits: the first window, mean, max, or weighted by each
+    window's confidence."""
     rows = np.asarray(rows, dtype=np.float64)
+    if method == "first":
+        return rows[0]
     if len(rows) == 1 or method == "mean":
         return rows.mean(axis=0)
     if method == "max":

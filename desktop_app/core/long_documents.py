@@ -13,7 +13,8 @@ into pieces of ``window - specials`` tokens that overlap by a quarter, and each 
 model's own special tokens back ([CLS] ... [SEP], <s> ... </s>). A text that fits one window is one
 window, exactly as without long-document mode.
 
-Combinations: "mean" (mean of the windows' logits), "max" (per output, the largest logit over the
+Combinations: "first" (the first window alone: what truncation reads, chosen when validation cannot tell
+the combinations apart), "mean" (mean of the windows' logits), "max" (per output, the largest logit over the
 windows: one strong passage decides) and "attention" (a weighted mean; each window's weight is the
 softmax over the document's windows of its confidence, the largest logit margin, so the windows the
 model is sure about count most). The one that scores best on the validation rows is kept
@@ -28,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 MODES = ("auto", "on", "off")
-METHODS = ("mean", "max", "attention")
+METHODS = ("first", "mean", "max", "attention")  # the order breaks ties: reading the start wins unless the rest helps
 LONG_SHARE = 0.25  # "auto" switches on in training when at least this share of the texts is longer than the model reads
 OVERLAP = 0.25  # share of a window repeated in the next one
 MAX_TRAIN_WINDOWS = 8  # windows per document while training (evenly spread); prediction uses up to MAX_WINDOWS
@@ -126,7 +127,10 @@ def combine(window_logits: np.ndarray, doc_of_window: np.ndarray, n_docs: int, m
     out = np.zeros((n_docs, k))
     if not len(logits):
         return out.astype(np.float32)
-    if method == "max":
+    if method == "first":  # windows come in document order: each document's first window
+        docs, first = np.unique(doc_of_window, return_index=True)
+        out[docs] = logits[first]
+    elif method == "max":
         out[:] = -np.inf
         np.maximum.at(out, doc_of_window, logits)
     elif method == "attention":
@@ -144,7 +148,8 @@ def combine(window_logits: np.ndarray, doc_of_window: np.ndarray, n_docs: int, m
 def choose_combination(window_logits: np.ndarray, doc_of_window: np.ndarray, n_docs: int,
                        score: Callable[[np.ndarray], float], multi_label: bool = False
                        ) -> tuple[str, np.ndarray, dict[str, float]]:
-    """The combination whose document logits ``score`` best (ties: the order of METHODS, mean first)."""
+    """The combination whose document logits ``score`` best (ties: the order of METHODS, so reading the
+    start, "first", is kept unless reading the rest scores better)."""
     scores: dict[str, float] = {}
     best: tuple[str, np.ndarray] | None = None
     for method in METHODS:
@@ -218,7 +223,7 @@ def driving_window(window_logits: np.ndarray, predicted: Sequence[int], method: 
     """The window that drove a document's prediction: the one with the largest logit for the predicted
     label(s) (mean, max); with "attention", the one of largest weight times that logit."""
     logits = np.asarray(window_logits, dtype=np.float64)
-    if len(logits) <= 1:
+    if len(logits) <= 1 or method == "first":
         return 0
     cols = list(predicted) or [int(np.argmax(logits.max(axis=0)))]
     evidence = logits[:, cols].sum(axis=1)
@@ -252,7 +257,12 @@ def explain(classifier, text: str, method: str | None = None) -> DocumentExplana
     doc_logits = combine(logits, doc, 1, method, multi)[0]
     probs = classifier.probabilities(doc_logits[None, :])[0]
     chosen = classifier.decide(probs[None, :])[0]
-    weights = (window_weights(logits, doc, 1, multi) if method == "attention" else np.full(len(parts), 1 / len(parts)))
+    if method == "attention":
+        weights = window_weights(logits, doc, 1, multi)
+    elif method == "first":
+        weights = np.eye(1, len(parts))[0]
+    else:
+        weights = np.full(len(parts), 1 / len(parts))
     reports = []
     win_probs = classifier.probabilities(logits)
     for i, start in enumerate(starts):
