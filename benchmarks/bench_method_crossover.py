@@ -7,7 +7,8 @@ command line is run exactly as a user runs it:
 
 and the test accuracy, the method the run recorded (run.json) and the wall time are tabulated.
 "today" is `train --method fine-tune`: the FineTune recipe, the code path `train` took before
-methods existed (on a checkout without --method it is plain `train`). The subsets and the test
+methods existed; with --today-checkout it is plain `train` of another checkout (a git worktree
+of the engine as issue #14 found it, commit 61f58ac). The subsets and the test
 rows are written to a temporary folder outside the project (the texts are read by path, never copied
 into the repository).
 
@@ -59,20 +60,23 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def cli(*args: str, log: Path) -> dict:
-    """Run `python -m desktop_app ARGS` (niced), return the last JSON line of stdout."""
+def cli(*args: str, log: Path, checkout: Path = ROOT) -> dict:
+    """Run `python -m desktop_app ARGS` (niced) in `checkout`, return the last JSON line of stdout.
+
+    `python -m` puts the working folder first on sys.path, so the engine of that checkout runs.
+    """
     cmd = ["nice", sys.executable, "-m", "desktop_app", *args]
     with log.open("a", encoding="utf-8") as err:
-        err.write("$ " + " ".join(cmd) + "\n")
+        err.write(f"$ (in {checkout}) " + " ".join(cmd) + "\n")
         err.flush()
-        done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+        done = subprocess.run(cmd, cwd=checkout, stdout=subprocess.PIPE, stderr=err, text=True)
     if done.returncode != 0:
         raise SystemExit(f"command failed ({done.returncode}): {' '.join(cmd)}; see {log}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def has_method_flag() -> bool:
-    out = subprocess.run([sys.executable, "-m", "desktop_app", "train", "--help"], cwd=ROOT, capture_output=True, text=True)
+def has_method_flag(checkout: Path) -> bool:
+    out = subprocess.run([sys.executable, "-m", "desktop_app", "train", "--help"], cwd=checkout, capture_output=True, text=True)
     return "--method" in out.stdout
 
 
@@ -87,6 +91,9 @@ def main() -> None:
     parser.add_argument("--train-args", default="", help="extra arguments for every train command")
     parser.add_argument("--work", help="folder for subsets, runs and logs (default: a new temporary folder)")
     parser.add_argument("--out-json", help="also write the table as JSON here")
+    parser.add_argument("--today-checkout", help="run 'today' with the engine of this checkout, e.g. "
+                        "`git worktree add /tmp/before-14 61f58ac` (the engine as issue #14 found it); "
+                        "default: this checkout's `--method fine-tune`")
     args = parser.parse_args()
 
     work = Path(args.work or tempfile.mkdtemp(prefix="crossover-"))
@@ -99,7 +106,8 @@ def main() -> None:
     test_path = work / "test.csv"
     write_csv(test_path, test)
     train = read_rows(args.train)
-    method_flag = has_method_flag()
+    today_checkout = Path(args.today_checkout).resolve() if args.today_checkout else ROOT
+    method_flag = has_method_flag(today_checkout)
     results = []
     print(f"work folder {work}; test rows {len(test)}", flush=True)
     for k in [int(x) for x in args.per_class.split(",")]:
@@ -112,10 +120,11 @@ def main() -> None:
             if method == "today" and not method_flag:
                 flag = []
             extra = args.train_args.split() if args.train_args else []
+            checkout = today_checkout if method == "today" else ROOT
             t0 = time.perf_counter()
-            trained = cli("train", str(sub_path), "--out", str(run_dir), *flag, *extra, "--json", log=log)
+            trained = cli("train", str(sub_path), "--out", str(run_dir), *flag, *extra, "--json", log=log, checkout=checkout)
             train_s = time.perf_counter() - t0
-            scored = cli("evaluate", str(run_dir), str(test_path), "--json", log=log)
+            scored = cli("evaluate", str(run_dir), str(test_path), "--json", log=log, checkout=checkout)
             record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
             row = {"per_class": k or "all", "train_rows": len(subset), "method_asked": method,
                    "method_ran": record.get("method", "fine-tune"), "accuracy": round(scored["accuracy"], 4),

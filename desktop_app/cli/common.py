@@ -38,6 +38,18 @@ def add_multi_label_args(p, train: bool = False) -> None:
                    help="several 0/1 columns, one per label (multi-label), instead of one label column")
 
 
+def run_is_multi_label(model_dir) -> bool:
+    """Whether the run's model is multi-label (its config.json says so): then the label column holds label sets."""
+    import json
+    from pathlib import Path
+
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return config.get("problem_type") == "multi_label_classification"
+
+
 def add_long_documents_arg(p) -> None:
     p.add_argument("--long-documents", choices=["auto", "on", "off"], default="auto",
                    help="read texts longer than the max length in overlapping windows (auto: when a quarter of the "

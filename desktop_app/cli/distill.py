@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_column_args, positive
+from .common import add_column_args, add_multi_label_args, positive
 
 
 def add_parser(sub) -> None:
@@ -12,6 +12,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, metavar="RUN_DIR2", help="run folder to write for the student")
     p.add_argument("--layers", type=positive(int), metavar="K", help="layers the student keeps (default: every other)")
     add_column_args(p)
+    add_multi_label_args(p)
     p.add_argument("--epochs", type=positive(float), default=3, metavar="N", help="epochs (default 3)")
     p.add_argument("--alpha", type=float, default=0.5, metavar="A", help="weight of the distillation loss, 0-1 (default 0.5)")
     p.add_argument("--temperature", type=positive(float), default=2.0, metavar="T", help="softmax temperature (default 2)")
@@ -37,10 +38,13 @@ def run(args) -> int:
     from ..core.errors import TrainingCancelled
     from ..core.export import model_dir_of
     from ..core.runs import has_checkpoint
-    from .common import EXIT_INTERRUPTED, CommandFailed, Progress, emit_json, interruptible, load_labeled
+    from .common import EXIT_INTERRUPTED, CommandFailed, Progress, emit_json, interruptible, load_labeled, run_is_multi_label
 
-    model_dir_of(args.run_dir)  # UserInputError (exit 2) before reading data
-    loaded = load_labeled(args.data, args.text_column, args.label_column)
+    model_dir = model_dir_of(args.run_dir)  # UserInputError (exit 2) before reading data
+    # a multi-label teacher's file is read as label sets, as evaluate reads it
+    loaded = load_labeled(args.data, args.text_column, None if args.label_columns else args.label_column,
+                          multi_label=run_is_multi_label(model_dir), label_separator=args.label_separator,
+                          label_columns=args.label_columns)
     progress = Progress()
     with interruptible() as stop:
         try:

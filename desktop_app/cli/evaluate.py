@@ -23,10 +23,10 @@ def run(args) -> int:
     from ..core.evaluate import evaluate, known_label_rows
     from ..core.inference import Classifier
     from ..core.models import check_model_folder
-    from .common import Progress, emit_json, info
+    from .common import Progress, emit_json, info, run_is_multi_label
 
     checked = check_model_folder(args.run_dir)
-    multi = _run_is_multi_label(checked.model_dir)
+    multi = run_is_multi_label(checked.model_dir)
     options = {"multi_label": multi, "label_separator": args.label_separator, "label_columns": args.label_columns}
     loaded = load_labeled(args.data, args.text_column, None if args.label_columns else args.label_column, sheet=args.sheet,
                           **options)
@@ -62,15 +62,3 @@ def run(args) -> int:
     for label, row in m["per_class"].items():
         print(f"{label[:30]:30} {row['precision']:9.3f} {row['recall']:9.3f} {row['f1']:9.3f} {row['support']:8d}")
     return 0
-
-
-def _run_is_multi_label(model_dir) -> bool:
-    """Whether the run's model is multi-label (its config.json says so): then the label column holds label sets."""
-    import json
-    from pathlib import Path
-
-    try:
-        config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return config.get("problem_type") == "multi_label_classification"

@@ -10,7 +10,9 @@ layers: every other layer by default (k = half), otherwise ``k`` evenly spaced l
 
     loss = (1 - alpha) * CE(student, labels) + alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T))
 
-with the teacher's logits computed once up front. The data is split with the teacher run's
+with the teacher's logits computed once up front. A multi-label teacher gives a multi-label student:
+binary cross-entropy per label against the label sets and against the teacher's softened sigmoids,
+each label's threshold tuned on validation as in training (multilabel.py). The data is split with the teacher run's
 valid_split and seed (the same validation rows when it is the teacher's training file).
 The result is a normal run folder (model/ + run.json, loadable by Classifier.load) whose run.json
 also holds "distillation": teacher/student accuracy, retained share, CPU speed-up and sizes.
@@ -102,6 +104,25 @@ class DistillRecipe(Recipe):
         self.teacher_run_dir, self.teacher, self.teacher_record = Path(teacher_run_dir), teacher, teacher_record
         self.keep, self.alpha, self.T, self.out_dir = keep, float(alpha), float(temperature), Path(out_dir)
         self.n_layers = len(layer_list(teacher.model)[0].layer)
+        # a multi-label teacher: label sets, one sigmoid per label, thresholds tuned on validation, as it was trained
+        self.problem_type = teacher_record.get("problem_type") or "single_label_classification"
+        self.label_sets = None
+        if self.problem_type == "multi_label_classification":
+            from .multilabel import MultiLabelFineTune
+
+            self.label_sets = MultiLabelFineTune()
+
+    def targets(self, data: LabeledData, label2id: dict[str, int]):
+        return (self.label_sets or super()).targets(data, label2id)
+
+    def known_rows(self, data: LabeledData, label2id: dict[str, int]) -> list[int]:
+        return (self.label_sets or super()).known_rows(data, label2id)
+
+    def check_validation(self, data: LabeledData, labels: list[str]) -> None:
+        (self.label_sets or super()).check_validation(data, labels)
+
+    def score(self, logits, targets, labels: list[str]):
+        return (self.label_sets or super()).score(logits, targets, labels)
 
     def model_path(self, job: TrainJob, previous: RunRecord | None) -> Path:
         from .export import model_dir_of
@@ -115,12 +136,10 @@ class DistillRecipe(Recipe):
         return settings, {k: {"value": v, "reason": "distillation setting"} for k, v in settings.to_dict().items()}
 
     def prepare(self, p: Prepared) -> None:
-        from .metrics import classification_metrics
-
         p.emit(StatusEvent("Computing the teacher's logits"))
         self.teacher_train_logits = torch.as_tensor(self.teacher.logits_for_ids(p.train_ids, 64, p.should_stop))
         valid_logits = self.teacher.logits_for_ids(p.valid_ids, 64, p.should_stop)
-        self.teacher_metrics = classification_metrics(p.y_valid, valid_logits.argmax(axis=1), p.labels)
+        self.teacher_metrics = self.score(valid_logits, p.y_valid, p.labels)[0]  # scored as the student will be
 
     def build_model(self, p: Prepared) -> torch.nn.Module:
         from .export import count_parameters
@@ -131,7 +150,7 @@ class DistillRecipe(Recipe):
         return student
 
     def objective(self, p: Prepared) -> Objective:
-        return Distillation(p.y_train, self.teacher_train_logits, self.alpha, self.T)
+        return Distillation(p.y_train, self.teacher_train_logits, self.alpha, self.T, multi_label=self.label_sets is not None)
 
     def model_record(self, info, model_path, model, name) -> dict:
         from .export import count_parameters
@@ -142,7 +161,8 @@ class DistillRecipe(Recipe):
                 "parameters": count_parameters(model), "layers": len(self.keep)}
 
     def describe(self) -> dict:
-        return {"builder": "student", "teacher_run_dir": str(self.teacher_run_dir), "kept_layers": self.keep}
+        return {"builder": "student", "teacher_run_dir": str(self.teacher_run_dir), "kept_layers": self.keep,
+                "problem_type": self.problem_type}
 
     def finish(self, record: RunRecord, run_dir: Path, valid_texts: list[str], emit: EventSink) -> None:
         from . import speed

@@ -59,13 +59,19 @@ class CrossEntropy:
 class Distillation:
     """A student learns from labels and from a teacher's logits (computed once, before training):
 
-        loss = (1 - alpha) * CE(student, label) + alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T))
+        single-label: loss = (1 - alpha) * CE(student, label) + alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T))
+        multi-label:  loss = (1 - alpha) * BCE(student, label set) + alpha * T^2 * BCE(sigmoid(student / T), sigmoid(teacher / T))
+
+    (multi-label: each label is its own yes/no question, so the teacher's softened sigmoid per label is
+    the soft target; ``targets`` is then the (rows, labels) 0/1 matrix).
     """
 
     name = "distillation"
 
-    def __init__(self, targets: np.ndarray, teacher_logits: torch.Tensor, alpha: float, temperature: float):
-        self.targets = torch.as_tensor(targets, dtype=torch.long)
+    def __init__(self, targets: np.ndarray, teacher_logits: torch.Tensor, alpha: float, temperature: float,
+                 multi_label: bool = False):
+        self.multi_label = bool(multi_label)
+        self.targets = torch.as_tensor(np.asarray(targets), dtype=torch.float32 if self.multi_label else torch.long)
         self.teacher = torch.as_tensor(teacher_logits, dtype=torch.float32)
         self.alpha, self.T = float(alpha), float(temperature)
 
@@ -73,13 +79,17 @@ class Distillation:
         idx = list(rows)
         target = self.targets[idx].to(logits.device)
         teacher = self.teacher[idx].to(logits.device)
-        ce = torch.nn.functional.cross_entropy(logits, target)
-        kl = torch.nn.functional.kl_div(torch.log_softmax(logits / self.T, -1), torch.log_softmax(teacher / self.T, -1),
-                                        reduction="batchmean", log_target=True) * self.T * self.T
-        return (1 - self.alpha) * ce + self.alpha * kl
+        if self.multi_label:
+            hard = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+            soft = torch.nn.functional.binary_cross_entropy_with_logits(logits / self.T, torch.sigmoid(teacher / self.T))
+        else:
+            hard = torch.nn.functional.cross_entropy(logits, target)
+            soft = torch.nn.functional.kl_div(torch.log_softmax(logits / self.T, -1), torch.log_softmax(teacher / self.T, -1),
+                                              reduction="batchmean", log_target=True)
+        return (1 - self.alpha) * hard + self.alpha * soft * self.T * self.T
 
     def describe(self) -> dict:
-        return {"objective": self.name, "alpha": self.alpha, "temperature": self.T}
+        return {"objective": self.name, "alpha": self.alpha, "temperature": self.T, "multi_label": self.multi_label}
 
 
 class ContrastivePairs:

@@ -209,6 +209,32 @@ def test_multi_label_onnx_engine_and_export(ml_run, tmp_path):
     assert float(rows[0][f"prob_{onnx.labels[0]}"]) == pytest.approx(ours[0].probabilities[onnx.labels[0]], abs=1e-4)
 
 
+def test_shrinking_a_multi_label_run_gives_a_multi_label_student(ml_run, tmp_path, capsys):
+    """distill of a multi-label run: the file is read as label sets, the student learns the label sets
+    and the teacher's sigmoids, its thresholds are tuned again, and it predicts several labels."""
+    root, data, run = ml_run
+    out = tmp_path / "small"
+    assert main(["distill", str(run), str(data), "--out", str(out), "--layers", "1", "--epochs", "8", "--json"]) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["problem_type"] == "multi_label_classification"
+    assert record["recipe"]["objective"] == "distillation" and record["recipe"]["multi_label"] is True
+    assert set(record["thresholds"]) == set(TOPICS)
+    assert {"micro_f1", "per_label", "exact_match"} <= set(record["final_metrics"])
+    assert record["data"]["n_train"] + record["data"]["n_valid"] == 60  # every row, the two-label ones too
+    teacher = json.loads((run / "run.json").read_text())
+    d = record["distillation"]
+    assert d["teacher_macro_f1"] == pytest.approx(teacher["final_metrics"]["macro_f1"], abs=1e-6)  # scored alike
+    assert d["student_layers"] == 1 and d["student_macro_f1"] > 0.5
+    from desktop_app.core.inference import Classifier
+
+    clf = Classifier.load(out, engine="torch")
+    assert clf.multi_label and clf.thresholds.tolist() == [record["thresholds"][l] for l in clf.labels]
+    capsys.readouterr()
+    assert main(["evaluate", str(out), str(data), "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(scored["per_label"]) == set(TOPICS) and scored["n"] == 60
+
+
 def test_rows_whose_labels_are_all_unknown_are_refused(ml_run, tmp_path, capsys):
     root, data, run = ml_run
     bad = _write(tmp_path / "bad.csv", [{"text": "a", "labels": "billing;refunds"}, {"text": "b", "labels": "billing"},
