@@ -142,6 +142,17 @@ def plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings, dict[str
     return resolved, reasons
 
 
+def why_not_shrinkable(method: str | None) -> str | None:
+    """Why a run made with ``method`` cannot be shrunk, in plain words; None when it can."""
+    if method in ("few-shot", "zero-shot"):
+        how = "from a few examples" if method == "few-shot" else "from category names only"
+        return (f"This model was made {how}: it is a sentence model with a separate scoring step, and shrinking "
+                "works on fully trained models. With more labels (above about 16 per category), train it again "
+                "with full training, then shrink that.")
+    return None
+
+
+
 # -- the method: zero-shot, few-shot or fine-tune -----------------------------------------------
 
 # The crossover, per category: few-shot up to this many labeled examples (median per category), full

@@ -29,6 +29,7 @@ import torch
 
 from .data import LabeledData
 from .errors import TrainingCancelled, UserInputError
+from .defaults import why_not_shrinkable
 from .events import EventSink, StatusEvent, ignore
 from .objectives import Distillation, Objective
 from .runs import MODEL_DIR, RunRecord
@@ -232,6 +233,9 @@ def distill(teacher_run_dir: str | Path, data: LabeledData, layers: int | None =
     if temperature <= 0:
         raise UserInputError(f"temperature must be above 0, got {temperature}.", where="--temperature", fix="Use for example 2.")
     teacher_record = run_record_of(teacher_run_dir)
+    refusal = why_not_shrinkable(teacher_record.get("method"))
+    if refusal:
+        raise UserInputError(refusal, where=str(teacher_run_dir), fix="Pick a run made by full training.")
     dev = choose(device, "fp32").device
     on_event(StatusEvent("Loading the teacher"))
     teacher = Classifier.load(teacher_run_dir, device=str(dev), precision="fp32")

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QFormLayout, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from ..core.defaults import why_not_shrinkable
 from ..core.models import short_name
 from ..core.session import percent
 from . import workers
@@ -170,7 +171,9 @@ class RunsPage(QWidget):
         finished = run is not None and run.status == "finished"
         self.open_button.setEnabled(finished)
         self.resume_button.setEnabled(run is not None and run.resumable and not self.win.tasks.is_running("train"))
-        self.distill_button.setEnabled(finished and not busy)
+        refusal = why_not_shrinkable(run.method) if run is not None else None
+        self.distill_button.setEnabled(finished and not busy and refusal is None)
+        self.distill_button.setToolTip(refusal or "Distill this run into a smaller, faster student with fewer layers")
         self.export_button.setEnabled(finished and not busy)
         states = [self.win.tasks.state(k) for k in ("distill", "export")]
         self.cancel_button.setVisible(busy)

@@ -142,6 +142,17 @@ def test_predict_evaluate_and_classifier_load_a_few_shot_run(few_shot_run, sampl
     assert len(written) == 30 and {r["predicted_label"] for r in written} <= set(clf.labels)
 
 
+def test_shrinking_a_few_shot_run_is_refused_in_plain_words(few_shot_run, tmp_path, capsys):
+    """A few-shot run is a sentence model plus a head: distill says why it cannot shrink it and what to do
+    (exit 2, nothing written), instead of 'this model type cannot be distilled'."""
+    _, folder, data, _ = few_shot_run
+    out = tmp_path / "small"
+    assert cli_main(["distill", str(folder / "run"), str(data), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "made from a few examples" in err and "full training" in err and "SentenceClassifier" not in err
+    assert not out.exists()
+
+
 def test_label_next_uses_a_few_shot_run(few_shot_run, tmp_path):
     from desktop_app.core.label_queue import label_next
 

@@ -63,6 +63,10 @@ def test_the_method_shown_before_training_is_the_one_the_run_records(qtbot, wind
     row = next(i for i, r in enumerate(runs.runs) if Path(r.path) == Path(run))
     assert runs.table.item(row, 4).text() == "few examples"
     assert runs.table.item(row, 4).toolTip() == "Why: " + record["method_reason"]
+    # a few-examples run cannot be shrunk: the button is off and its tooltip says why and what to do
+    runs.table.selectRow(row)
+    assert runs.export_button.isEnabled() and not runs.distill_button.isEnabled()
+    assert "made from a few examples" in runs.distill_button.toolTip() and "full training" in runs.distill_button.toolTip()
 
 
 def shown_labels(window) -> set[str]:
