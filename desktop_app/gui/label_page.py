@@ -106,6 +106,9 @@ class LabelPage(QWidget):
         self.chart.setMinimumHeight(160)
         self.chart.setMaximumHeight(280)  # the text and the buttons come first; the chart is a glance
         self.chart_curve = self.chart.plot([], [], symbol="o", symbolSize=5)
+        self.chart_hint = hint("After a few labels, a chart here shows how often the suggestions matched your labels, "
+                               "so you can see when more labels stop helping.")
+        self.keys_hint = hint(KEYS_HELP)
 
         top = QHBoxLayout()
         top.addWidget(self.open_button)
@@ -123,10 +126,14 @@ class LabelPage(QWidget):
         layout.addWidget(self.text_view, 1)
         layout.addWidget(self.suggestion_label)
         layout.addWidget(self.buttons_box)
-        layout.addWidget(hint(KEYS_HELP))
+        layout.addWidget(self.keys_hint)
         layout.addWidget(self.method_label)
         layout.addWidget(self.chart)
+        layout.addWidget(self.chart_hint)
         layout.addWidget(self.saved_label)
+        # before a file is open only the first steps show; the labeling area and the chart come with the texts
+        self.session_widgets = [self.progress_label, self.text_view, self.suggestion_label, self.buttons_box,
+                                self.keys_hint, self.method_label, self.saved_label, line]
         self._refresh()
 
     # -- opening -------------------------------------------------------------------------------
@@ -147,9 +154,7 @@ class LabelPage(QWidget):
         self.store = LabelStore.open(result["path"], result["texts"], result["rows"])
         self.suggestions = None
         self.labels_at_last_train = -1
-        self.chart_series = Series()
-        for n, _ in self.store.hits:
-            self._add_chart_point(n)
+        self._redraw_chart_from_store()  # this file's own points (labels saved earlier come back), nothing of the last file
         self.file_label.setText(f"{Path(result['path']).name}: {len(result['texts'])} texts (column '{result['column']}')")
         self.categories_edit.setText(", ".join(self.store.categories))
         self._rebuild_buttons()
@@ -346,17 +351,32 @@ class LabelPage(QWidget):
         hits = [ok for m, ok in self.store.hits if m <= n][-SUGGESTION_WINDOW:]
         if len(hits) >= 5:
             self.chart_series.append(n, sum(hits) / len(hits))
-            self.chart_curve.setData(*self.chart_series.view())
+            self._draw_chart()
 
     def _redraw_chart_from_store(self) -> None:
         self.chart_series = Series()
         for n, _ in self.store.hits:
             self._add_chart_point(n)
-        self.chart_curve.setData(*self.chart_series.view())
+        self._draw_chart()
+
+    def _draw_chart(self) -> None:
+        """The points so far; the x axis counts whole labels (at least 0-20, so early points are not stretched)."""
+        x, y = self.chart_series.view()
+        self.chart_curve.setData(x, y)
+        self.chart.setXRange(0, max(20.0, float(x[-1]) * 1.05) if len(x) else 20.0, padding=0)
+        self._show_chart()
+
+    def _show_chart(self) -> None:
+        has_points = self.store is not None and self.chart_series.n > 0
+        self.chart.setVisible(has_points)
+        self.chart_hint.setVisible(self.store is not None and not has_points)
 
     def _refresh(self) -> None:
         has_store = self.store is not None
         self.empty.setVisible(not has_store or len(self.store.categories) < 2)
+        for widget in self.session_widgets:
+            widget.setVisible(has_store)
+        self._show_chart()
         self._update_model_button()
         if not has_store:
             self.progress_label.setText("")

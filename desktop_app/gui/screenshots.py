@@ -34,6 +34,31 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     return int(w), int(h)
 
 
+def label_session(window, labeled_file: Path, labels: int = 14) -> None:
+    """The Label page mid-session: the sample's texts without their labels (written to a temporary
+    folder, so the labels saved as you go land there), the categories typed, and the first labels given
+    from the known answers, each after the suggestion for it is ready, so the chart has its points."""
+    import csv
+    import tempfile
+
+    rows = list(csv.DictReader(Path(labeled_file).open(encoding="utf-8", newline="")))[:80]
+    truth = {r["text"]: r["label"] for r in rows}
+    path = Path(tempfile.mkdtemp(prefix="cs-label-")) / "tickets_to_label.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text"])
+        writer.writerows([r["text"]] for r in rows)
+    page = window.label_page
+    page.open_file(path)
+    wait_until(lambda: page.store is not None, 60)
+    page.set_categories(", ".join(sorted(set(truth.values()))))
+    for _ in range(labels):
+        if not wait_until(lambda: page.current is not None and page.current_suggestion() is not None, 120):
+            break
+        page.give_label(truth[page.store.texts[page.current]])
+    wait_until(lambda: window.tasks.settled("label-suggest") and page.current_suggestion() is not None, 120)
+
+
 def take_screenshots(window, out_dir: str, model: str | None = None, size: tuple[int, int] | None = None) -> int:
     """One PNG per page. ``size``: the window's size in logical pixels (default 1280x800, never larger than the screen)."""
     from ..core.resources import bundled_model_dir, sample_training_file
@@ -64,6 +89,7 @@ def take_screenshots(window, out_dir: str, model: str | None = None, size: tuple
     window.model_page.update_settings(epochs=1.0, max_length=64)
     wait_until(lambda: window.data_page.lengths is not None and window.tasks.settled("check", "lengths"), 120)
     shot(window.data_page, "data.png")
+    label_session(window, sample_training_file())
     shot(window.label_page, "label.png")
     shot(window.model_page, "model.png")
     window.show_page(window.train_page)

@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
         elif self.tasks.is_running("compare"):
             self.statusBar().showMessage("Comparing models …")
         elif s.training_data() is None:
-            self.statusBar().showMessage("Open your labeled data to begin (Ctrl+O).")
+            self.statusBar().showMessage("Open your labeled data to begin (Ctrl+O), or start with no labels on the Label page.")
         elif not s.model_path:
             self.statusBar().showMessage("Pick a model on the Model page.")
         elif not s.run:

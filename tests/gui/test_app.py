@@ -253,7 +253,7 @@ def test_screenshots_command_in_a_subprocess(tiny_model, tmp_path):
     r = subprocess.run([sys.executable, "-m", "desktop_app", "screenshots", str(out), "--model", str(tiny_model)], cwd=ROOT,
                        env=env, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stdout + r.stderr
-    for name in ("data.png", "model.png", "train.png", "evaluate.png", "classify.png"):
+    for name in ("data.png", "label.png", "model.png", "train.png", "evaluate.png", "classify.png"):
         assert (out / name).stat().st_size > 10_000, name
 
 

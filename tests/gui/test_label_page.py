@@ -49,6 +49,7 @@ def test_label_undo_skip_save_reopen_and_retrain(qtbot, unlabeled, tiny_model):
     before = path.read_bytes()
     page = _open(qtbot, path, tiny_model)
     assert page.current is not None and "Type at least two" in page.suggestion_label.text() or page.empty.isVisible()
+    assert page.text_view.isVisible() and not page.chart.isVisible() and page.chart_hint.isVisible()  # no points yet
 
     with qtbot.waitSignal(page.suggestions_updated, timeout=60_000):
         page.set_categories(", ".join(CATEGORIES))
@@ -89,6 +90,9 @@ def test_label_undo_skip_save_reopen_and_retrain(qtbot, unlabeled, tiny_model):
     assert page.suggestions.labels_used >= 6
     assert "few-shot" in page.method_label.text()
     assert page.current_suggestion() is not None
+    points = page.chart_series.n
+    assert points >= 1 and page.chart.isVisible() and not page.chart_hint.isVisible()
+    assert page.chart.getViewBox().viewRange()[0][0] == 0  # the x axis counts labels from zero
     labels_given = dict(page.store.labels)
     _close(qtbot, page)
 
@@ -96,8 +100,18 @@ def test_label_undo_skip_save_reopen_and_retrain(qtbot, unlabeled, tiny_model):
     assert again.store.categories == CATEGORIES
     assert {again.store.texts[i]: l for i, l in again.store.labels.items()} == {page.store.texts[i]: l for i, l in labels_given.items()}
     assert f"{len(labels_given)} labeled" in again.progress_label.text()
+    assert again.chart_series.n == points and again.chart.isVisible()  # the chart comes back with the labels
     _close(qtbot, again)
     assert path.read_bytes() == before  # the input is never modified
+
+
+def test_before_a_file_is_open_only_the_first_steps_show(qtbot, tiny_model):
+    page = LabelPage(model=str(tiny_model))
+    qtbot.addWidget(page)
+    page.show()
+    assert page.open_button.isVisible() and page.categories_edit.isVisible() and page.empty.isVisible()
+    assert not page.text_view.isVisible() and not page.chart.isVisible() and not page.keys_hint.isVisible()
+    _close(qtbot, page)
 
 
 def test_digits_do_not_label_while_typing_categories(qtbot, unlabeled, tiny_model):
