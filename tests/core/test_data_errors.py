@@ -131,6 +131,19 @@ def test_unclosed_quote_is_reported(tmp_path):
     assert "row 3" in e.message and "never closed" in e.message and "closing quote" in e.fix
 
 
+def test_a_well_quoted_long_text_at_the_end_is_not_mistaken_for_an_unclosed_quote(tmp_path):
+    """An article with commas on every line, quoted as Excel or Python's csv writes it, as the last row."""
+    import csv
+
+    article = "\n".join(f'Line {i}, with a comma, and a "quoted" word, here' for i in range(12))
+    path = tmp_path / "articles.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerows([["text", "label"], ["short one, fine", "a"], [article, "b"]])
+    data = load_labeled(path).data
+    assert data.labels == ["a", "b"] and data.texts[1] == article
+
+
 def test_folder_without_txt_files(tmp_path):
     (tmp_path / "a.md").write_text("x")
     e = read_error(tmp_path)

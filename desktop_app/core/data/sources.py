@@ -231,7 +231,8 @@ def _csv_source(path: Path, fmt: str, whole: bool, on_bytes=None) -> Source:
             delimiter: str | None = hint.group(1)
         else:
             delimiter = choose_delimiter(sample, complete, fmt)
-        reader = csv.reader(stream, delimiter=delimiter or SINGLE_COLUMN, quotechar='"', doublequote=True, strict=False)
+        quotes = _QuoteCount(stream)
+        reader = csv.reader(quotes, delimiter=delimiter or SINGLE_COLUMN, quotechar='"', doublequote=True, strict=False)
         records = _numbered_csv(reader, path)
         columns, records = _columns_from_head(records, path)
     except BaseException:
@@ -241,7 +242,7 @@ def _csv_source(path: Path, fmt: str, whole: bool, on_bytes=None) -> Source:
     name = DELIMITER_NAMES.get(delimiter or ",", "comma")
     fix = (f"Text that contains the separator ({name}) must be inside double quotes. Save the file again from "
            "Excel or LibreOffice as CSV (that adds the quotes), or correct these rows.")
-    body = _check_quotes(_align(records, columns, path, whole, fix), path, delimiter or SINGLE_COLUMN, len(columns))
+    body = _check_quotes(_align(records, columns, path, whole, fix), path, delimiter or SINGLE_COLUMN, len(columns), quotes)
     return Source(path, fmt, columns, body, plan.label, delimiter, closers, plan)
 
 
@@ -334,8 +335,28 @@ def _align(records: Iterable[tuple[int, list[str | None]]], columns: list[str], 
         )
 
 
-def _check_quotes(records: Iterator[Record], path: Path, delimiter: str, width: int) -> Iterator[Record]:
-    """Detect a quote that never closes: the last record then swallowed the rest of the file."""
+class _QuoteCount:
+    """The lines of a text stream, counting the quote marks in them as the csv reader takes them."""
+
+    def __init__(self, stream):
+        self.stream, self.quotes = stream, 0
+
+    def __iter__(self):
+        for line in self.stream:
+            self.quotes += line.count('"')
+            yield line
+
+    def unbalanced(self) -> bool:
+        """An odd number of quote marks: some quote never closed (quoted values and doubled quotes come in pairs)."""
+        return self.quotes % 2 == 1
+
+
+def _check_quotes(records: Iterator[Record], path: Path, delimiter: str, width: int,
+                  quotes: _QuoteCount | None = None) -> Iterator[Record]:
+    """Detect a quote that never closes: the last record then swallowed the rest of the file.
+
+    A last value of several lines that look like rows is only that when the file's quote marks do not
+    pair up: a well-quoted long text at the end (an article with commas on every line) is read as it is."""
     last: Record | None = None
     for record in records:
         if last is not None:
@@ -349,7 +370,7 @@ def _check_quotes(records: Iterator[Record], path: Path, delimiter: str, width: 
             if value and "\n" in value:
                 lines = value.split("\n")[1:]
                 swallowed = sum(1 for line in lines if line.count(delimiter) >= width - 1)
-                if swallowed >= 2:
+                if swallowed >= 2 and (quotes is None or quotes.unbalanced()):
                     raise UserInputError(
                         f"'{path.name}': a quote mark (\") opens a value on row {number} that is never closed, "
                         f"so the rest of the file ({len(lines)} lines) would be read as one value.",
