@@ -79,8 +79,31 @@ def test_label_next_refuses_what_it_cannot_do(tiny_models, tmp_path):
         label_next(_data(tmp_path, [("a text", "x"), ("another", "y")]), tmp_path / "n.csv", model=tiny_models["bert"])
 
 
-def test_label_next_is_a_cli_command(tmp_path):
-    data = _data(tmp_path, [("a text", "x")])
+def test_label_next_is_a_cli_command(tiny_models, tmp_path, capsys):
+    """The contract, run as a user types it: from category names, then with --run RUN_DIR; and bad input."""
+    from desktop_app.cli.app import main
+    from desktop_app.core.data import load_labeled
+    from desktop_app.core.settings import TrainSettings
+    from desktop_app.core.training import TrainJob, train
+
+    data = _data(tmp_path, [(t, "") for t, _ in ROWS])
+    out = tmp_path / "next.csv"
+    assert main(["label-next", str(data), "--out", str(out), "--labels", "billing,login", "--count", "3",
+                 "--model", str(tiny_models["bert"]), "--device", "cpu"]) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 3 and {r["suggestion"] for r in rows} <= {"billing", "login"}
+    assert "suggestions from" in capsys.readouterr().err
+
+    labeled = _data(tmp_path, ROWS[:2] * 4)
+    run = tmp_path / "run"
+    assert train(TrainJob(train=load_labeled(labeled).data, out_dir=run, model=str(tiny_models["bert"]),
+                          settings=TrainSettings(epochs=1, max_length=32, device="cpu"))).status == "finished"
+    data = _data(tmp_path, ROWS)
+    assert main(["label-next", str(data), "--out", str(out), "--run", str(run), "--count", "2"]) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 2 and {int(r["row"]) for r in rows} <= {4, 5, 6, 7}
+    assert "trained model" in capsys.readouterr().err
+
     result = subprocess.run([sys.executable, "-m", "desktop_app", "label-next", str(data), "--out", str(tmp_path / "n.csv"),
                              "--count", "0"], capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
                                                                                   "HOME": str(tmp_path)}, cwd=ROOT)
