@@ -125,3 +125,18 @@ def test_unexpected_errors_exit_1_and_name_the_log(monkeypatch, capsys):
     assert app.main(["models"]) == 1
     err = capsys.readouterr().err
     assert "simulated bug" in err and "log file" in err
+
+
+def test_no_option_hides_the_function_a_command_runs():
+    """Every sub-command keeps its function in args.run: an option with dest 'run' would replace it
+    (label-next's --run once did, and every call crashed)."""
+    import argparse
+
+    from desktop_app.cli import app
+
+    parser = app.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {"train", "evaluate", "predict", "label-next", "distill", "export", "compare"} <= set(commands)
+    for name, sub in commands.items():
+        assert all(action.dest != "run" for action in sub._actions), name
+        assert callable(sub.get_default("run")), name
