@@ -371,6 +371,8 @@ def record_evaluation(run_dir: str | Path) -> Evaluation | None:
     metrics = record.get("final_metrics") or {}
     if not isinstance(metrics.get("accuracy"), (int, float)) or not metrics.get("labels"):
         return None
+    if (record.get("split") or {}).get("kind") == "training-rows":  # few-shot runs made before the record said so
+        metrics = {**metrics, "evaluated_on": "cross-validation"}
     data = record.get("data") or {}
     history = tuple(h for h in record.get("history") or [] if isinstance(h, dict))
     planned = (record.get("settings") or {}).get("epochs")
@@ -477,7 +479,12 @@ def summarize(metrics: dict, on: str = "validation", history=(), class_counts: d
     n = int(metrics.get("n") or sum(sum(r) for r in matrix) or 0)
     where = {"validation": "validation", "record": "validation"}.get(on, "")
     texts = f"the {where} texts" if where else f"the texts in {Path(on).name}"
-    headline = f"{percent(metrics.get('accuracy', 0))} of {texts} were right ({plural(n, 'text')})."
+    cross_validated = on == "record" and metrics.get("evaluated_on") == "cross-validation"
+    if cross_validated:  # few-shot: no texts were kept aside
+        headline = (f"{percent(metrics.get('accuracy', 0))} of the {plural(n, 'labeled text')} were right, each scored "
+                    "by a model that had not learned from it.")
+    else:
+        headline = f"{percent(metrics.get('accuracy', 0))} of {texts} were right ({plural(n, 'text')})."
     details: list[str] = []
     advice: list[Advice] = []
     worst = None
@@ -493,7 +500,11 @@ def summarize(metrics: dict, on: str = "validation", history=(), class_counts: d
     class_counts = class_counts or {}
     never = [label for i, label in enumerate(labels)
              if matrix and sum(row[i] for row in matrix) == 0 and int((per_class.get(label) or {}).get("support", 0))]
-    if never:
+    if never and cross_validated:  # few-shot weighs pairs, not classes: more examples are what helps
+        names = ", ".join(f"“{label}”" for label in never)
+        advice.append(Advice(f"The model never answered {names}, although some of these texts were. "
+                             "Label more examples of these categories."))
+    elif never:
         names = ", ".join(f"“{label}”" for label in never)
         advice.append(Advice(f"The model never answered {names}, although some of these texts were. "
                              "Train longer, and turn on class weights so rare classes count more.", "class_weights"))
@@ -506,7 +517,7 @@ def summarize(metrics: dict, on: str = "validation", history=(), class_counts: d
         if counts and max(counts) / max(1, min(counts)) >= 3:
             small = min(class_counts, key=class_counts.get)
             recall = (per_class.get(small) or {}).get("recall")
-            if recall is not None and recall < float(metrics.get("accuracy", 0)) - 0.15 and \
+            if recall is not None and recall < float(metrics.get("accuracy", 0)) - 0.15 and not cross_validated and \
                     not any(a.action == "class_weights" for a in advice):
                 advice.append(Advice(f"“{small}” is rare in the training data ({max(counts) / max(1, min(counts)):.1f} times "
                                      f"fewer than the largest class) and the model finds only {percent(recall)} of it. "

@@ -892,7 +892,9 @@ class _Trainer:
             self.recipe.save_model(tmp, self.model, self.tokenizer, clf)
         self.record.final_metrics = {
             **metrics, "val_loss": state.history[-1]["val_loss"], "epoch": state.history[-1]["epoch"],
-            "docs_per_s": rep.docs_per_s, "ms_per_doc": rep.ms_per_doc, "evaluated_on": "validation",
+            "docs_per_s": rep.docs_per_s, "ms_per_doc": rep.ms_per_doc,
+            # few-shot keeps no rows aside: each training row was scored by a head that did not see it
+            "evaluated_on": "cross-validation" if self.record.split.get("kind") == "training-rows" else "validation",
         }
         self._write_record()
 

@@ -147,6 +147,7 @@ class EvaluatePage(QWidget):
         self.shown = None  # the Evaluation drawn now
         self.run_label = QLabel("")
         self.run_label.setWordWrap(True)
+        self._part_cache = None  # (run, data object, run.json's time, validation_part's answer)
         self.valid_button = QPushButton("Evaluate on the validation part")
         self.valid_button.setToolTip("The examples kept aside during training (the same split the run used)")
         self.valid_button.clicked.connect(self.evaluate_validation)
@@ -279,51 +280,54 @@ class EvaluatePage(QWidget):
         run = self.win.current_run
         busy = self.win.tasks.is_running("evaluate")
         self.run_label.setText(f"Model: {Path(run).name}" if run else "No model chosen yet.")
-        self.valid_button.setEnabled(bool(run) and not busy and self.win.training_data() is not None)
+        part_why = self.validation_part()[1] if run else "Choose a model first."
+        self.valid_button.setEnabled(bool(run) and not busy and not part_why)
+        self.valid_button.setToolTip(part_why or "The examples kept aside during training (the same split the run used)")
         self.file_button.setEnabled(bool(run) and not busy)
         state = self.win.tasks.state("evaluate")
         self.cancel_button.setEnabled(busy and state is not None and state.status == "running")
 
     # -- running ---------------------------------------------------------------------------------
-    def validation_data(self):
-        data = self.win.training_data()
-        if data is None:
-            return None
-        from ..core.data import split
-
-        settings = self.win.session.settings
-        run = self.win.current_run
-        if run:
-            try:
-                from ..core.runs import read_json
-
-                settings = type(settings).from_dict(read_json(Path(run) / "run.json").get("settings", {}))
-            except (OSError, ValueError):
-                pass
-        return split(data, settings.valid_split, settings.seed)[1]
-
-    def evaluate_validation_if_same_data(self) -> bool:
-        """Evaluate the current run on its validation part when the data it was trained on is open."""
+    def validation_part(self):
+        """(the current run's validation rows from the open data, or None and why not): core.data.validation_part."""
+        from ..core.data import validation_part
         from ..core.runs import read_json
 
-        run, data = self.win.current_run, self.win.session.data
-        if not run or data is None or not data.can_train:
-            return False
+        run, data = self.win.current_run, self.win.training_data()
+        if not run:
+            return None, "Choose a model first."
+        if data is None:
+            return None, "Open the labeled data the model was trained on, on the Data page."
         try:
-            wanted = read_json(Path(run) / "run.json")["data"]["fingerprint_all"]
-        except (OSError, ValueError, KeyError):
+            stamp = (Path(run) / "run.json").stat().st_mtime_ns
+            cached = self._part_cache
+            if cached is not None and cached[0] == run and cached[1] is data and cached[2] == stamp:
+                return cached[3]  # the buttons ask on every change; the answer only moves with run or data
+            record = read_json(Path(run) / "run.json")
+        except (OSError, ValueError):
+            return None, "This run has no record of its validation part."
+        answer = validation_part(record, data)
+        self._part_cache = (run, data, stamp, answer)
+        return answer
+
+    def evaluate_validation_if_same_data(self) -> bool:
+        """Evaluate the current run on its validation part when the data it was trained on is open
+        (never for a run without one: a few-shot run's cross-validated score stays as it is)."""
+        data = self.win.session.data
+        if data is None or not data.can_train:
             return False
-        if wanted != data.fingerprint:
+        part, _ = self.validation_part()
+        if part is None:
             return False
-        self.evaluate_validation()
+        self.run_evaluation(part, "validation")
         return True
 
     def evaluate_validation(self) -> None:
-        data = self.validation_data()
-        if data is None:
-            show_error(self, "Open the labeled data on the Data page first.")
+        part, why = self.validation_part()
+        if part is None:
+            show_error(self, why)
             return
-        self.run_evaluation(data, "validation")
+        self.run_evaluation(part, "validation")
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Labeled file to evaluate on", self.win.store.get("last_open_dir", ""),
@@ -389,6 +393,9 @@ class EvaluatePage(QWidget):
         self._show_advice(summary.advice)
         n = int(m.get("n") or sum(sum(r) for r in m.get("confusion_matrix", [])))
         source = ("measured when training ended" if evaluation.on == "record" else "measured just now")
+        if evaluation.on == "record" and m.get("evaluated_on") == "cross-validation":
+            source = ("cross-validated when training ended (no texts were kept aside; evaluate on a labeled file "
+                      "to see examples of mistakes)")
         multi = m.get("problem_type") == "multi_label_classification"
         self.multi_label = multi
         long = (evaluation.result.long_documents if evaluation.result is not None else {}) or {}

@@ -56,3 +56,22 @@ def test_fingerprint_stable_and_sensitive():
     changed.labels[0] = "b"
     assert fingerprint(changed) != fingerprint(data)
     assert fingerprint(data.subset(range(5))) != fingerprint(data)
+
+
+def test_the_validation_part_of_a_run_is_the_rows_it_recorded_and_only_when_it_kept_some():
+    from desktop_app.core.data import validation_part
+
+    data = make({"a": 30, "b": 20})
+    kept = split(data, 0.2, seed=3)[1]
+    record = {"split": {"kind": "stratified", "valid_rows": list(kept.rows), "fingerprint_valid": fingerprint(kept)},
+              "data": {"fingerprint_all": fingerprint(data)}, "settings": {"valid_split": 0.2, "seed": 3}}
+    part, why = validation_part(record, data)
+    assert why == "" and part.rows == kept.rows and part.labels == kept.labels
+    other = make({"a": 31, "b": 20})
+    assert validation_part(record, other)[0] is None and "not the file this run was trained on" in validation_part(record, other)[1]
+    few_shot = {**record, "split": {"kind": "training-rows", "n_valid": 50}}
+    part, why = validation_part(few_shot, data)
+    assert part is None and "no texts were kept aside" in why and "labeled file" in why
+    assert validation_part({**record, "split": {"kind": "none"}}, data)[0] is None  # zero-shot
+    on_file = validation_part({**record, "split": {"kind": "file", "path": "valid.csv"}}, data)
+    assert on_file[0] is None and "valid.csv" in on_file[1]

@@ -104,6 +104,14 @@ def test_summary_in_words_with_advice():
     assert summarize(metrics(["a", "b"], [[3, 0], [0, 2]]), "/x/test.csv").headline == "100% of the texts in test.csv were right (5 texts)."
 
 
+def test_a_few_shot_record_is_said_to_be_cross_validated_and_never_advises_class_weights():
+    m = {**metrics(["joy", "anger", "optimism"], [[5, 1, 0], [1, 4, 0], [2, 1, 0]]), "evaluated_on": "cross-validation"}
+    summary = summarize(m, "record", class_counts={"joy": 6, "anger": 5, "optimism": 3})
+    assert summary.headline == f"{percent(9 / 14)} of the 14 labeled texts were right, each scored by a model that had not learned from it."
+    assert "class_weights" not in {a.action for a in summary.advice}
+    assert any("Label more examples" in a.text and "optimism" in a.text for a in summary.advice)
+
+
 def test_numbers_for_people():
     assert percent(0.92) == "92%" and percent(1) == "100%"
     assert percent(0.002) == "0.2%" and percent(0.0004) == "under 0.1%" and percent(0) == "0%"

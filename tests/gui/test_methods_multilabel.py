@@ -57,6 +57,17 @@ def test_the_method_shown_before_training_is_the_one_the_run_records(qtbot, wind
     run = train_and_wait_for_results(qtbot, window, timeout_s=240)
     record = json.loads((Path(run) / "run.json").read_text())
     assert record["method"] == shown == "few-shot"
+    # Evaluate keeps the cross-validated score over every labeled text; it never re-scores a split the run
+    # did not keep aside (that was one training text scored at 100%)
+    ev = window.evaluate_page
+    qtbot.wait(300)
+    assert window.tasks.settled("evaluate") and ev.shown.metrics["n"] == record["final_metrics"]["n"] == 45
+    assert record["final_metrics"]["evaluated_on"] == "cross-validation"
+    assert "had not learned from it" in ev.headline.text() and "cross-validated" in ev.metrics_label.text()
+    assert not ev.valid_button.isEnabled() and "no texts were kept aside" in ev.valid_button.toolTip()
+    from PySide6.QtWidgets import QPushButton
+
+    assert "Turn on class weights" not in [b.text() for b in ev.advice_box.findChildren(QPushButton)]  # few-shot has none
     # the Run library says it in words, and why in the tooltip
     runs = window.runs_page
     runs.refresh()

@@ -45,8 +45,19 @@ def write_texts(path: Path, n: int) -> Path:
 def train_and_wait_for_results(qtbot, window, timeout_s: float = 120) -> str:
     window.train_page.start()
     wait_for(qtbot, lambda: window.train_page.finished_run and window.current_run == window.train_page.finished_run
-             and window.evaluate_page.result is not None and window.tasks.settled("train", "evaluate"), timeout_s)
+             and evaluated_or_recorded(window) and window.tasks.settled("train", "evaluate"), timeout_s)
     return window.train_page.finished_run
+
+
+def evaluated_or_recorded(window) -> bool:
+    """The Evaluate page shows the new run: evaluated on its validation part, or (a few-shot run, which
+    keeps no texts aside) its cross-validated record."""
+    from desktop_app.core.session import run_id_of
+
+    shown = window.evaluate_page.shown
+    if shown is None or shown.run_id != run_id_of(window.current_run):
+        return False
+    return shown.result is not None or shown.metrics.get("evaluated_on") == "cross-validation"
 
 
 def shown_labels(window) -> set[str]:

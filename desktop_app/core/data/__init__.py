@@ -28,7 +28,7 @@ from .labeled import LabeledData, LoadedData, load_labeled, to_labeled
 from .multilabel import SeparatorGuess, detect_separator, guess_label_columns, join_labels, to_multi_label
 from .reading import read_table
 from .sources import sheet_names
-from .splitting import fingerprint, split
+from .splitting import fingerprint, split, validation_part
 from .table import Table
 from .validation import Finding, ValidationReport, require_trainable, validate
 
@@ -57,4 +57,5 @@ __all__ = [
     "split",
     "to_labeled",
     "validate",
+    "validation_part",
 ]

@@ -75,3 +75,38 @@ def fingerprint(data: LabeledData) -> str:
         h.update(label.encode("utf-8", "surrogatepass"))
         h.update(b"\x1e")
     return h.hexdigest()
+
+
+def validation_part(record: dict, data: LabeledData) -> tuple[LabeledData | None, str]:
+    """The rows a run kept aside for validation, taken again from ``data`` (the file it was trained on):
+    (rows, "") or (None, why not, in plain words). ``record``: the run's run.json as a dict.
+
+    Only a held-out split can be re-created: a few-shot run learned from every labeled row (its score is
+    cross-validated), a zero-shot run learned from none, and a run checked on a separate file is
+    evaluated on that file. The rows are the ones the run recorded, checked against its fingerprint."""
+    split_record = record.get("split") or {}
+    kind = split_record.get("kind")
+    if kind == "training-rows":
+        return None, ("This model learned from every labeled text (few examples), so no texts were kept aside; "
+                      "its score on the Evaluate page is cross-validated: each text was scored by a model that did "
+                      "not learn from it. To test it on other texts, evaluate on a labeled file.")
+    if kind == "none":
+        return None, ("This model was made from the category names alone, so there is no validation part. "
+                      "Evaluate it on a labeled file.")
+    if kind in ("file", "given"):
+        where = split_record.get("path")
+        return None, (f"This run was checked on a separate file{f' ({where})' if where else ''}; evaluate on that file.")
+    if (record.get("data") or {}).get("fingerprint_all") not in (None, fingerprint(data)):
+        return None, "The open data is not the file this run was trained on; open that file on the Data page first."
+    wanted = split_record.get("valid_rows")
+    if wanted is not None:
+        chosen = set(int(r) for r in wanted)
+        part = data.subset([i for i, row in enumerate(data.rows) if row in chosen])
+    else:  # older runs: the split again, with the run's own settings
+        settings = record.get("settings") or {}
+        part = split(data, float(settings.get("valid_split", 0.1)), int(settings.get("seed", 42)))[1]
+    if split_record.get("fingerprint_valid") not in (None, fingerprint(part)):
+        return None, "The validation rows of this run cannot be found again in the open data."
+    if not len(part):
+        return None, "This run kept no texts aside for validation."
+    return part, ""
