@@ -21,9 +21,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .data import guess_columns, read_table
+from .data import read_table
 from .embeddings import Embedder
 from .errors import UserInputError
+from .labeling import text_and_label_columns
 from .metrics import softmax
 from .runs import atomic_path
 from .outputs import safe_cell as spreadsheet_safe
@@ -106,14 +107,6 @@ class QueueItem:
     margin: float
 
 
-def _columns(table, text_column: str | None, label_column: str | None) -> tuple[str, str | None]:
-    guess = guess_columns(table, text_column=text_column, label_column=label_column)
-    if guess.text is None:
-        raise UserInputError("No text column was found.", where=str(table.path), fix="Name it with --text-column.")
-    label = label_column or guess.label or ("label" if "label" in table.columns else None)
-    return guess.text, label
-
-
 def label_next(data_path: str | Path, out_path: str | Path, *, run_dir: str | Path | None = None,
                labels: str | Sequence[str] | None = None, count: int = DEFAULT_COUNT, text_column: str | None = None,
                label_column: str | None = None, model: str | Path = "default", device: str = "auto") -> dict:
@@ -127,7 +120,7 @@ def label_next(data_path: str | Path, out_path: str | Path, *, run_dir: str | Pa
     if out_path.resolve() == data_path.resolve():
         raise UserInputError("The output file would overwrite the data.", where=str(out_path), fix="Choose another name for --out.")
     table = read_table(data_path)
-    text_col, label_col = _columns(table, text_column, label_column)
+    text_col, label_col = text_and_label_columns(table, text_column, label_column)
     texts = [t or "" for t in table.column(text_col)]
     given = [(v or "").strip() for v in table.column(label_col)] if label_col else [""] * len(texts)
     unlabeled = [i for i, (t, l) in enumerate(zip(texts, given)) if t.strip() and not l]

@@ -28,6 +28,55 @@ from .runs import atomic_path
 SUGGESTION_WINDOW = 20  # the estimated accuracy: suggestions that matched the last 20 labels given
 
 
+def text_and_label_columns(table, text_column: str | None = None, label_column: str | None = None) -> tuple[str, str | None]:
+    """The column of texts and the label column (None: none yet) of a file to label; UserInputError without texts."""
+    from .data import guess_columns
+
+    guess = guess_columns(table, text_column=text_column, label_column=label_column)
+    if guess.text is None:
+        shown = ", ".join(repr(c) for c in table.columns[:12]) + (" ..." if len(table.columns) > 12 else "")
+        raise UserInputError(f"No column of texts was found in this file. Its columns: {shown}.", where=str(table.path),
+                             fix="Name the column of texts 'text' (or open a .txt file or a folder of .txt files); "
+                                 "on the command line, --text-column NAME picks it.")
+    label = label_column or guess.label or ("label" if "label" in table.columns else None)
+    return guess.text, label
+
+
+def read_for_labeling(path: str | Path) -> dict:
+    """The texts of a file to label, with the labels it already has.
+
+    Opening one of our own ``<input>.labeled.csv`` files reads its input instead (when that still
+    exists), so the labels saved as you go come back instead of starting a ``.labeled.labeled.csv``.
+    A file with a label column (named as labels are: 'label', 'category' ...) filled on some rows, as
+    ``label-next`` reads it, brings those labels. Returns {"path", "texts", "rows", "column",
+    "given": {position: label}, "note"}."""
+    from .data import read_table
+    from .data.columns import is_label_name
+    from .data.labeled import MISSING_LABELS
+
+    path, note = Path(path), ""
+    if path.name.endswith(".labeled.csv"):
+        meta_path = path.with_name(path.name[: -len(".csv")] + ".json")
+        try:
+            source = Path(json.loads(meta_path.read_text(encoding="utf-8"))["source"])
+        except (OSError, ValueError, KeyError, TypeError):
+            source = None
+        if source is not None and source.exists() and store_paths(source)[0] == path:
+            note = f"{path.name} is where the labels of {source.name} are saved: opened {source.name} with them."
+            path = source
+    table = read_table(path)
+    text_col, label_col = text_and_label_columns(table)
+    texts = [t or "" for t in table.column(text_col)]
+    given: dict[int, str] = {}
+    if label_col and is_label_name(label_col):  # only a column named as labels are: never an author or a date
+        for i, value in enumerate(table.column(label_col)):
+            value = (value or "").strip()
+            if value and value.casefold() not in MISSING_LABELS and texts[i].strip():
+                given[i] = value
+    return {"path": str(path), "texts": texts, "rows": list(table.row_numbers), "column": text_col, "given": given,
+            "note": note}
+
+
 def store_paths(source: str | Path) -> tuple[Path, Path]:
     """The labeled CSV and its JSON beside the input file (or beside the input folder)."""
     source = Path(source)
@@ -57,9 +106,13 @@ class LabelStore:
         return store_paths(self.source)[1]
 
     @classmethod
-    def open(cls, source: str | Path, texts: Sequence[str], row_numbers: Sequence[int]) -> "LabelStore":
-        """A store for these texts, with the labels saved earlier for the same input (matched by row and text)."""
+    def open(cls, source: str | Path, texts: Sequence[str], row_numbers: Sequence[int],
+             given: dict[int, str] | None = None) -> "LabelStore":
+        """A store for these texts, with the labels saved earlier for the same input (matched by row and text);
+        the first time, the labels the input already has (``given``, by position) are the start."""
         store = cls(Path(source), list(texts), list(row_numbers))
+        if not store.csv_path.is_file() and given:
+            store.labels = {int(i): str(l) for i, l in given.items() if 0 <= int(i) < len(store.texts)}
         if store.csv_path.is_file():
             where = {(r, t): i for i, (r, t) in enumerate(zip(store.row_numbers, store.texts))}
             with store.csv_path.open(encoding="utf-8", newline="") as fh:
@@ -89,12 +142,27 @@ class LabelStore:
             name = str(name).strip()
             if name and name not in cleaned:
                 cleaned.append(name)
+        renamed = self._renamed(cleaned)
+        if renamed:  # one name edited in place (billing -> Billing): its labels follow
+            old, new = renamed
+            self.labels = {i: (new if l == old else l) for i, l in self.labels.items()}
+            self.history = [(a, i, new if prev == old else prev) for a, i, prev in self.history]
         used = sorted(set(self.labels.values()) - set(cleaned))
         if used:
             raise UserInputError(f"Texts are already labeled {', '.join(used)}; that category cannot be removed.",
-                                 where="categories", fix="Keep the category, or undo those labels first.")
+                                 where="categories", fix="Keep the category, or undo those labels first. To rename it, "
+                                                         "edit its name in place and keep the others as they are.")
         self.categories = cleaned
         self.save()
+
+    def _renamed(self, names: list[str]) -> tuple[str, str] | None:
+        """(old, new) when ``names`` is the category list with exactly one name edited in place."""
+        if len(names) != len(self.categories):
+            return None
+        changed = [(a, b) for a, b in zip(self.categories, names) if a != b]
+        if len(changed) == 1 and changed[0][1] not in self.categories:
+            return changed[0]
+        return None
 
     def label(self, position: int, label: str, suggested: str | None = None) -> None:
         if label not in self.categories:

@@ -34,17 +34,11 @@ def suggest_task(texts: list[str], categories: list[str], labeled: dict[int, str
 
 
 def read_texts_task(path: str, *, report, should_stop) -> dict:
-    from ..core.data import guess_columns, read_table
-    from ..core.errors import UserInputError
     from ..core.events import StatusEvent
+    from ..core.labeling import read_for_labeling
 
     report(StatusEvent(f"Reading {path}"))
-    table = read_table(path)
-    column = guess_columns(table).text
-    if column is None:
-        raise UserInputError("No column of texts was found in this file.", where=path,
-                             fix="Give the texts a column named 'text' (or open a .txt file or a folder of .txt files).")
-    return {"path": path, "texts": [t or "" for t in table.column(column)], "rows": list(table.row_numbers), "column": column}
+    return read_for_labeling(path)
 
 
 class LabelPage(QWidget):
@@ -151,11 +145,21 @@ class LabelPage(QWidget):
     def _opened(self, result: dict) -> None:
         from ..core.labeling import LabelStore
 
-        self.store = LabelStore.open(result["path"], result["texts"], result["rows"])
+        self.store = LabelStore.open(result["path"], result["texts"], result["rows"], result.get("given"))
         self.suggestions = None
         self.labels_at_last_train = -1
         self._redraw_chart_from_store()  # this file's own points (labels saved earlier come back), nothing of the last file
-        self.file_label.setText(f"{Path(result['path']).name}: {len(result['texts'])} texts (column '{result['column']}')")
+        given = len(result.get("given") or {})
+        words = [f"{Path(result['path']).name}: {len(result['texts'])} texts (column '{result['column']}')"]
+        if given and len(self.store.labels) == given and not self.store.history:
+            words.append(f"{given} already labeled in the file")
+        if result.get("note"):
+            words.append(result["note"])
+        self.file_label.setText(" · ".join(words))
+        self.file_label.setWordWrap(True)
+        typed = self.categories_edit.text()
+        if not self.store.categories and typed.strip():  # names typed before the file was open are kept
+            self.store.set_categories(typed.split(","))  # the store has no labels yet, so nothing is refused
         self.categories_edit.setText(", ".join(self.store.categories))
         self._rebuild_buttons()
         self._advance()

@@ -114,6 +114,20 @@ def test_before_a_file_is_open_only_the_first_steps_show(qtbot, tiny_model):
     _close(qtbot, page)
 
 
+def test_categories_typed_before_the_file_is_open_are_kept(qtbot, unlabeled, tiny_model):
+    path, _ = unlabeled
+    page = LabelPage(model=str(tiny_model), retrain_every=3)
+    qtbot.addWidget(page)
+    page.show()
+    page.categories_edit.setText("billing, shipping, technical_issue")
+    page.categories_edit.editingFinished.emit()
+    page.open_file(path)
+    wait_for(qtbot, lambda: page.store is not None)
+    assert page.store.categories == CATEGORIES and page.categories_edit.text() == ", ".join(CATEGORIES)
+    assert [b.text() for b in page.category_buttons][0] == "1  billing"
+    _close(qtbot, page)
+
+
 def test_digits_do_not_label_while_typing_categories(qtbot, unlabeled, tiny_model):
     path, _ = unlabeled
     page = _open(qtbot, path, tiny_model)

@@ -40,6 +40,11 @@ def _name_score(name: str, keywords: list[str]) -> float:
     return 0.0
 
 
+def is_label_name(name: str) -> bool:
+    """Whether ``name`` is a typical label column name ('label', 'category', 'Intent' ...)."""
+    return "_".join(_tokens(name)) in LABEL_NAMES
+
+
 def is_known_name(name: str) -> bool:
     """Whether ``name`` is a typical text or label column name (so a row holding it is a header)."""
     return "_".join(_tokens(name)) in TEXT_NAMES + LABEL_NAMES + ["id", "file", "filename", "name"]
