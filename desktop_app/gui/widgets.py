@@ -161,9 +161,13 @@ class JobBar(QWidget):
 
 
 def show_error(parent: QWidget | None, message: str, details: str = "", title: str = "Classifier Studio") -> QMessageBox:
-    """A non-blocking error box: plain message, details (traceback) expandable."""
+    """A non-blocking error box: the plain message; for bad input (UserInputError.describe()) where it is
+    and how to fix it are shown under it, a traceback only behind "Show Details"."""
     box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, parent)
-    if details and details.strip() != message.strip():
+    extra = details.strip()[len(message.strip()):].strip() if details.strip().startswith(message.strip()) else ""
+    if extra and extra.startswith(("Where:", "Fix:")) and "Traceback" not in extra:
+        box.setInformativeText(extra)
+    elif details and details.strip() != message.strip():
         box.setDetailedText(details)
     box.setAttribute(Qt.WA_DeleteOnClose)
     box.setWindowModality(Qt.NonModal)

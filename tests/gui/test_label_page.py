@@ -195,3 +195,27 @@ def test_from_typed_category_names_to_a_model_and_from_labels_to_training(qtbot,
     assert set(window.training_data().class_counts()) == {"billing", "shipping"}
     method, _settings, reasons = window.model_page.planned_method()
     assert method == "few-shot" and "few-shot" in reasons["method"]["reason"]
+
+
+def test_a_file_without_texts_says_what_where_and_how_to_fix(qtbot, tiny_model, tmp_path):
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    path = tmp_path / "numbers.csv"
+    path.write_text("id,amount\n1,20\n2,35\n", encoding="utf-8")
+    page = LabelPage(model=str(tiny_model))
+    qtbot.addWidget(page)
+    page.show()
+    page.open_file(path)
+
+    def box():
+        return next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()), None)
+
+    wait_for(qtbot, lambda: box() is not None)
+    shown = box()
+    assert "No column of texts" in shown.text() and "'id', 'amount'" in shown.text()
+    assert "Where: " in shown.informativeText() and "numbers.csv" in shown.informativeText()
+    assert "Fix: Name the column of texts 'text'" in shown.informativeText()
+    assert not shown.detailedText()  # nothing hidden behind "Show Details"
+    shown.close()
+    assert page.store is None
+    _close(qtbot, page)
