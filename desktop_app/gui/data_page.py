@@ -101,7 +101,13 @@ class DataPage(QWidget):
                                    "leave out rows without text or label. Your file is not changed.")
         self.fix_button.clicked.connect(self.apply_safe_fixes)
         self.fix_button.setEnabled(False)
+        self.label_these_button = QPushButton("Label these texts…")
+        self.label_these_button.setToolTip("Opens this file on the Label page: label the texts with the keyboard while "
+                                           "the app suggests a label for each, or make a model from the category names.")
+        self.label_these_button.clicked.connect(self.label_these_texts)
+        self.label_these_button.setVisible(False)
         rl.addWidget(self.summary_label)
+        rl.addWidget(self.label_these_button)
         rl.addWidget(self.findings, 1)
         rl.addWidget(self.fix_button)
 
@@ -296,12 +302,24 @@ class DataPage(QWidget):
         self.labeled = self.report = None
         self.fixes_applied = []
         self._arrange_columns()
+        no_labels = bool(text) and not label and not self.label_columns  # no column was taken for labels
+        self.label_these_button.setVisible(no_labels)
         if not text or not label:
-            self.summary_label.setText("Pick the text column and the label column.")
+            self.summary_label.setText(
+                "This file has no label column yet. Label its texts on the Label page (the app suggests a label for "
+                "each and learns as you go), or make a model from the category names there."
+                if no_labels else "Pick the text column and the label column.")
             self.findings.clear()
             self.win.session.set_data(None)
             return
         self.run_checks()
+
+    def label_these_texts(self) -> None:
+        """The open file on the Label page."""
+        if self.table is None:
+            return
+        self.win.show_page(self.win.label_page)
+        self.win.label_page.open_file(str(self.table.path))
 
     def _arrange_columns(self) -> None:
         """The label column first, then the text: both stay in view however wide the table is."""

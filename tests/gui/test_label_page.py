@@ -219,3 +219,18 @@ def test_a_file_without_texts_says_what_where_and_how_to_fix(qtbot, tiny_model, 
     shown.close()
     assert page.store is None
     _close(qtbot, page)
+
+
+def test_an_unlabeled_file_on_the_data_page_leads_to_the_label_page(qtbot, window, unlabeled, tiny_model):
+    path, _ = unlabeled
+    data = window.data_page
+    window.show_page(data)
+    data.open_path(str(path))
+    wait_for(qtbot, lambda: data.table is not None and window.tasks.settled("load"))
+    assert "no label column" in data.summary_label.text() and "Label page" in data.summary_label.text()
+    assert data.label_these_button.isVisible()
+    window.label_page.model = str(tiny_model)
+    data.label_these_button.click()
+    assert window.sidebar.currentRow() == window.page_index(window.label_page)
+    wait_for(qtbot, lambda: window.label_page.store is not None)
+    assert window.label_page.store.source == path and len(window.label_page.store.texts) == 24

@@ -128,7 +128,8 @@ def validate(data: LabeledData, token_lengths: list[int] | None = None, max_leng
     if missing:
         findings.append(_rows_finding(
             "missing_label", "warning", f"{_plural(len(missing), 'row')} without a label will be left out.", missing,
-            "Add the labels in the file if these rows should be used for training.", "drop_empty"))
+            "To use them, label them on the Label page (open this file there: the app suggests a label for each and "
+            "keeps the labels you already have), or add the labels in the file.", "drop_empty"))
     placeholder = data.skipped.get("placeholder_label", [])
     if placeholder:
         findings.append(_rows_finding(
