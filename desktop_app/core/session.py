@@ -175,6 +175,7 @@ class Session:
         self.method: str = "auto"  # how training learns: auto | zero-shot | few-shot | fine-tune (core.methods)
         self.long_documents: str = "auto"  # texts longer than the max length: auto | on | off (TrainJob.long_documents)
         self.run: str | None = None  # the current run's folder
+        self.run_method: str | None = None  # how it learned (run.json "method"): fine-tune, few-shot, zero-shot
         self.evaluation: Evaluation | None = None
         self.predictions: Predictions | None = None
         self.lengths: TokenLengths | None = None
@@ -319,6 +320,7 @@ class Session:
         run = str(run_dir) if run_dir else None
         same = run_id_of(run) == self.run_id
         self.run = run
+        self.run_method = _method_of(run)
         if not same:
             if self.evaluation is not None:
                 self.evaluation = None
@@ -359,6 +361,18 @@ class Session:
 
 
 # -- a run's own record ----------------------------------------------------------------------------
+
+def _method_of(run_dir: str | None) -> str | None:
+    """run.json's "method" (older runs: fine-tune), None without a readable record."""
+    from .runs import RUN_JSON, read_json
+
+    if not run_dir:
+        return None
+    try:
+        return str(read_json(Path(run_dir) / RUN_JSON).get("method") or "fine-tune")
+    except (OSError, ValueError, AttributeError):
+        return None
+
 
 def record_evaluation(run_dir: str | Path) -> Evaluation | None:
     """The evaluation a finished run measured on its validation part (from run.json), or None."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QTimer, QUrl, Qt
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QDialog, QFileDialog, QFrame, QScrollArea, QHBoxLayout, QListWidget, QMainWindow, QMessageBox, QStackedWidget,
+from PySide6.QtWidgets import (QDialog, QFileDialog, QFrame, QScrollArea, QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox, QStackedWidget,
                                QTextBrowser, QVBoxLayout, QWidget, QDialogButtonBox)
 
 from ..core import session as sess
@@ -51,6 +51,8 @@ class MainWindow(QMainWindow):
         self.ask_resume = self._ask_resume  # tests replace this
         self._pending_resume: str | None = None
 
+        self.state_label = QLabel("")  # what the app is ready for (_update_chrome); timed messages cover it a while
+        self.statusBar().addWidget(self.state_label, 1)
         self.sidebar = QListWidget()
         self.stack = QStackedWidget()
         self.steps: list[str] = []
@@ -313,7 +315,8 @@ class MainWindow(QMainWindow):
         if self.closing:
             return
         s = self.session
-        done = {"Data": s.training_data() is not None, "Model": bool(s.model_path), "Train": bool(s.run),
+        trained = bool(s.run) and s.run_method != "zero-shot"  # a model from category names was not trained
+        done = {"Data": s.training_data() is not None, "Model": bool(s.model_path), "Train": trained,
                 "Evaluate": s.current_evaluation() is not None, "Classify": s.current_predictions() is not None,
                 "Compare": bool(getattr(self.compare_page, "rows", None))}
         numbered = [t for t in self.steps if t != "Run library"]
@@ -324,18 +327,23 @@ class MainWindow(QMainWindow):
             else:
                 mark = "✓" if done.get(title) else "  "
                 item.setText(f"{mark} {numbered.index(title) + 1}. {title}")
+        # the state line is a normal status-bar widget: a timed message (showMessage) covers it for its
+        # seconds and then it shows again, instead of the next redraw wiping the message at once
         if self.tasks.is_running("train"):
-            self.statusBar().showMessage("Training …")
+            state = "Training …"
         elif self.tasks.is_running("compare"):
-            self.statusBar().showMessage("Comparing models …")
+            state = "Comparing models …"
+        elif s.training_data() is None and s.run:
+            state = f"Current model: {Path(s.run).name}"
         elif s.training_data() is None:
-            self.statusBar().showMessage("Open your labeled data to begin (Ctrl+O), or start with no labels on the Label page.")
+            state = "Open your labeled data to begin (Ctrl+O), or start with no labels on the Label page."
         elif not s.model_path:
-            self.statusBar().showMessage("Pick a model on the Model page.")
+            state = "Pick a model on the Model page."
         elif not s.run:
-            self.statusBar().showMessage("Ready to train (Ctrl+R).")
+            state = "Ready to train (Ctrl+R)."
         else:
-            self.statusBar().showMessage(f"Current model: {Path(s.run).name}")
+            state = f"Current model: {Path(s.run).name}"
+        self.state_label.setText(state)
         parts = ["Classifier Studio"]
         if s.data is not None:
             parts.append(Path(s.data.path).name)

@@ -171,6 +171,13 @@ def test_from_typed_category_names_to_a_model_and_from_labels_to_training(qtbot,
     wait_for(qtbot, lambda: window.tasks.settled("zero-shot") and window.current_run, 60)
     run = window.current_run
     assert json.loads((Path(run) / "run.json").read_text())["method"] == "zero-shot"
+    # the status bar keeps saying what happened (not wiped by the next redraw) and what the model is;
+    # the sidebar does not tick Train: nothing was trained
+    qtbot.wait(100)
+    assert window.statusBar().currentMessage().startswith("A model from the category names is ready")
+    assert window.state_label.text() == f"Current model: {Path(run).name}"
+    train_item = window.sidebar.item(window.page_index(window.train_page)).text()
+    assert "✓" not in train_item and "Train" in train_item
     assert window.sidebar.currentRow() == window.page_index(window.classify_page)
     cl = window.classify_page
     cl.text.setPlainText("my invoice was charged twice")
