@@ -231,6 +231,12 @@ class Suggestions:
     method: str  # zero-shot | centroid | few-shot
     reason: str
     labels_used: int
+    coverage: frozenset = frozenset()  # positions queued as the likeliest text of a category still without labels
+
+    def counts_for_estimate(self, position: int) -> bool:
+        """Whether the suggestion for this text tests the model: a coverage pick is the text most like a
+        category name, right almost always, and would make the estimate start high and fall."""
+        return position not in self.coverage
 
     def for_position(self, position: int) -> tuple[str, float] | None:
         try:
@@ -250,7 +256,7 @@ def suggest(texts: Sequence[str], categories: Sequence[str], labeled: dict[int, 
     from .few_shot import embedder_of
     from .metrics import softmax
     from .few_shot import choose_method
-    from .label_queue import centroid_proba, label_order
+    from .label_queue import centroid_proba, coverage_first, label_order
     from .zero_shot import parse_categories
 
     cats = parse_categories(list(categories), where="categories")
@@ -286,8 +292,11 @@ def suggest(texts: Sequence[str], categories: Sequence[str], labeled: dict[int, 
         else:
             reason = "No labels yet: the texts are compared with the category names (zero-shot)."
     missing = [j for j, name in enumerate(names) if counts[name] == 0]
-    order = label_order(probs, vectors, min(queue_length, len(open_positions)), missing) if open_positions else []
-    return Suggestions(names, open_positions, probs, [open_positions[i] for i in order], method, reason, len(labeled))
+    count = min(queue_length, len(open_positions))
+    order = label_order(probs, vectors, count, missing) if open_positions else []
+    coverage = frozenset(open_positions[i] for i in coverage_first(probs, missing, count)) if open_positions and missing else frozenset()
+    return Suggestions(names, open_positions, probs, [open_positions[i] for i in order], method, reason, len(labeled),
+                       coverage)
 
 
 def train_suggester(texts: Sequence[str], labels: Sequence[str], *, model: str | Path = "default", device: str = "auto",

@@ -207,6 +207,8 @@ class LabelPage(QWidget):
         if self.store is None or self.current is None:
             return
         suggestion = self.current_suggestion()
+        if suggestion is not None and not self.suggestions.counts_for_estimate(self.current):
+            suggestion = None  # a category's likeliest text tests nothing: it stays out of the estimate
         self.store.label(self.current, name, suggestion[0] if suggestion else None)
         if suggestion:
             self._add_chart_point(len(self.store.labels))

@@ -70,3 +70,17 @@ def test_a_file_without_texts_names_its_columns(tmp_path):
     with pytest.raises(UserInputError) as err:
         read_for_labeling(path)
     assert "'id', 'amount'" in err.value.message and "text" in err.value.fix
+
+
+def test_a_categorys_likeliest_text_does_not_count_in_the_estimate(tiny_models):
+    from desktop_app.core.labeling import suggest
+
+    texts = ["refund my invoice", "invoice charged twice", "cannot log in", "password reset fails", "parcel lost",
+             "where is my parcel", "the app crashes", "refund please"]
+    first = suggest(texts, ["billing", "login", "delivery"], {}, model=tiny_models["bert"], device="cpu")
+    assert len(first.coverage) == 3 and set(first.queue[:3]) == set(first.coverage)  # one per category, queued first
+    assert not any(first.counts_for_estimate(p) for p in first.coverage)
+    assert all(first.counts_for_estimate(p) for p in first.queue[3:])
+    labeled = {0: "billing", 2: "login", 4: "delivery"}
+    later = suggest(texts, ["billing", "login", "delivery"], labeled, model=tiny_models["bert"], device="cpu")
+    assert later.coverage == frozenset()  # every category has a label: every suggestion tests the model
