@@ -12,7 +12,11 @@ def run_zero_shot(args) -> int:
     from ..core.zero_shot import ZeroShotClassifier, predict_file
     from .common import EXIT_INTERRUPTED, CommandFailed, Progress, info, interruptible
 
-    if not getattr(args, "zero_shot", None) or getattr(args, "run_dir", None):
+    given = getattr(args, "zero_shot", None)
+    if given is not None and not given.strip() and not getattr(args, "run_dir", None):
+        raise UserInputError("--zero-shot was given no category names (the quotes are empty).", where="--zero-shot",
+                             fix='List at least two categories separated by commas, e.g. --zero-shot "Billing,Delivery,Login".')
+    if not given or getattr(args, "run_dir", None):
         raise UserInputError("Give either a trained RUN_DIR or --zero-shot with the category names, not both." if getattr(args, "run_dir", None)
                              else "Nothing to classify with: no RUN_DIR and no --zero-shot categories.", where="predict",
                              fix='classifier-studio predict RUN_DIR INPUT --out OUT.csv, or '

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from .data import describe_documents, iter_documents
-from .errors import TrainingCancelled
+from .errors import TrainingCancelled, UserInputError
 from .events import EventSink, ProgressEvent, StatusEvent, ignore
 from .inference import Classifier
 from .models import check_model_folder
@@ -99,6 +99,10 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
                 counts[label] += 1
             done += len(chunk.texts)
             on_event(ProgressEvent(done, max(total, done) if total else None, f"{done} documents classified"))
+        if done == 0:  # inside the block: no output file appears
+            raise UserInputError(f"There is no text to classify in '{Path(input_path).name}' (column '{text_col}' "
+                                 "has no rows).", where=str(input_path),
+                                 fix="Check that this is the right file and that the texts are in it; nothing was written.")
     long = {}
     if hasattr(clf, "long_documents"):
         from .evaluate import long_documents_report

@@ -51,10 +51,11 @@ def parse_categories(spec: str | Sequence[str] | Sequence[Category], where: str 
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if len(categories) < 2 or duplicates:
         raise UserInputError(
-            "Zero-shot needs at least two different category names." if not duplicates
+            (f"Zero-shot needs at least two different category names; read {len(names)}"
+             + (f": {', '.join(repr(n) for n in names)}." if names else ".")) if not duplicates
             else f"A category name is given twice: {', '.join(duplicates)}.",
             where=where,
-            fix='List the categories separated by commas, e.g. "Billing,Technical problem,Delivery"; '
+            fix='List the categories separated by commas (not semicolons), e.g. "Billing,Technical problem,Delivery"; '
                 'optionally add a description after a colon: "Billing: invoices, refunds and charges".',
         )
     return categories

@@ -100,3 +100,27 @@ def test_predict_arguments_wire_to_zero_shot(tiny_models, tmp_path, monkeypatch)
         cli_zero_shot.run_zero_shot(parser.parse_args(["run", "in.csv", "--out", "o.csv", "--zero-shot", "A,B"]))
     with pytest.raises(UserInputError, match="Nothing to classify"):
         cli_zero_shot.run_zero_shot(parser.parse_args(["in.csv", "--out", "o.csv"]))
+
+
+def test_cli_messages_say_what_was_read(tiny_models, tmp_path, monkeypatch, capsys):
+    """Empty --zero-shot, one category (semicolons), a header-only file: each says what it read, exit 2,
+    and nothing is written."""
+    from desktop_app.cli.app import main
+    from desktop_app.core import zero_shot as core_zero_shot
+
+    original = core_zero_shot.ZeroShotClassifier.load
+    monkeypatch.setattr(core_zero_shot.ZeroShotClassifier, "load",
+                        classmethod(lambda cls, spec, device="auto": original(spec, model=tiny_models["bert"], device="cpu")))
+    src = tmp_path / "in.csv"
+    src.write_text("text\nbilling refund\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert main(["predict", "--zero-shot", "", str(src), "--out", str(out)]) == 2
+    assert "--zero-shot was given no category names" in capsys.readouterr().err
+    assert main(["predict", "--zero-shot", "billing;shipping", str(src), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "read 1: 'billing;shipping'" in err and "not semicolons" in err
+    empty = tmp_path / "empty.csv"
+    empty.write_text("text\n", encoding="utf-8")
+    assert main(["predict", "--zero-shot", "billing,login", str(empty), "--out", str(out)]) == 2
+    assert "no text to classify in 'empty.csv'" in capsys.readouterr().err
+    assert not out.exists()

@@ -90,7 +90,7 @@ def file_format(path: Path) -> str:
     """The format for ``path`` from its extension (or "folder"); UserInputError if unsupported/missing."""
     if not path.exists():
         raise UserInputError(f"File not found: '{path}'.", where=str(path),
-                             fix="Check the spelling and the folder, or pick the file with the file chooser.")
+                             fix="Check the spelling and the folder (in the app: pick the file with Open…).")
     if path.is_dir():
         return "folder"
     suffix = path.suffix.lower()
