@@ -200,9 +200,9 @@ def few_shot_plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings,
     choose("class_weights", False, "not used: the contrastive loss weighs same- and different-category pairs equally")
     for name in settings.explicit():
         reasons.setdefault(name, {"value": getattr(settings, name), "reason": "set by you"})
-    reasons["validation"] = {"value": f"{FEW_SHOT_CV_FOLDS}-fold cross-validation of the head on the training rows",
-                             "reason": "with few labels a held-out split would be a handful of rows; every row is scored once "
-                                       "by a head that did not see it"}
+    reasons["validation"] = {"value": "every labeled text, each scored by a model that did not learn from it",
+                             "reason": f"with few labels, texts kept aside would be only a handful; instead each text is "
+                                       f"scored once by a head fitted without it ({FEW_SHOT_CV_FOLDS}-fold cross-validation)"}
     return resolved, reasons
 
 

@@ -146,6 +146,7 @@ class ModelPage(QWidget):
         self.plan_label = QLabel("")
         self.plan_label.setWordWrap(True)
         self.plan_label.setTextFormat(Qt.RichText)
+        self.plan_label.installEventFilter(self)  # re-laid out as a stack when its column is narrow
         plan_box = QGroupBox("What training will use, and why")
         plan_box.setToolTip("Settings left on Auto are chosen from your data, the model and this computer. "
                             "Anything you set yourself wins.")
@@ -526,24 +527,24 @@ class ModelPage(QWidget):
 
         planned = self.planned_method()
         if planned is None:
+            self._plan_rows = None  # a later resize must not bring back an old plan
             self.plan_label.setText("Open your data and pick a model: the settings the app chooses, and the reason "
                                     "for each, appear here.")
             return
         if isinstance(planned, str):
+            self._plan_rows = None
             self.plan_label.setText(f"<b>This way of learning cannot train your data.</b> {escape(planned)}")
             return
         method, resolved, reasons = planned
-        rows = [f"<tr><td title='learning method'>How it learns</td><td style='padding:0 8px'>"
-                f"<b>{escape(METHOD_WORDS[method])}</b></td><td>{escape(reasons['method']['reason'])}</td></tr>"]
+        rows = [("How it learns", "learning method", METHOD_WORDS[method], reasons["method"]["reason"])]
         if method == "zero-shot":
-            rows.append("<tr><td colspan='3'>Nothing is trained: the categories are recognised from their names. "
-                        "The run is ready at once.</td></tr>")
-            self.plan_label.setText("<table cellspacing='2'>" + "".join(rows) + "</table>")
+            rows.append(("", "", "", "Nothing is trained: the categories are recognised from their names. "
+                                     "The run is ready at once."))
+            self._show_plan(rows)
             return
         if "validation" in reasons:
             v = reasons["validation"]
-            rows.append(f"<tr><td title='validation'>How it is checked</td><td style='padding:0 8px'><b>"
-                        f"{escape(str(v['value']))}</b></td><td>{escape(v['reason'])}</td></tr>")
+            rows.append(("How it is checked", "validation", str(v["value"]), v["reason"]))
         preset = PRESETS.get(self.win.store.get("preset") or "")
         from_preset = {"time_budget_min": preset.time_budget_min, "early_stopping_patience": preset.patience} if preset else {}
         names = {"time_budget_min": ("Time limit", "time budget"), "epochs": ("Passes over the texts", "epochs"),
@@ -585,9 +586,43 @@ class ModelPage(QWidget):
                 if ratio >= 3:
                     reason += (f". Your largest class has {ratio:.1f} times the examples of the smallest: if the results show "
                                "a rare class being missed, set Class weights to On under Advanced settings")
-            rows.append(f"<tr><td title='{escape(expert)}'>{escape(label)}</td><td style='padding:0 8px'><b>{escape(shown)}</b>"
-                        f"</td><td>{escape(reason)}</td></tr>")
-        self.plan_label.setText("<table cellspacing='2'>" + "".join(rows) + "</table>")
+            rows.append((label, expert, shown, reason))
+        self._show_plan(rows)
+
+    PLAN_STACKED_BELOW = 70  # average characters: a narrower plan puts each reason under its setting
+
+    def _show_plan(self, rows: list[tuple[str, str, str, str]] | None = None) -> None:
+        """The plan as a table of (setting, value, why); in a narrow column each why goes under its setting,
+        so the reasons are not squeezed into a column a word or two wide."""
+        from html import escape
+
+        if rows is not None:
+            self._plan_rows = rows
+        rows = getattr(self, "_plan_rows", None)
+        if not rows:
+            return
+        stacked = self.plan_label.width() < self.PLAN_STACKED_BELOW * self.plan_label.fontMetrics().averageCharWidth()
+        self._plan_stacked = stacked
+        html = []
+        for label, expert, shown, reason in rows:
+            if not label:  # a sentence across the table
+                html.append(f"<tr><td colspan='3'>{escape(reason)}</td></tr>")
+            elif stacked:
+                html.append(f"<tr><td title='{escape(expert)}'>{escape(label)}: <b>{escape(shown)}</b></td></tr>"
+                            f"<tr><td style='padding:0 0 6px 12px'>{escape(reason)}</td></tr>")
+            else:
+                html.append(f"<tr><td title='{escape(expert)}'>{escape(label)}</td><td style='padding:0 8px'>"
+                            f"<b>{escape(shown)}</b></td><td>{escape(reason)}</td></tr>")
+        self.plan_label.setText("<table cellspacing='2'>" + "".join(html) + "</table>")
+
+    def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+        from PySide6.QtCore import QEvent
+
+        if watched is self.plan_label and event.type() == QEvent.Resize:
+            stacked = self.plan_label.width() < self.PLAN_STACKED_BELOW * self.plan_label.fontMetrics().averageCharWidth()
+            if stacked != getattr(self, "_plan_stacked", None):
+                self._show_plan()
+        return super().eventFilter(watched, event)
 
     def apply_preset(self, key: str) -> None:
         from ..core.defaults import apply_preset

@@ -112,7 +112,8 @@ def test_few_shot_runs_on_the_training_loop(few_shot_run):
     assert record.recipe["objective"] == "contrastive_pairs"
     assert record.split["kind"] == "training-rows" and record.data["n_train"] == 30  # nothing held out
     assert record.settings_explained["method"]["value"] == "few-shot"
-    assert "cross-validation" in record.settings_explained["validation"]["value"]
+    assert "cross-validation" in record.settings_explained["validation"]["reason"]
+    assert record.settings_explained["validation"]["value"].startswith("every labeled text")  # plain words first
     assert 0 <= record.final_metrics["accuracy"] <= 1 and len(record.history) == 2
     model = folder / "run" / "model"
     assert (model / "head.safetensors").is_file() and (model / "head.json").is_file()
@@ -255,7 +256,7 @@ def test_plan_with_method_is_what_the_app_shows_before_training():
                 model_max_length=512)
     method, resolved, reasons = plan_with_method(TrainSettings(), few)
     assert method == "few-shot" and list(reasons)[0] == "method" and "About 8 labeled" in reasons["method"]["reason"]
-    assert resolved.batch_size == 16 and resolved.epochs >= 1 and "cross-validation" in reasons["validation"]["value"]
+    assert resolved.batch_size == 16 and resolved.epochs >= 1 and "cross-validation" in reasons["validation"]["reason"]
     many = Facts(n_train=5000, class_counts={"a": 2500, "b": 2500}, token_lengths=[20] * 5000, model_parameters=22_700_000,
                  model_max_length=512)
     method, resolved, reasons = plan_with_method(TrainSettings(), many)
