@@ -104,8 +104,14 @@ class LabelPage(QWidget):
                                "so you can see when more labels stop helping.")
         self.keys_hint = hint(KEYS_HELP)
 
+        self.continue_button = QPushButton("")  # "Continue labeling X": the last file labeled, when its labels are saved
+        self.continue_button.setFocusPolicy(Qt.NoFocus)
+        self.continue_button.clicked.connect(lambda: self.open_file(self._last_file()))
+        self.continue_button.setVisible(False)
+
         top = QHBoxLayout()
         top.addWidget(self.open_button)
+        top.addWidget(self.continue_button)
         top.addWidget(self.file_label, 1)
         top.addWidget(self.model_button)
         layout = QVBoxLayout(self)
@@ -142,8 +148,20 @@ class LabelPage(QWidget):
         self.tasks.start("label-read", read_texts_task, str(path), on_done=self._opened,
                          on_failed=lambda message, details: show_error(self, message, details))
 
+    def _last_file(self) -> str | None:
+        """The file labeled last time (remembered by the window), while it and its saved labels exist."""
+        from ..core.labeling import store_paths
+
+        path = self.win.store.get("last_label_file") if self.win is not None else None
+        if not path or not Path(path).exists() or not store_paths(path)[0].is_file():
+            return None
+        return str(path)
+
     def _opened(self, result: dict) -> None:
         from ..core.labeling import LabelStore
+
+        if self.win is not None:
+            self.win.store.set("last_label_file", result["path"])
 
         self.store = LabelStore.open(result["path"], result["texts"], result["rows"], result.get("given"))
         self.suggestions = None
@@ -379,6 +397,11 @@ class LabelPage(QWidget):
 
     def _refresh(self) -> None:
         has_store = self.store is not None
+        last = None if has_store else self._last_file()
+        self.continue_button.setVisible(last is not None)
+        if last is not None:
+            self.continue_button.setText(f"Continue labeling {Path(last).name}")
+            self.continue_button.setToolTip(f"{last}: your labels are saved beside it and come back")
         self.empty.setVisible(not has_store or len(self.store.categories) < 2)
         for widget in self.session_widgets:
             widget.setVisible(has_store)

@@ -32,6 +32,7 @@ class Preferences:
     extra_model_folders: list = field(default_factory=list)
     recent_files: list = field(default_factory=list)
     last_open_dir: str = ""
+    last_label_file: str = ""  # the file last opened on the Label page ("Continue labeling")
     last_export_dir: str = ""
     last_model_dir: str = ""
     geometry: str = ""

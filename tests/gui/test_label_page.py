@@ -245,3 +245,32 @@ def test_an_unlabeled_file_on_the_data_page_leads_to_the_label_page(qtbot, windo
     assert window.sidebar.currentRow() == window.page_index(window.label_page)
     wait_for(qtbot, lambda: window.label_page.store is not None)
     assert window.label_page.store.source == path and len(window.label_page.store.texts) == 24
+
+
+def test_the_next_start_offers_to_continue_labeling(qtbot, window, unlabeled, tiny_model):
+    from desktop_app.gui.window import MainWindow
+
+    path, truth = unlabeled
+    page = window.label_page
+    page.model = str(tiny_model)
+    assert not page.continue_button.isVisible()
+    window.show_page(page)
+    page.open_file(path)
+    wait_for(qtbot, lambda: page.store is not None)
+    page.set_categories(CATEGORIES)
+    page.give_label(truth[page.store.texts[page.current]])
+    window.tasks.stop_all()
+
+    again = MainWindow()  # the next start, same settings folder
+    qtbot.addWidget(again)
+    again.show()
+    again.show_page(again.label_page)
+    resume = again.label_page.continue_button
+    assert resume.isVisible() and resume.text() == f"Continue labeling {path.name}"
+    again.label_page.model = str(tiny_model)
+    resume.click()
+    wait_for(qtbot, lambda: again.label_page.store is not None)
+    assert len(again.label_page.store.labels) == 1 and again.label_page.store.categories == CATEGORIES
+    assert not resume.isVisible()
+    again.tasks.stop_all()
+    again.shutdown()
