@@ -224,8 +224,9 @@ def _check_classes(data: LabeledData, counts: dict[str, int], min_per_class: int
         findings.append(_rows_finding(
             "small_classes", "warning",
             f"{_plural(len(small), 'class has', 'classes have')} fewer than {min_per_class} examples: {listed}{more}.",
-            rows, f"Add examples so each class has at least {min_per_class} (more is better), or merge rare classes "
-            "into a related one; with so few examples the model will rarely predict them.", None, len(small)))
+            rows, f"Training still works, but a class with so few examples is seldom predicted: add examples so each "
+            f"has at least {min_per_class} (more is better; the Label page suggests which texts to label next), or merge "
+            "a rare class into a related one.", None, len(small)))
     largest = max(counts, key=lambda l: (counts[l], l))
     smallest = min(counts, key=lambda l: (counts[l], l))
     ratio = counts[largest] / counts[smallest]
