@@ -182,6 +182,8 @@ class LabelPage(QWidget):
         self._rebuild_buttons()
         self._advance()
         self._maybe_retrain(force=True)
+        if self.win is not None:
+            self.win._update_chrome()  # the status line names the file being labeled
 
     # -- categories ----------------------------------------------------------------------------
     def set_categories(self, names) -> None:

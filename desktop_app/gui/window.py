@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.train_page.run_finished.connect(self._run_finished)
         self.evaluate_page.train_longer.connect(self.train_longer)
         self.evaluate_page.use_class_weights.connect(self.use_class_weights)
+        self.label_page.labeled.connect(self._update_chrome)
 
         self._build_menus()
         self._place()
@@ -333,6 +334,10 @@ class MainWindow(QMainWindow):
             state = "Training …"
         elif self.tasks.is_running("compare"):
             state = "Comparing models …"
+        elif s.training_data() is None and self.label_page.store is not None:
+            labeled = len(self.label_page.store.labels)
+            state = (f"Labeling {self.label_page.store.source.name}: {labeled} labeled, saved as you go."
+                     + (f" Current model: {Path(s.run).name}" if s.run else ""))
         elif s.training_data() is None and s.run:
             state = f"Current model: {Path(s.run).name}"
         elif s.training_data() is None:

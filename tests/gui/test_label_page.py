@@ -179,7 +179,7 @@ def test_from_typed_category_names_to_a_model_and_from_labels_to_training(qtbot,
     # the sidebar does not tick Train: nothing was trained
     qtbot.wait(100)
     assert window.statusBar().currentMessage().startswith("A model from the category names is ready")
-    assert window.state_label.text() == f"Current model: {Path(run).name}"
+    assert window.state_label.text().endswith(f"Current model: {Path(run).name}")
     train_item = window.sidebar.item(window.page_index(window.train_page)).text()
     assert "✓" not in train_item and "Train" in train_item
     assert window.sidebar.currentRow() == window.page_index(window.classify_page)
@@ -245,6 +245,7 @@ def test_an_unlabeled_file_on_the_data_page_leads_to_the_label_page(qtbot, windo
     assert window.sidebar.currentRow() == window.page_index(window.label_page)
     wait_for(qtbot, lambda: window.label_page.store is not None)
     assert window.label_page.store.source == path and len(window.label_page.store.texts) == 24
+    assert window.state_label.text() == f"Labeling {path.name}: 0 labeled, saved as you go."
 
 
 def test_the_next_start_offers_to_continue_labeling(qtbot, window, unlabeled, tiny_model):
