@@ -34,10 +34,11 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     return int(w), int(h)
 
 
-def label_session(window, labeled_file: Path, labels: int = 14) -> None:
+def label_session(window, labeled_file: Path, labels: int = 30) -> None:
     """The Label page mid-session: the sample's texts without their labels (written to a temporary
     folder, so the labels saved as you go land there), the categories typed, and the first labels given
-    from the known answers, each after the suggestion for it is ready, so the chart has its points."""
+    from the known answers, as a person who reads each text does: each after the background retrain
+    has updated the suggestions, so the chart has its points."""
     import csv
     import tempfile
 
@@ -56,6 +57,7 @@ def label_session(window, labeled_file: Path, labels: int = 14) -> None:
         if not wait_until(lambda: page.current is not None and page.current_suggestion() is not None, 120):
             break
         page.give_label(truth[page.store.texts[page.current]])
+        wait_until(lambda: window.tasks.settled("label-suggest"), 120)
     wait_until(lambda: window.tasks.settled("label-suggest") and page.current_suggestion() is not None, 120)
 
 
