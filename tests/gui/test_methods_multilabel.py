@@ -137,7 +137,7 @@ def test_a_multi_label_run_and_a_single_label_run_each_show_their_own_results(qt
     assert window.session.current_evaluation() is None and ev.shown is None  # the old numbers are gone at once
 
     # a single-label run on other data: every page shows it, never the multi-label numbers
-    open_file(qtbot, window, write_emotions(tmp_path / "emotions.csv", n=90))
+    open_file(qtbot, window, write_emotions(tmp_path / "emotions.csv", n=120))
     window.model_page.set_method("fine-tune")
     assert not data.multi_label and not data.multi_banner.isVisibleTo(data)
     wait_for(qtbot, lambda: window.train_page.start_button.isEnabled(), 30)
@@ -151,7 +151,7 @@ def test_a_multi_label_run_and_a_single_label_run_each_show_their_own_results(qt
 
 
 def test_a_long_text_in_classify_shows_the_passage_that_drove_the_answer(qtbot, window, tiny_model, tmp_path):
-    ready(qtbot, window, tiny_model, write_emotions(tmp_path / "emotions.csv", n=90), max_length=8)
+    ready(qtbot, window, tiny_model, write_emotions(tmp_path / "emotions.csv", n=120), max_length=8)
     window.model_page.set_method("fine-tune")
     # Data: texts longer than the max length are said, with the way to read them whole
     data = window.data_page

@@ -22,7 +22,7 @@ EMOTIONS = {"joy": "what a wonderful happy day, I love it", "anger": "this makes
             "fear": "I am scared and worried about tomorrow"}
 
 
-def write_emotions(path: Path, n: int = 90) -> Path:
+def write_emotions(path: Path, n: int = 120) -> Path:  # 40 per category: full fine-tuning
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["tweet", "emotion"])
