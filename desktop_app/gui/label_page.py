@@ -87,6 +87,7 @@ class LabelPage(QWidget):
         self.method_label.setWordWrap(True)
         self.saved_label = QLabel("")
         self.saved_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.saved_label.setWordWrap(True)
         self.model_button = QPushButton("Make a model from the category names")
         self.model_button.setToolTip("With labels for at least two categories: opens the labeled file for training (the app picks "
                                      "the way to learn). With none yet: a model that recognises the categories from their "
@@ -214,8 +215,48 @@ class LabelPage(QWidget):
             button = QPushButton(f"{i + 1}  {name}" if i < 9 else name)
             button.setFocusPolicy(Qt.NoFocus)
             button.clicked.connect(lambda _=False, n=name: self.give_label(n))
-            self.buttons_layout.addWidget(button, i // 5, i % 5)
             self.category_buttons.append(button)
+        self._place_buttons()
+
+    def _buttons_per_row(self) -> int:
+        """As many category buttons in a row as fit the page's width (at most 5), so a narrow or
+        200%-scaled window wraps them into more rows instead of scrolling sideways."""
+        if not self.category_buttons:
+            return 5
+        widest = max(b.sizeHint().width() for b in self.category_buttons) + self.buttons_layout.spacing()
+        room = max(1, self._visible_width() - 2 * self.layout().contentsMargins().left())
+        return max(1, min(5, room // max(1, widest)))
+
+    def _visible_width(self) -> int:
+        """The width the page is shown in: the scroll area's viewport when the window scrolls its pages
+        (the page itself is as wide as its widest row, which is what must shrink)."""
+        from PySide6.QtWidgets import QScrollArea
+
+        widget = self.parentWidget()
+        while widget is not None and not isinstance(widget, QScrollArea):
+            widget = widget.parentWidget()
+        return widget.viewport().width() if widget is not None else self.width()
+
+    def _place_buttons(self) -> None:
+        per_row = self._buttons_per_row()
+        for i, button in enumerate(self.category_buttons):
+            self.buttons_layout.removeWidget(button)
+            self.buttons_layout.addWidget(button, i // per_row, i % per_row)
+        self._buttons_placed_per_row = per_row
+
+    def _replace_buttons_if_needed(self) -> None:
+        if self.category_buttons and self._buttons_per_row() != getattr(self, "_buttons_placed_per_row", None):
+            self._place_buttons()
+
+    def set_narrow(self, narrow: bool) -> None:
+        """Called by the window on every resize: re-wrap the category buttons once the new width is laid out."""
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, self._replace_buttons_if_needed)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._replace_buttons_if_needed()
 
     # -- labeling ------------------------------------------------------------------------------
     def current_suggestion(self) -> tuple[str, float] | None:
@@ -430,7 +471,9 @@ class LabelPage(QWidget):
                 self.suggestion_label.setText("Suggestion: not ready yet (working in the background)")
             else:
                 self.suggestion_label.setText(f"Suggestion: <b>{suggestion[0]}</b> ({100 * suggestion[1]:.0f}% sure) — Enter accepts")
-        self.saved_label.setText(f"Saved as you go to {self.store.csv_path}")
+        # the name on the page (a long folder must not widen it), the whole path in the tooltip
+        self.saved_label.setText(f"Saved as you go to {self.store.csv_path.name}, beside {self.store.source.name}")
+        self.saved_label.setToolTip(str(self.store.csv_path))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - standalone use: stop our own workers
         if self.win is None:

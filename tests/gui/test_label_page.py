@@ -275,3 +275,23 @@ def test_the_next_start_offers_to_continue_labeling(qtbot, window, unlabeled, ti
     assert not resume.isVisible()
     again.tasks.stop_all()
     again.shutdown()
+
+
+def test_category_buttons_wrap_in_a_narrow_window_instead_of_scrolling_sideways(qtbot, window, unlabeled, tiny_model):
+    path, _ = unlabeled
+    page = window.label_page
+    page.model = str(tiny_model)
+    window.show_page(page)
+    page.open_file(path)
+    wait_for(qtbot, lambda: page.store is not None)
+    page.set_categories(["account_access", "billing", "feature_request", "shipping", "technical_issue"])
+    window.tasks.stop_all()
+    window.resize(1280, 800)
+    qtbot.wait(100)
+    assert page._buttons_placed_per_row == 5
+    window.resize(640, 600)  # 1024x700 at 200% leaves about this much to the page
+    wait_for(qtbot, lambda: page._buttons_placed_per_row < 5)
+    scroll = page.parentWidget().parentWidget()
+    wait_for(qtbot, lambda: not scroll.horizontalScrollBar().isVisible(), 5)  # once the layout has settled
+    right = max(b.mapTo(page, b.rect().topRight()).x() for b in page.category_buttons)
+    assert right <= scroll.viewport().width()
