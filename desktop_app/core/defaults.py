@@ -200,9 +200,11 @@ def few_shot_plan(settings: TrainSettings, facts: Facts) -> tuple[TrainSettings,
     choose("class_weights", False, "not used: the contrastive loss weighs same- and different-category pairs equally")
     for name in settings.explicit():
         reasons.setdefault(name, {"value": getattr(settings, name), "reason": "set by you"})
-    reasons["validation"] = {"value": "every labeled text, each scored by a model that did not learn from it",
+    reasons["validation"] = {"value": "a cross-check on every labeled text",
                              "reason": f"with few labels, texts kept aside would be only a handful; instead each text is "
-                                       f"scored once by a head fitted without it ({FEW_SHOT_CV_FOLDS}-fold cross-validation)"}
+                                       f"scored once by a head fitted without it ({FEW_SHOT_CV_FOLDS}-fold cross-validation). "
+                                       "The text model itself learned from all of them, so this runs high: on banking77 "
+                                       "it said 0.89 where new texts gave 0.83 (8 per category)"}
     return resolved, reasons
 
 

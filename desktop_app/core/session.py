@@ -494,9 +494,10 @@ def summarize(metrics: dict, on: str = "validation", history=(), class_counts: d
     where = {"validation": "validation", "record": "validation"}.get(on, "")
     texts = f"the {where} texts" if where else f"the texts in {Path(on).name}"
     cross_validated = on == "record" and metrics.get("evaluated_on") == "cross-validation"
-    if cross_validated:  # few-shot: no texts were kept aside
-        headline = (f"{percent(metrics.get('accuracy', 0))} of the {plural(n, 'labeled text')} were right, each scored "
-                    "by a model that had not learned from it.")
+    if cross_validated:  # few-shot: no texts were kept aside, and the text model learned from all of them
+        headline = (f"{percent(metrics.get('accuracy', 0))} of the {plural(n, 'labeled text')} were right in a cross-check "
+                    "(each scored by a final step fitted without it). New texts usually score lower: evaluate on a "
+                    "labeled file the model has not seen for a true measure.")
     else:
         headline = f"{percent(metrics.get('accuracy', 0))} of {texts} were right ({plural(n, 'text')})."
     details: list[str] = []

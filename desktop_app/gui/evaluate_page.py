@@ -395,7 +395,7 @@ class EvaluatePage(QWidget):
         source = ("measured when training ended" if evaluation.on == "record" else "measured just now")
         if evaluation.on == "record" and m.get("evaluated_on") == "cross-validation":
             source = ("cross-validated when training ended (no texts were kept aside; evaluate on a labeled file "
-                      "to see examples of mistakes)")
+                      "for a true measure and examples of mistakes)")
         multi = m.get("problem_type") == "multi_label_classification"
         self.multi_label = multi
         long = (evaluation.result.long_documents if evaluation.result is not None else {}) or {}

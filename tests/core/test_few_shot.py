@@ -113,7 +113,7 @@ def test_few_shot_runs_on_the_training_loop(few_shot_run):
     assert record.split["kind"] == "training-rows" and record.data["n_train"] == 30  # nothing held out
     assert record.settings_explained["method"]["value"] == "few-shot"
     assert "cross-validation" in record.settings_explained["validation"]["reason"]
-    assert record.settings_explained["validation"]["value"].startswith("every labeled text")  # plain words first
+    assert record.settings_explained["validation"]["value"] == "a cross-check on every labeled text"  # plain words first
     assert 0 <= record.final_metrics["accuracy"] <= 1 and len(record.history) == 2
     model = folder / "run" / "model"
     assert (model / "head.safetensors").is_file() and (model / "head.json").is_file()

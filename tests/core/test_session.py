@@ -107,7 +107,8 @@ def test_summary_in_words_with_advice():
 def test_a_few_shot_record_is_said_to_be_cross_validated_and_never_advises_class_weights():
     m = {**metrics(["joy", "anger", "optimism"], [[5, 1, 0], [1, 4, 0], [2, 1, 0]]), "evaluated_on": "cross-validation"}
     summary = summarize(m, "record", class_counts={"joy": 6, "anger": 5, "optimism": 3})
-    assert summary.headline == f"{percent(9 / 14)} of the 14 labeled texts were right, each scored by a model that had not learned from it."
+    assert summary.headline.startswith(f"{percent(9 / 14)} of the 14 labeled texts were right in a cross-check")
+    assert "New texts usually score lower" in summary.headline  # the text model learned from all of them
     assert "class_weights" not in {a.action for a in summary.advice}
     assert any("Label more examples" in a.text and "optimism" in a.text for a in summary.advice)
 

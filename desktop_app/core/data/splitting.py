@@ -88,8 +88,8 @@ def validation_part(record: dict, data: LabeledData) -> tuple[LabeledData | None
     kind = split_record.get("kind")
     if kind == "training-rows":
         return None, ("This model learned from every labeled text (few examples), so no texts were kept aside; "
-                      "its score on the Evaluate page is cross-validated: each text was scored by a model that did "
-                      "not learn from it. To test it on other texts, evaluate on a labeled file.")
+                      "its score on the Evaluate page is a cross-check on those texts, which runs high. For a true "
+                      "measure, evaluate on a labeled file it has not seen.")
     if kind == "none":
         return None, ("This model was made from the category names alone, so there is no validation part. "
                       "Evaluate it on a labeled file.")
