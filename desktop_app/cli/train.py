@@ -149,6 +149,9 @@ def run(args) -> int:
                 else "Validation accuracy"
             print(f"{what} {m.get('accuracy', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f} "
                   f"(n={m.get('n', 0)}, best epoch {m.get('best_epoch')})")
+            if record and record.split.get("kind") == "training-rows":
+                print("(This runs high: the text model learned from every one of these rows. For a true measure: "
+                      "classifier-studio evaluate RUN_DIR LABELED_FILE on texts it has not seen.)")
         if long.get("mode") == "on":
             print(f"Long-document mode: windows of {long.get('window')} tokens, combined by {long.get('combine')}")
     return 0
