@@ -74,9 +74,13 @@ def coverage_first(probs: np.ndarray, missing: Sequence[int], count: int) -> lis
     return picked
 
 
-def label_order(probs: np.ndarray, vectors: np.ndarray, count: int, missing: Sequence[int] = ()) -> list[int]:
-    """The queue: categories without labels covered first, then small margins with diversity."""
-    first = coverage_first(probs, missing, count) if len(missing) else []
+def label_order(probs: np.ndarray, vectors: np.ndarray, count: int, missing: Sequence[int] = (),
+                first: Sequence[int] | None = None) -> list[int]:
+    """The queue: categories without labels covered first, then small margins with diversity.
+    ``first``: ``coverage_first(probs, missing, count)`` when the caller has it already."""
+    if first is None:
+        first = coverage_first(probs, missing, count) if len(missing) else []
+    first = list(first)
     rest = [i for i in diverse_uncertain(probs, vectors, min(count + len(first), len(probs))) if i not in first]
     return (first + rest)[:count]
 

@@ -293,8 +293,9 @@ def suggest(texts: Sequence[str], categories: Sequence[str], labeled: dict[int, 
             reason = "No labels yet: the texts are compared with the category names (zero-shot)."
     missing = [j for j, name in enumerate(names) if counts[name] == 0]
     count = min(queue_length, len(open_positions))
-    order = label_order(probs, vectors, count, missing) if open_positions else []
-    coverage = frozenset(open_positions[i] for i in coverage_first(probs, missing, count)) if open_positions and missing else frozenset()
+    first = coverage_first(probs, missing, count) if open_positions and missing else []
+    order = label_order(probs, vectors, count, missing, first) if open_positions else []
+    coverage = frozenset(open_positions[i] for i in first)
     return Suggestions(names, open_positions, probs, [open_positions[i] for i in order], method, reason, len(labeled),
                        coverage)
 

@@ -601,7 +601,7 @@ class ModelPage(QWidget):
         rows = getattr(self, "_plan_rows", None)
         if not rows:
             return
-        stacked = self.plan_label.width() < self.PLAN_STACKED_BELOW * self.plan_label.fontMetrics().averageCharWidth()
+        stacked = self._plan_is_narrow()
         self._plan_stacked = stacked
         html = []
         for label, expert, shown, reason in rows:
@@ -615,12 +615,14 @@ class ModelPage(QWidget):
                             f"<b>{escape(shown)}</b></td><td>{escape(reason)}</td></tr>")
         self.plan_label.setText("<table cellspacing='2'>" + "".join(html) + "</table>")
 
+    def _plan_is_narrow(self) -> bool:
+        return self.plan_label.width() < self.PLAN_STACKED_BELOW * self.plan_label.fontMetrics().averageCharWidth()
+
     def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
         from PySide6.QtCore import QEvent
 
         if watched is self.plan_label and event.type() == QEvent.Resize:
-            stacked = self.plan_label.width() < self.PLAN_STACKED_BELOW * self.plan_label.fontMetrics().averageCharWidth()
-            if stacked != getattr(self, "_plan_stacked", None):
+            if self._plan_is_narrow() != getattr(self, "_plan_stacked", None):
                 self._show_plan()
         return super().eventFilter(watched, event)
 
