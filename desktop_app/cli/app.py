@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("\nAborted.\n")
         return common.EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the last line of defence
+        user_error = common.os_error_as_user_error(exc, getattr(args, "out", None))  # disk full, no permission...
+        if user_error is not None:
+            log.info("system error: %s (%s: %s)", user_error.describe(), type(exc).__name__, exc)
+            sys.stderr.write(f"Error: {user_error.describe()}\n")
+            return common.EXIT_USAGE
         log.exception("unexpected error")
         sys.stderr.write(f"Unexpected error: {type(exc).__name__}: {exc}\nDetails are in the log file: {log_path}\n")
         return common.EXIT_UNEXPECTED

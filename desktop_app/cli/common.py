@@ -23,6 +23,63 @@ class CommandFailed(Exception):
         self.message = message
 
 
+def os_error_as_user_error(exc: BaseException, out=None):
+    """A UserInputError (exit 2, with the fix) for a failure the user can fix on their side: a full disk
+    (ENOSPC, also when safetensors or torch report it in their own words), no permission (EACCES, EPERM),
+    a read-only disk (EROFS), too many open files (EMFILE, ENFILE). None for anything else (exit 1).
+    ``out``: the command's --out, to say how much space is free there."""
+    import errno
+    import os
+    import shutil
+    from pathlib import Path
+
+    from ..core.errors import UserInputError
+    from ..core.runs import as_os_error
+
+    seen, err = set(), None
+    current = exc
+    while current is not None and id(current) not in seen:  # the error itself or what caused it
+        seen.add(id(current))
+        candidate = as_os_error(current, None)
+        if isinstance(candidate, OSError) and candidate.errno in _USER_ERRNOS:
+            err = candidate
+            break
+        current = current.__cause__ or current.__context__
+    if err is None:
+        return None
+    where = err.filename or out or os.getcwd()
+    place = Path(str(where)).expanduser()
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        try:
+            free = f"{shutil.disk_usage(place).free / 2**20:.0f} MB free"
+        except OSError:
+            free = "no space left"
+        return UserInputError(f"The disk is full: {free} on the disk of '{place}'; the files could not be written.",
+                              where=str(where), fix="Free some space on that disk (or choose an --out folder on "
+                              "another disk), then run the command again; an interrupted run continues with --resume.")
+    if err.errno == errno.EROFS:
+        return UserInputError(f"'{where}' is on a read-only disk, so nothing can be written there.", where=str(where),
+                              fix="Choose a folder on a disk you can write to (--out).")
+    if err.errno in (errno.EMFILE, errno.ENFILE):
+        return UserInputError("Too many files are open at once (the system's limit was reached).", where=str(where),
+                              fix="Close other programs, or raise the limit (for example `ulimit -n 4096` on Linux and "
+                                  "macOS), then run the command again.")
+    return UserInputError(f"No permission to write or read '{where}' ({err.strerror or 'permission denied'}).",
+                          where=str(where), fix="Choose a folder you may write to (--out), or ask for access to that file.")
+
+
+def _user_errnos() -> frozenset:
+    import errno
+
+    return frozenset(getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EROFS", "EMFILE", "ENFILE", "EACCES", "EPERM")
+                     if hasattr(errno, n))
+
+
+_USER_ERRNOS = _user_errnos()
+
+
 def add_column_args(p) -> None:
     p.add_argument("--text-column", metavar="C", help="column holding the text (default: guessed)")
     p.add_argument("--label-column", metavar="C", help="column holding the label (default: guessed)")

@@ -54,15 +54,16 @@ class Embedder:
     @classmethod
     def load(cls, model: str | Path = "default", device: str = "auto") -> "Embedder":
         """The bundled model ("default"), a model folder, or the encoder of a run or few-shot model."""
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
         from .inference import quiet_transformers
+        from .model_files import load_model, load_tokenizer
         from .models import resolve_model
 
         quiet_transformers()
         folder = resolve_model(model)
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        encoder = AutoModel.from_pretrained(folder)
+        tokenizer = load_tokenizer(folder)
+        encoder = load_model(folder, AutoModel)
         target = choose(device, "fp32").device
         encoder.to(target).eval()
         return cls(encoder, tokenizer, target, _max_length(folder, encoder.config, tokenizer), str(folder))

@@ -29,6 +29,7 @@ import torch
 from .data import LabeledData
 from .errors import UserInputError
 from .events import EventSink, StatusEvent, ignore
+from .model_files import copy_model_files
 from .outputs import check_not_inside, claim_output_dir, lock_run_dir
 from .runs import MODEL_DIR, RUN_JSON, atomic_dir, read_json, write_json
 
@@ -105,7 +106,43 @@ def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path, data: Labeled
     check_not_inside(out_dir, [run_dir, model_dir])
     claim_output_dir(out_dir, "export")  # new, empty or an earlier export: never the user's own folder
     with lock_run_dir(out_dir, beside=True):
-        return _export(run_dir, model_dir, fmt, out_dir, data, on_event, speed_docs, latency_docs)
+        try:
+            return _export(run_dir, model_dir, fmt, out_dir, data, on_event, speed_docs, latency_docs)
+        except Exception as exc:
+            if _is_disk_full(exc):
+                raise _disk_full(out_dir, model_dir, fmt) from exc
+            raise
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    import errno
+
+    from .runs import as_os_error
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        err = as_os_error(exc, None)
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _disk_full(out_dir: Path, model_dir: Path, fmt: str) -> UserInputError:
+    """Exit 2 with the numbers: the space left, and about what the export needs (the weights once for hf and
+    onnx; fp32 and int8 graphs for int8, as the run's ONNX cache holds both)."""
+    from .model_files import allowed_model_file
+
+    weights = sum(p.stat().st_size for p in model_dir.iterdir() if allowed_model_file(p.name) and p.is_file())
+    need_mb = max(1, round(weights * {"hf": 1.0, "onnx": 1.1, "int8": 1.5}[fmt] / 2**20 + 0.5))
+    try:
+        free_mb = shutil.disk_usage(out_dir.parent if not out_dir.exists() else out_dir).free // 2**20
+    except OSError:
+        free_mb = 0
+    return UserInputError(f"The disk is full: {free_mb} MB free, about {need_mb} MB needed for the {fmt} export.",
+                          where=str(out_dir), fix=f"Free at least {max(1, need_mb - free_mb)} MB (or choose an --out "
+                          "folder on another disk), then export again; nothing was left half-written.")
 
 
 def _export(run_dir: Path, model_dir: Path, fmt: str, out_dir: Path, data: LabeledData | None, on_event: EventSink,
@@ -128,7 +165,9 @@ def _export(run_dir: Path, model_dir: Path, fmt: str, out_dir: Path, data: Label
     with atomic_dir(out_dir) as tmp:
         if fmt == "hf":
             on_event(StatusEvent("Copying the Hugging Face model folder"))
-            shutil.copytree(model_dir, tmp, dirs_exist_ok=True)
+            # only what we wrote (model_files' allow-list, config.json without auto_map): stray code,
+            # pickles or notes in the run folder never travel with an export
+            copy_model_files(model_dir, tmp)
             summary["files"] = {"model": "config.json + model.safetensors + tokenizer files"}
         elif fmt == "onnx":
             summary.update(_export_onnx(clf, tmp))
@@ -491,7 +530,7 @@ def load(meta):
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(HERE)
+    tokenizer = AutoTokenizer.from_pretrained(HERE, trust_remote_code=False)  # never run code from a folder
 {build}
     model.eval()
 
@@ -506,7 +545,7 @@ def load(meta):
     return encode, logits_of
 '''
 
-_HF_BUILD = "    model = AutoModelForSequenceClassification.from_pretrained(HERE)"
+_HF_BUILD = "    model = AutoModelForSequenceClassification.from_pretrained(HERE, trust_remote_code=False, use_safetensors=True)"
 _ONNX_LOAD = r'''"""Standalone predictor for this {fmt} export. Needs: pip install onnxruntime tokenizers numpy
 (no torch, no transformers)
 

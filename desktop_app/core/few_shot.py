@@ -154,8 +154,10 @@ class FewShotRecipe(Recipe):
     def build_model(self, p: Prepared) -> torch.nn.Module:
         from transformers import AutoModel
 
+        from .model_files import load_model
+
         torch.manual_seed(p.settings.seed)
-        return SentenceEmbeddingModel(AutoModel.from_pretrained(p.model_path))
+        return SentenceEmbeddingModel(load_model(p.model_path, AutoModel))
 
     def objective(self, p: Prepared) -> Objective:
         return ContrastivePairs(p.y_train)

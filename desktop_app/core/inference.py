@@ -118,7 +118,7 @@ class Classifier:
         ``precision="int8"`` is the fast variant: the int8 ONNX model on the CPU. ``engine``: "auto"
         (ONNX Runtime on the CPU, PyTorch on a GPU), "onnx" (ONNX Runtime or UserInputError) or
         "torch". ``on_status`` hears the one-time export ("Preparing the fast CPU engine...")."""
-        from transformers import AutoConfig, AutoTokenizer
+        from .model_files import load_config, load_tokenizer
 
         quiet_transformers()
         from .models import check_model_folder
@@ -132,8 +132,8 @@ class Classifier:
         if int8 and device not in ("auto", "cpu"):
             raise UserInputError("The int8 model runs on the CPU only.", where=f"--device {device}", fix="Use --device cpu or auto.")
         choice = choose("cpu" if int8 else device, "fp32" if int8 else precision)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        config = AutoConfig.from_pretrained(model_dir)
+        tokenizer = load_tokenizer(model_dir)
+        config = load_config(model_dir)
         id2label = config.id2label or {}
         labels = [str(id2label.get(i, id2label.get(str(i), i))) for i in range(config.num_labels)]
         from . import sentence_head
@@ -280,10 +280,11 @@ def _load_torch_model(model_dir: Path):
     from transformers import AutoModelForSequenceClassification
 
     from . import sentence_head
+    from .model_files import load_model
 
     if sentence_head.is_head_folder(model_dir):
         return sentence_head.load_model(model_dir)[0]
-    return AutoModelForSequenceClassification.from_pretrained(model_dir)
+    return load_model(model_dir, AutoModelForSequenceClassification)
 
 
 def _say_once(note: str, on_status: Callable[[str], None] | None) -> None:

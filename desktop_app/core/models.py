@@ -184,28 +184,6 @@ def _check_safetensors(path: Path) -> None:
         raise _weights_error(path.parent, f"The weights file '{path.name}' is damaged or incomplete ({exc}).") from exc
 
 
-def _check_pickled_weights(path: Path) -> None:
-    """A PyTorch .bin is a pickle: open it only with torch's weights-only loader (no code can run)."""
-    import pickle
-    import warnings
-    import zipfile
-
-    import torch
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.load(path, map_location="meta", weights_only=True, mmap=zipfile.is_zipfile(path))
-    except pickle.UnpicklingError as exc:
-        raise UserInputError(
-            f"The weights file '{path.name}' contains more than plain weights (it could run code), so it was not loaded.",
-            where=str(path),
-            fix="Use only models from sources you trust. Save the model again with safetensors "
-            "(model.save_pretrained(folder) writes model.safetensors) and remove pytorch_model.bin.") from exc
-    except Exception as exc:  # noqa: BLE001 - any other failure means a damaged file
-        raise _weights_error(path.parent, f"The weights file '{path.name}' is damaged or incomplete ({type(exc).__name__}).") from exc
-
-
 def _run_record(run_dir: Path | None) -> dict:
     if run_dir is None:
         return {}
@@ -239,15 +217,12 @@ def check_model_folder(path: str | Path) -> ModelCheck:
         raise UserInputError("This is not a trained run or model folder (no model/config.json).", where=str(path),
                              fix="Pass the RUN_DIR written by `classifier-studio train` (it holds model/ and run.json).")
     config = _read_config(model_dir)
-    safetensors = sorted(model_dir.glob("*.safetensors"))
-    bins = sorted(model_dir.glob("pytorch_model*.bin"))
-    if not safetensors and not bins:
-        raise _weights_error(model_dir, f"The model folder '{model_dir}' has no weights file (model.safetensors).")
-    for file in safetensors:
+    from .model_files import check_folder
+
+    # custom code (auto_map, no model_type) and pickle-only weights: refused, never opened
+    check_folder(model_dir, weights=True)
+    for file in sorted(model_dir.glob("*.safetensors")):
         _check_safetensors(file)
-    if not safetensors:
-        for file in bins:
-            _check_pickled_weights(file)
     id2label = config.get("id2label") or {}
     n_model = len(id2label) or int(config.get("num_labels") or 0)
     labels = [str(id2label.get(str(i), id2label.get(i, i))) for i in range(n_model)] if id2label else []
@@ -318,9 +293,11 @@ def _is_classifiable(folder: Path) -> bool:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return False
-    has_weights = any(folder.glob("*.safetensors")) or any(folder.glob("pytorch_model*.bin"))
+    from .model_files import has_safetensors
+
+    has_weights = has_safetensors(folder)  # pickle-only models are refused when loaded: not offered either
     has_tokenizer = (folder / "tokenizer.json").is_file() or (folder / "vocab.txt").is_file() or (folder / "tokenizer_config.json").is_file()
-    return bool(config.get("model_type")) and has_weights and has_tokenizer
+    return bool(config.get("model_type")) and not config.get("auto_map") and has_weights and has_tokenizer
 
 
 def list_models(extra_folders: list[str | Path] = (), runs_dir: str | Path | None = None) -> list[ModelInfo]:

@@ -208,6 +208,7 @@ def export_optimized(model_dir: str | Path, out_path: str | Path) -> dict:
     from transformers import AutoModelForSequenceClassification
 
     from .inference import quiet_transformers
+    from .model_files import load_model
 
     import_runtime()
     quiet_transformers()
@@ -217,10 +218,10 @@ def export_optimized(model_dir: str | Path, out_path: str | Path) -> dict:
         model = sentence_head.load_model(model_dir)[0].float().eval()
     else:
         try:
-            model = AutoModelForSequenceClassification.from_pretrained(model_dir, attn_implementation="eager").float().eval()
+            model = load_model(model_dir, AutoModelForSequenceClassification, attn_implementation="eager").float().eval()
         except Exception as exc:  # noqa: BLE001 - a model without eager attention: any loadable one will do
             log.debug("eager attention unavailable (%s); exporting the default attention", exc)
-            model = AutoModelForSequenceClassification.from_pretrained(model_dir).float().eval()
+            model = load_model(model_dir, AutoModelForSequenceClassification).float().eval()
     out_path = Path(out_path)
     raw = out_path.with_name(out_path.name + ".raw")
     try:

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import socket
+import stat
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -419,11 +420,15 @@ def read_lock_holder(lock: str | Path) -> dict | None:
     lock = Path(lock)
     if lock.is_dir():
         lock = lock / LOCK_FILE
-    try:
-        with open(lock, "rb") as fh:
+    try:  # never through a link: a planted one must not make us read (and show) another file
+        fd = os.open(lock, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
             fh.seek(1)  # byte 0 is the locked byte on Windows
-            data = fh.read().decode("utf-8", errors="replace").strip()
-        return json.loads(data) if data else None
+            data = fh.read(4096).decode("utf-8", errors="replace").strip()
+        holder = json.loads(data) if data else None
+        return holder if isinstance(holder, dict) else None
     except (OSError, ValueError):
         return None
 
@@ -468,7 +473,68 @@ def lock_output_file(path: str | Path, command: str | None = None) -> Iterator[P
     """The same lock for one output file (``.NAME.lock`` beside it): two commands never write it at once."""
     target = check_output_file(path)
     with _hold_lock(target.parent / f".{target.name}.lock", target, command):
+        remove_leftovers(target)  # what a killed writer of this file left: it is ours, and no one else writes it now
         yield target
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _open_lock_file(lock_path: Path) -> int:
+    """Open (or create) a lock file without following links and without truncating anything.
+
+    A folder received from someone else may hold a link named like our lock file (to a file outside
+    it), or a second hard link of such a file. Opening with O_NOFOLLOW refuses the link; a name that
+    is not a plain file with one link is removed (the name only: its target is never opened) and a
+    lock file of our own created in its place with O_EXCL. Only a plain single-link file is written
+    into (the holder record), and only after the lock is ours.
+
+    Why not ``filelock`` (4.3.2 is installed): its Unix lock does open with O_NOFOLLOW and never
+    truncates, but it has no holder record (pid, host, command) for the "held by" message, and its
+    soft-lock fallback differs from ours on file systems that cannot lock; keeping one lock code here
+    keeps those guarantees in one place."""
+    base = os.O_RDWR | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(5):
+        try:
+            return os.open(lock_path, base | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise _not_writable(lock_path.parent, exc) from exc
+        try:
+            fd = os.open(lock_path, base | getattr(os, "O_NONBLOCK", 0))  # a planted FIFO must not block us
+        except FileNotFoundError:
+            continue  # removed by its holder meanwhile: create it
+        except OSError as exc:
+            if not _is_link_error(exc, lock_path):
+                raise _not_writable(lock_path.parent, exc) from exc
+            fd = -1
+        if fd >= 0:
+            info = os.fstat(fd)
+            if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
+                return fd
+            os.close(fd)
+        _remove_name(lock_path)  # a link, a second name of another file, a FIFO...: not our lock
+    raise UserInputError(f"The lock file '{lock_path}' keeps being replaced by something that is not a plain file.",
+                         where=str(lock_path), fix="Remove it, and make sure no other program writes into this folder.")
+
+
+def _is_link_error(exc: OSError, path: Path) -> bool:
+    import errno
+
+    return exc.errno in (errno.ELOOP, errno.EMLINK) or path.is_symlink()
+
+
+def _remove_name(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            raise UserInputError(f"'{path}' is a folder where Classifier Studio keeps its lock file.", where=str(path),
+                                 fix="Remove or rename that folder.")
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise _not_writable(path.parent, exc) from exc
 
 
 @contextmanager
@@ -476,10 +542,7 @@ def _hold_lock(lock_path: Path, what: Path, command: str | None) -> Iterator[Non
     host = socket.gethostname()
     fd = -1
     for _ in range(5):
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise _not_writable(lock_path.parent, exc) from exc
+        fd = _open_lock_file(lock_path)
         got = _try_lock(fd)
         if got is False:
             os.close(fd)
@@ -491,7 +554,7 @@ def _hold_lock(lock_path: Path, what: Path, command: str | None) -> Iterator[Non
                 os.close(fd)
                 raise _held_error(what, lock_path, holder)
         try:  # the previous holder may have removed the file between our open and our lock
-            same = os.name == "nt" or os.fstat(fd).st_ino == os.stat(lock_path).st_ino
+            same = os.name == "nt" or os.fstat(fd).st_ino == os.lstat(lock_path).st_ino
         except OSError:
             same = False
         if same:
@@ -521,6 +584,27 @@ def _hold_lock(lock_path: Path, what: Path, command: str | None) -> Iterator[Non
         os.close(fd)
 
 
+def remove_leftovers(target: str | Path) -> list[str]:
+    """Remove the temporary files a killed process left beside the output file ``target``
+    (``.NAME.XXXXXXXX.tmp``, as ``runs.atomic_path`` names them). Call it only while holding the
+    file's lock. Plain files only; a link of that name is removed, never followed. Returns the names."""
+    target = Path(target)
+    pattern = re.compile(r"^\." + re.escape(target.name) + r"\.[A-Za-z0-9_]{8}\.tmp$")
+    removed = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if pattern.match(entry.name) and not entry.is_dir(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+                removed.append(entry.name)
+            except OSError:
+                pass
+    return removed
+
+
 def _command_line() -> str:
     args = [Path(sys.argv[0]).name if sys.argv else "python", *sys.argv[1:]]
     if args and args[0] in {"__main__.py", "-m"}:
@@ -530,5 +614,5 @@ def _command_line() -> str:
 
 __all__ = [
     "FORMULA_START", "LOCK_FILE", "MARKERS", "atomic_file", "check_not_inside", "check_output_file", "claim_output_dir",
-    "convert_table", "lock_output_file", "lock_run_dir", "open_table_writer", "read_lock_holder", "run_own_files", "safe_cell", "table_kind", "write_table",
+    "convert_table", "lock_output_file", "lock_run_dir", "open_table_writer", "read_lock_holder", "remove_leftovers", "run_own_files", "safe_cell", "table_kind", "write_table",
 ]

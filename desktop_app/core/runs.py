@@ -7,8 +7,10 @@ that looks complete.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -60,17 +62,68 @@ def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
     """Yields a temporary path beside ``target``; on success flushes it to disk and renames it into place."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the name with O_EXCL (and O_NOFOLLOW): a planted link there is never opened;
+    # os.replace swaps the name ``target`` itself, so a link planted at the target is replaced, not followed
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        fsync_file(tmp_path)
-        os.replace(tmp_path, target)
-        fsync_dir(target.parent)
+        try:
+            yield tmp_path
+            _plain_file(tmp_path)
+            fsync_file(tmp_path)
+            os.replace(tmp_path, target)
+            fsync_dir(target.parent)
+        except Exception as exc:  # re-raised; a full disk said as one (OSError ENOSPC)
+            _raise_as_os_error(exc, target.parent)
+            raise
     finally:
-        if tmp_path.exists():
+        if tmp_path.is_symlink() or tmp_path.exists():
             tmp_path.unlink()
+
+
+def _plain_file(path: Path) -> None:
+    """What we wrote at a temporary name must still be a plain file (not replaced by a link) before it is moved in."""
+    import stat
+
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        raise OSError(errno.EPERM, "the temporary file was replaced by a link or a folder", str(path))
+
+
+def _raise_as_os_error(exc: Exception, folder: Path) -> None:
+    err = as_os_error(exc, folder)
+    if err is not exc:
+        raise err from exc
+
+
+_OS_ERROR_TEXT = re.compile(r"os error (\d+)")
+
+
+def as_os_error(exc: BaseException, folder: Path | None = None) -> BaseException:
+    """A write failure as the OSError it is underneath, so that callers say "the disk is full" (ENOSPC),
+    "no permission" (EACCES), "read-only" (EROFS) or "too many open files" (EMFILE) with the fix.
+
+    safetensors reports a full disk as ``SafetensorError('... No space left on device (os error 28)')`` and
+    torch.save as a ``RuntimeError('... unexpected pos ...')``; a failure while the disk of ``folder`` has
+    less than 1 MB left is taken for a full disk. Anything else (and every OSError) is returned as it is."""
+    from .errors import TrainingCancelled, UserInputError
+
+    if isinstance(exc, (OSError, UserInputError, TrainingCancelled)) or not isinstance(exc, Exception):
+        return exc
+    text = str(exc)
+    found = _OS_ERROR_TEXT.search(text)
+    if found:
+        code = int(found.group(1))
+        return OSError(code, os.strerror(code), str(folder) if folder else None)
+    if "No space left on device" in text:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder) if folder else None)
+    if folder is not None:
+        try:
+            if shutil.disk_usage(folder).free < 2**20:
+                return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
+        except OSError:
+            pass
+    return exc
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -114,7 +167,11 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        yield tmp
+        try:
+            yield tmp
+        except Exception as exc:  # re-raised; a full disk said as one (OSError ENOSPC)
+            _raise_as_os_error(exc, target.parent)
+            raise
         fsync_tree(tmp)
         if target.exists() and _exchange(tmp, target):
             fsync_dir(target.parent)  # tmp now holds the old folder; removed below

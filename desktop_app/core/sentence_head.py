@@ -132,6 +132,8 @@ def load_model(model_dir: str | Path) -> tuple[SentenceClassifier, list[str]]:
     """The encoder and head of ``model_dir`` as one module (CPU, eval mode), and the labels."""
     from transformers import AutoModel
 
+    from .model_files import load_model as load_checked
+
     meta, weight, bias = load_head(model_dir)
-    encoder = AutoModel.from_pretrained(model_dir)
+    encoder = load_checked(model_dir, AutoModel)
     return SentenceClassifier(encoder, weight, bias, float(meta.get("scale", 20.0))).eval(), [str(l) for l in meta["labels"]]

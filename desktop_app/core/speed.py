@@ -83,17 +83,19 @@ def training_rate(model_path: str, texts: Sequence[str], n_labels: int, batch_si
     from .models import resolve_model
 
     quiet_transformers()
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
+
+    from .model_files import load_model, load_tokenizer
 
     folder = resolve_model(model_path)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer = load_tokenizer(folder)
     dev = resolve_device(device)
     if threads:
         torch.set_num_threads(int(threads))
     sample = sample_texts(texts, batch_size * (steps + 1))
     ids = batching.encode(tokenizer, sample, max_length)
     order = batching.training_batches([len(x) for x in ids], batch_size, seed=0)[: steps + 1]
-    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=max(2, n_labels),
+    model = load_model(folder, AutoModelForSequenceClassification, num_labels=max(2, n_labels),
                                                                ignore_mismatched_sizes=True).to(dev)  # an earlier run as the start
     model.train()
     optimizer = adamw(model.parameters(), 1e-6, dev)

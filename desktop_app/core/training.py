@@ -211,10 +211,12 @@ class FineTune(Recipe):
     def build_model(self, p: Prepared) -> torch.nn.Module:
         from transformers import AutoModelForSequenceClassification
 
+        from .model_files import load_model
+
         label2id = {l: i for i, l in enumerate(p.labels)}
         torch.manual_seed(p.settings.seed)  # the new classification head's initial weights follow the seed
-        model = AutoModelForSequenceClassification.from_pretrained(
-            p.model_path, num_labels=len(p.labels), id2label={i: l for l, i in label2id.items()}, label2id=label2id,
+        model = load_model(
+            p.model_path, AutoModelForSequenceClassification, num_labels=len(p.labels), id2label={i: l for l, i in label2id.items()}, label2id=label2id,
             ignore_mismatched_sizes=True)
         model.config.problem_type = "single_label_classification"
         return model
@@ -465,7 +467,7 @@ class _Trainer:
         """Open the folder, check and tokenize the data, resolve the settings, build the model; True when resuming."""
         job = self.job
         quiet_transformers()
-        from transformers import AutoTokenizer
+        from .model_files import load_tokenizer
 
         self.ctx = distributed.Context(rank=distributed.env_rank(), world_size=distributed.env_world_size())
         previous = self.previous = self._open_folder()
@@ -488,7 +490,7 @@ class _Trainer:
         model_path = self.recipe.model_path(job, previous)
         with _unreadable_model(model_path):
             info = describe_folder(model_path, name=str(job.model))
-            tokenizer = AutoTokenizer.from_pretrained(model_path)
+            tokenizer = load_tokenizer(model_path)
         self.device = _precision_for_size(self.device, settings.precision, info.parameters, self.emit)
         model_max = min(info.max_length or 512, 512)
         if settings.max_length and settings.max_length > (info.max_length or 512):

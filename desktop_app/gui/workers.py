@@ -282,10 +282,10 @@ def token_lengths_task(model_path: str, texts: list[str], *, report, should_stop
     from ..core.models import describe_folder, resolve_model
 
     quiet_transformers()
-    from transformers import AutoTokenizer
+    from ..core.model_files import load_tokenizer
 
     folder = resolve_model(model_path)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer = load_tokenizer(folder)  # core.model_files: checked, never runs code from the folder
     info = describe_folder(folder)
 
     def progress(done: int, total: int) -> None:
