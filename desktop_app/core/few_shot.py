@@ -65,16 +65,22 @@ def fit_head(vectors: np.ndarray, y: Sequence[int], n_classes: int, l2: float = 
 
 
 def out_of_fold_logits(vectors: np.ndarray, y: Sequence[int], n_classes: int, folds: int = CV_FOLDS, seed: int = 0,
-                       l2: float = HEAD_L2, scale: float = HEAD_SCALE) -> np.ndarray | None:
-    """Each row's logits from a head fitted on the other folds (k-fold); None with fewer than two rows per fold."""
+                       l2: float = HEAD_L2, scale: float = HEAD_SCALE, groups: Sequence[int] | None = None) -> np.ndarray | None:
+    """Each row's logits from a head fitted on the other folds (k-fold); None with fewer than two rows (or
+    groups) per fold. ``groups``: rows of one group (the windows of one long document) share a fold, so no
+    row is scored by a head that saw another part of the same text."""
     y = np.asarray(y)
-    if len(y) < 2 * folds or len(set(y.tolist())) < 2:
+    group_of = np.arange(len(y)) if groups is None else np.asarray(groups)
+    unique = np.unique(group_of)
+    if len(unique) < 2 * folds or len(set(y.tolist())) < 2:
         return None
-    order = np.random.default_rng(seed).permutation(len(y))
+    fold_of_group = np.empty(int(unique.max()) + 1, dtype=np.int64)
+    fold_of_group[unique[np.random.default_rng(seed).permutation(len(unique))]] = np.arange(len(unique)) % folds
+    fold = fold_of_group[group_of]
     out = np.zeros((len(y), n_classes), dtype=np.float32)
     for k in range(folds):
-        test = order[k::folds]
-        train = np.setdiff1d(order, test)
+        test = np.flatnonzero(fold == k)
+        train = np.flatnonzero(fold != k)
         weight, bias = fit_head(vectors[train], y[train], n_classes, l2, scale)
         out[test] = scale * (vectors[test] @ weight.T + bias)
     return out
@@ -172,7 +178,8 @@ class FewShotRecipe(Recipe):
         vectors = embed_ids(model, p.train_ids, batching.pad_id_of(tokenizer), p.device)
         y = np.asarray(p.y_train)
         weight, bias = fit_head(vectors, y, len(p.labels))
-        self._oof = out_of_fold_logits(vectors, y, len(p.labels)) if p.validation_on_training_rows else None
+        self._oof = (out_of_fold_logits(vectors, y, len(p.labels), groups=p.train_doc)
+                     if p.validation_on_training_rows else None)
         if p.validation_on_training_rows and self._oof is None:  # too few rows to fold: the training fit itself
             self._oof = HEAD_SCALE * (vectors @ weight.T + bias)
         head = SentenceClassifier(model, weight, bias, HEAD_SCALE)

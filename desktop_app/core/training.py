@@ -122,6 +122,7 @@ class Prepared:
     should_stop: Callable[[], bool]
     emit: EventSink
     validation_on_training_rows: bool = False  # the recipe validates on the training rows itself (few-shot: cross-validation)
+    train_doc: np.ndarray | None = None  # long-document mode: the training text of each training window (else None)
 
 
 class Recipe:
@@ -553,23 +554,30 @@ class _Trainer:
         long_choice = self._long_documents(previous, lengths, model_max, resolved.max_length)
         layout = batching.special_layout(tokenizer)
         if long_choice["mode"] == "on":  # train on windows (each with its document's target), validate per document
-            windows, doc = long_docs.split_all(train_ids, resolved.max_length, *layout, max_windows=long_docs.MAX_TRAIN_WINDOWS)
+            windows, train_doc = long_docs.split_all(train_ids, resolved.max_length, *layout, max_windows=long_docs.MAX_TRAIN_WINDOWS)
             train_ids = batching.TokenIds.from_lists(windows, train_ids.dtype)
             del windows
-            y_train = y_train[doc]
-            valid_whole = batching.tokenize(tokenizer, valid_data.texts, self.should_stop)
-            windows, self.valid_doc = long_docs.split_all(valid_whole, resolved.max_length, *layout)
-            valid_ids = batching.TokenIds.from_lists(windows, valid_whole.dtype)
+            y_train = y_train[train_doc]
+            if split_record["kind"] == "training-rows":
+                # the recipe scores the training rows themselves (few-shot: out-of-fold logits, one per training
+                # window), so the validation windows are the training windows and combine by the same documents
+                valid_ids, self.valid_doc = train_ids, train_doc
+            else:
+                valid_whole = batching.tokenize(tokenizer, valid_data.texts, self.should_stop)
+                windows, self.valid_doc = long_docs.split_all(valid_whole, resolved.max_length, *layout)
+                valid_ids = batching.TokenIds.from_lists(windows, valid_whole.dtype)
             self.emit(StatusEvent(f"Long-document mode: {len(train_data)} training texts read as {len(train_ids)} "
                                   f"windows of at most {resolved.max_length} tokens ({long_choice['reason']})"))
         else:
+            train_doc = None
             train_ids = train_ids.truncated(resolved.max_length, layout)
             valid_ids = batching.tokenize(tokenizer, valid_data.texts, self.should_stop, keep=resolved.max_length)
         self._check_stop()
         tokenize_s = time.perf_counter() - t_tok
 
         prepared = self.prepared = Prepared(train_ids, y_train, valid_ids, y_valid, labels, self.device.device, resolved,
-                                            model_path, self.should_stop, self.emit, split_record["kind"] == "training-rows")
+                                            model_path, self.should_stop, self.emit, split_record["kind"] == "training-rows",
+                                            train_doc)
         self.recipe.prepare(prepared)
         self._check_stop()
         self.emit(StatusEvent(f"Preparing {info.architecture} on {self.device.name}"))
@@ -870,6 +878,9 @@ class _Trainer:
         """Validation metrics; in long-document mode per document, with the combination that scores best."""
         if self.valid_doc is None:
             return self.recipe.score(logits, self.y_valid, self.labels)
+        if len(logits) != len(self.valid_doc):  # a recipe's validation logits must be one row per validation window
+            raise RuntimeError(f"{type(self.recipe).__name__} scored {len(logits)} windows, but validation has "
+                               f"{len(self.valid_doc)} windows")
         multi = self.record.problem_type == "multi_label_classification"
         metric = self.settings.metric
         method, doc_logits, scores = long_docs.choose_combination(
