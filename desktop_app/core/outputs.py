@@ -79,6 +79,10 @@ def _write_failed(target: Path, exc: OSError) -> UserInputError:
                               fix="Free some space on that disk, or choose a folder on another disk.")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return _not_writable(target.parent, exc)
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        return UserInputError(f"'{target.name}' could not be written: too many files are open at once (the system's limit).",
+                              where=str(target), fix="Close other programs, or raise the limit (for example "
+                              "`ulimit -n 4096` on Linux and macOS), then run the command again.")
     return UserInputError(f"'{target.name}' could not be written: {exc.strerror or exc}.", where=str(target),
                           fix="Check that the file is not open in another program (Excel locks open files) and try again.")
 
