@@ -38,6 +38,7 @@ class JobState:
     started: float = field(default_factory=time.monotonic)
     budget_s: float | None = None  # a time limit the job keeps (training with a time budget)
     engine_eta_s: float | None = None
+    may_end_early: bool = False  # training: it stops early once the model stops improving, so the time left is at most
     _first: tuple[float, int] | None = None  # (time, done) of the first progress report
 
     @property
@@ -50,8 +51,22 @@ class JobState:
             return None
         return min(1.0, max(0.0, self.done / self.total))
 
-    def progress(self, done: int, total: int | None, message: str = "", eta_s: float | None = None) -> None:
-        now = time.monotonic()
+    @property
+    def shown_fraction(self) -> float | None:
+        """The share the bar shows: never 100% while the job still runs (the last check and the saving come after)."""
+        fraction = self.fraction
+        if fraction is None or self.status in ("finished",):
+            return fraction
+        return min(fraction, 0.99)
+
+    @property
+    def work_done(self) -> bool:
+        """Every planned step is done; the job is finishing (a last check, saving)."""
+        return bool(self.total) and self.done >= self.total
+
+    def progress(self, done: int, total: int | None, message: str = "", eta_s: float | None = None,
+                 now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
         if self._first is None or done < self._first[1]:
             self._first = (now, done)
         self.done, self.total = int(done), (int(total) if total else None)
@@ -63,11 +78,11 @@ class JobState:
         self.message = message
 
     def elapsed_s(self, now: float | None = None) -> float:
-        return (now or time.monotonic()) - self.started
+        return (time.monotonic() if now is None else now) - self.started
 
     def eta_s(self, now: float | None = None) -> float | None:
         """Seconds left, from the rate measured since the first report; None while it cannot be known."""
-        now = now or time.monotonic()
+        now = time.monotonic() if now is None else now
         estimate = None
         if self.total and self._first is not None:
             t0, d0 = self._first
@@ -81,15 +96,30 @@ class JobState:
             estimate = left if estimate is None else min(estimate, left)
         return estimate
 
+    def time_left_text(self, now: float | None = None) -> str:
+        """The time left in words, honest about what is not known: "about 40 seconds left"; for a job that may
+        stop early (or ends at a time limit), "at most 2 minutes left; often less"; once every step is done,
+        what it finishes. Known from the first second when a time limit bounds it."""
+        if self.work_done:
+            return "finishing (a last check and saving) …"
+        eta = self.eta_s(now)
+        if eta is None:
+            return "estimating the time left …"
+        words = duration_in_words(max(1.0, eta))
+        if self.may_end_early:
+            return f"at most {words} left; often less (it stops early once the model stops improving)"
+        if self.budget_s is not None:
+            return f"at most {words} left (the time limit)"
+        return f"about {words} left"
+
     def cancel_requested(self) -> None:
         if self.status == "running":
             self.status = "cancelling"
 
     def cancelling_text(self) -> str:
-        """What the user reads after pressing Cancel."""
-        if self.message:
-            return f"Stopping … finishing “{self.message.rstrip('.')}” first."
-        return "Stopping …"
+        """What the user reads after pressing Cancel: what it waits for, never the job's last status line
+        (a plan such as "Time budget 2 min: planned 12.70 epochs" is not what is being finished)."""
+        return "Stopping after the current step…"
 
 
 def duration_in_words(seconds: float | None) -> str:
@@ -112,7 +142,6 @@ def progress_text(state: JobState) -> str:
     if state.status == "cancelling":
         return state.cancelling_text()
     parts = [state.message or state.title]
-    eta = state.eta_s()
-    if state.total:
-        parts.append(f"about {duration_in_words(eta)} left" if eta is not None else "estimating the time left …")
+    if state.total or state.budget_s is not None:
+        parts.append(state.time_left_text())
     return " — ".join(parts)

@@ -1,8 +1,10 @@
 """Labeling unlabeled texts: the labels given so far, saved after every change, and the suggestions.
 
 ``LabelStore`` keeps a person's labels and writes them, atomically, after every change to
-``<input>.labeled.csv`` beside the input (columns row, text, label; label empty where not labeled
-yet), so closing the app loses nothing and the input is never modified. The file is ready for
+``<input>.labeled.csv`` (columns row, text, label; label empty where not labeled yet), so closing
+the app loses nothing and the input is never modified. Where: a folder the person chose, else beside
+the input; never inside the program's own folder (the bundled samples): those labels go to
+``default_labels_dir()`` under the user's documents. Nothing is written before the first label or skip. The file is ready for
 ``train`` (rows without a label are skipped) and for ``label-next``. The categories and the skipped
 rows go to ``<input>.labeled.json``. Reopening the same input picks both up again.
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -61,7 +65,7 @@ def read_for_labeling(path: str | Path) -> dict:
             source = Path(json.loads(meta_path.read_text(encoding="utf-8"))["source"])
         except (OSError, ValueError, KeyError, TypeError):
             source = None
-        if source is not None and source.exists() and store_paths(source)[0] == path:
+        if source is not None and source.exists() and store_paths(source, path.parent)[0] == path:
             note = f"{path.name} is where the labels of {source.name} are saved: opened {source.name} with them."
             path = source
     table = read_table(path)
@@ -77,11 +81,59 @@ def read_for_labeling(path: str | Path) -> dict:
             "note": note}
 
 
-def store_paths(source: str | Path) -> tuple[Path, Path]:
-    """The labeled CSV and its JSON beside the input file (or beside the input folder)."""
+def default_labels_dir() -> Path:
+    """Labels of files that live inside the program (the samples): the user's documents, "Classifier Studio/Labels"
+    ($CLASSIFIER_STUDIO_HOME/Documents/... when that is set: tests, portable installs)."""
+    home = os.environ.get("CLASSIFIER_STUDIO_HOME")
+    if home:
+        return Path(home) / "Documents" / "Classifier Studio" / "Labels"
+    import platformdirs
+
+    return Path(platformdirs.user_documents_dir()) / "Classifier Studio" / "Labels"
+
+
+def program_folders() -> list[Path]:
+    """The folders the app is installed in: nothing of the user's is ever written there."""
+    from .resources import is_frozen, resources_dir
+
+    folders = [resources_dir(), Path(__file__).resolve().parents[1]]
+    if is_frozen():
+        folders.append(Path(sys.executable).resolve().parent)
+    return folders
+
+
+def inside_program(path: str | Path) -> bool:
+    path = Path(path).resolve()
+    return any(path == f or f in path.parents for f in (p.resolve() for p in program_folders()))
+
+
+def labels_folder(source: str | Path, folder: str | Path | None = None) -> Path:
+    """Where the labels of ``source`` are saved: ``folder`` when chosen; else beside the input, unless the
+    input is inside the program's folder (then default_labels_dir())."""
+    if folder:
+        return Path(folder)
+    source = Path(source)
+    return default_labels_dir() if inside_program(source) else source.parent
+
+
+def store_paths(source: str | Path, folder: str | Path | None = None) -> tuple[Path, Path]:
+    """The labeled CSV and its JSON (beside the input, or in ``labels_folder``). In a folder shared by
+    several inputs, a name already used for another input's labels gets a number (tickets-2.labeled.csv)."""
     source = Path(source)
     stem = source.name if source.is_dir() else source.stem
-    return source.parent / f"{stem}.labeled.csv", source.parent / f"{stem}.labeled.json"
+    where = labels_folder(source, folder)
+    if where.resolve() == source.parent.resolve():
+        return where / f"{stem}.labeled.csv", where / f"{stem}.labeled.json"
+    for n in range(1, 1000):
+        name = stem if n == 1 else f"{stem}-{n}"
+        csv_path, json_path = where / f"{name}.labeled.csv", where / f"{name}.labeled.json"
+        try:
+            owner = json.loads(json_path.read_text(encoding="utf-8")).get("source") if json_path.is_file() else None
+        except (OSError, ValueError, AttributeError):
+            owner = None
+        if owner == str(source) or (owner is None and not csv_path.exists()):
+            return csv_path, json_path
+    return where / f"{stem}.labeled.csv", where / f"{stem}.labeled.json"
 
 
 @dataclass
@@ -96,21 +148,37 @@ class LabelStore:
     skipped: set[int] = field(default_factory=set)
     history: list[tuple[str, int, str | None]] = field(default_factory=list)  # (action, position, label it replaced)
     hits: list[tuple[int, bool]] = field(default_factory=list)  # (labels so far, suggestion matched) per label given
+    folder: Path | None = None  # the folder chosen for the labels; None: beside the input (see labels_folder)
+
+    def __post_init__(self) -> None:
+        self._paths = store_paths(self.source, self.folder)
 
     @property
     def csv_path(self) -> Path:
-        return store_paths(self.source)[0]
+        return self._paths[0]
 
     @property
     def json_path(self) -> Path:
-        return store_paths(self.source)[1]
+        return self._paths[1]
 
     @classmethod
     def open(cls, source: str | Path, texts: Sequence[str], row_numbers: Sequence[int],
-             given: dict[int, str] | None = None) -> "LabelStore":
+             given: dict[int, str] | None = None, folder: str | Path | None = None) -> "LabelStore":
         """A store for these texts, with the labels saved earlier for the same input (matched by row and text);
-        the first time, the labels the input already has (``given``, by position) are the start."""
-        store = cls(Path(source), list(texts), list(row_numbers))
+        the first time, the labels the input already has (``given``, by position) are the start. Labels saved
+        earlier in the default place come back when a folder was chosen since (and are saved there from now on)."""
+        store = cls(Path(source), list(texts), list(row_numbers), folder=Path(folder) if folder else None)
+        if folder and not store.csv_path.is_file():
+            earlier = store_paths(source)
+            if earlier[0].is_file():
+                store._paths = earlier  # read them from where they are; save() writes to the chosen folder
+                loaded = cls._load(store, given)
+                loaded._paths = store_paths(source, folder)
+                return loaded
+        return cls._load(store, given)
+
+    @staticmethod
+    def _load(store: "LabelStore", given: dict[int, str] | None) -> "LabelStore":
         if not store.csv_path.is_file() and given:
             store.labels = {int(i): str(l) for i, l in given.items() if 0 <= int(i) < len(store.texts)}
         if store.csv_path.is_file():
@@ -210,7 +278,11 @@ class LabelStore:
         recent = self.hits[-SUGGESTION_WINDOW:]
         return sum(ok for _, ok in recent) / len(recent) if len(recent) >= 5 else None
 
-    def save(self) -> None:
+    def save(self, force: bool = False) -> None:
+        """Write the labels; nothing before the first label or skip (opening a file or typing names writes nothing)."""
+        if not force and not self.history and not self.csv_path.is_file():
+            return
+        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.csv_path, suffix=".csv") as tmp:
             with tmp.open("w", encoding="utf-8", newline="") as fh:
                 writer = csv.writer(fh)

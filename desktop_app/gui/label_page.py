@@ -1,6 +1,7 @@
 """The Label page: label unlabeled texts with the keyboard, helped by the model's suggestion.
 
-Open texts, type the category names, then: 1-9 picks a category, Enter accepts the suggestion,
+Open texts, type the category names, then, in the text being labeled (it has the keyboard and is on
+screen; keys typed anywhere else never label): 1-9 picks a category, Enter accepts the suggestion,
 Backspace undoes, S skips. Every label is saved at once to ``<input>.labeled.csv`` beside the input
 (core/labeling.py). Every few labels the suggestions are retrained in the background (zero-shot from
 the names, then nearest-centroid, then few-shot training) through the one worker pattern, and the
@@ -59,7 +60,7 @@ class LabelPage(QWidget):
         self.stale = False  # a retrain was cancelled: the next change starts one
         self.closing = False
         self.chart_series = Series()
-        self.setFocusPolicy(Qt.StrongFocus)
+        self.setFocusPolicy(Qt.StrongFocus)  # focusing the page focuses the text being labeled (its focus proxy)
 
         self.open_button = QPushButton("Open texts…")
         self.open_button.clicked.connect(self._choose_file)
@@ -67,13 +68,19 @@ class LabelPage(QWidget):
         self.categories_edit = QLineEdit()
         self.categories_edit.setPlaceholderText("Type the category names, separated by commas, e.g. Billing, Delivery, Login")
         self.categories_edit.editingFinished.connect(self._categories_edited)
+        self.categories_edit.returnPressed.connect(self.focus_text)  # Enter here applies the names, and only that
         self.empty = hint("Open a file of texts that have no labels yet (CSV, TSV, JSONL, XLSX, TXT or a folder of .txt files), "
                           "then type the category names.")
 
         self.progress_label = QLabel("")
         self.text_view = QPlainTextEdit()
         self.text_view.setReadOnly(True)
-        self.text_view.setFocusPolicy(Qt.NoFocus)
+        # the labeling keys act only here: while the text being labeled has the focus and is on screen, so keys
+        # typed elsewhere (a path, a category name, Enter in a text box) never label or skip a text unseen
+        self.text_view.setFocusPolicy(Qt.StrongFocus)
+        self.text_view.setToolTip("Click here, then: " + KEYS_HELP[len("Keys: "):])
+        self.text_view.installEventFilter(self)
+        self.setFocusProxy(self.text_view)
         self.text_view.setMinimumHeight(90)
         self.suggestion_label = QLabel("")
         font = self.suggestion_label.font()
@@ -88,13 +95,21 @@ class LabelPage(QWidget):
         self.saved_label = QLabel("")
         self.saved_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.saved_label.setWordWrap(True)
+        self.folder_button = QPushButton("Change folder…")
+        self.folder_button.setFocusPolicy(Qt.NoFocus)
+        self.folder_button.clicked.connect(self._choose_labels_folder)
         self.model_button = QPushButton("Make a model from the category names")
-        self.model_button.setToolTip("With labels for at least two categories: opens the labeled file for training (the app picks "
-                                     "the way to learn). With none yet: a model that recognises the categories from their "
-                                     "names alone, ready at once to classify files.")
+        self.model_button.setToolTip("A model that recognises the categories from their names alone, ready at once to "
+                                     "classify files. Available at any time, with or without labels.")
         self.model_button.setFocusPolicy(Qt.NoFocus)
-        self.model_button.clicked.connect(self.make_model)
+        self.model_button.clicked.connect(self.model_from_names)
         self.model_button.setVisible(window is not None)
+        self.train_button = QPushButton("Train a model on these labels…")
+        self.train_button.setToolTip("With labels for at least two categories: opens the labeled file for training (the app "
+                                     "picks the way to learn).")
+        self.train_button.setFocusPolicy(Qt.NoFocus)
+        self.train_button.clicked.connect(self.train_on_labels)
+        self.train_button.setVisible(window is not None)
         self.chart = plot_widget("Estimated accuracy: suggestions that matched your labels (on the hardest texts, so it runs low)",
                                  "accuracy", "labels so far")
         self.chart.setYRange(0, 1)
@@ -103,7 +118,7 @@ class LabelPage(QWidget):
         self.chart_curve = self.chart.plot([], [], symbol="o", symbolSize=5)
         self.chart_hint = hint("After a few labels, a chart here shows how often the suggestions matched your labels, "
                                "so you can see when more labels stop helping.")
-        self.keys_hint = hint(KEYS_HELP)
+        self.keys_hint = hint(KEYS_HELP + " (while the text above is selected: click it)")
 
         self.continue_button = QPushButton("")  # "Continue labeling X": the last file labeled, when its labels are saved
         self.continue_button.setFocusPolicy(Qt.NoFocus)
@@ -114,11 +129,16 @@ class LabelPage(QWidget):
         top.addWidget(self.open_button)
         top.addWidget(self.continue_button)
         top.addWidget(self.file_label, 1)
-        top.addWidget(self.model_button)
+        models = QHBoxLayout()  # a row of their own: both ways to a model always show (one above the other when narrow)
+        self.models_row = models
+        models.addWidget(self.model_button)
+        models.addWidget(self.train_button)
+        models.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(QLabel("Categories:"))
         layout.addWidget(self.categories_edit)
+        layout.addLayout(models)
         layout.addWidget(self.empty)
         line = QFrame()
         line.setFrameShape(QFrame.HLine)
@@ -131,10 +151,13 @@ class LabelPage(QWidget):
         layout.addWidget(self.method_label)
         layout.addWidget(self.chart)
         layout.addWidget(self.chart_hint)
-        layout.addWidget(self.saved_label)
+        saved_row = QHBoxLayout()
+        saved_row.addWidget(self.saved_label, 1)
+        saved_row.addWidget(self.folder_button)
+        layout.addLayout(saved_row)
         # before a file is open only the first steps show; the labeling area and the chart come with the texts
         self.session_widgets = [self.progress_label, self.text_view, self.suggestion_label, self.buttons_box,
-                                self.keys_hint, self.method_label, self.saved_label, line]
+                                self.keys_hint, self.method_label, self.saved_label, self.folder_button, line]
         self._refresh()
 
     # -- opening -------------------------------------------------------------------------------
@@ -154,7 +177,8 @@ class LabelPage(QWidget):
         from ..core.labeling import store_paths
 
         path = self.win.store.get("last_label_file") if self.win is not None else None
-        if not path or not Path(path).exists() or not store_paths(path)[0].is_file():
+        if not path or not Path(path).exists() or not (store_paths(path, self.labels_dir())[0].is_file()
+                                                       or store_paths(path)[0].is_file()):
             return None
         return str(path)
 
@@ -164,7 +188,8 @@ class LabelPage(QWidget):
         if self.win is not None:
             self.win.store.set("last_label_file", result["path"])
 
-        self.store = LabelStore.open(result["path"], result["texts"], result["rows"], result.get("given"))
+        self.store = LabelStore.open(result["path"], result["texts"], result["rows"], result.get("given"),
+                                     folder=self.labels_dir())
         self.suggestions = None
         self.labels_at_last_train = -1
         self._redraw_chart_from_store()  # this file's own points (labels saved earlier come back), nothing of the last file
@@ -183,8 +208,35 @@ class LabelPage(QWidget):
         self._rebuild_buttons()
         self._advance()
         self._maybe_retrain(force=True)
+        if not self.categories_edit.hasFocus():
+            self.focus_text()  # the keys label at once
         if self.win is not None:
             self.win._update_chrome()  # the status line names the file being labeled
+
+    def labels_dir(self) -> str | None:
+        """The folder the user chose for labels (None: beside each file; the samples' under the documents)."""
+        return (self.win.store.get("labels_dir") or None) if self.win is not None else None
+
+    def _choose_labels_folder(self) -> None:
+        from ..core.labeling import labels_folder
+
+        start = str(labels_folder(self.store.source, self.labels_dir())) if self.store is not None else ""
+        folder = QFileDialog.getExistingDirectory(self, "Folder for your labels", start)
+        if folder:
+            self.set_labels_folder(folder)
+
+    def set_labels_folder(self, folder: str) -> None:
+        """Save the labels in ``folder`` from now on (the labels so far are written there at once)."""
+        if self.win is not None:
+            self.win.store.set("labels_dir", str(folder))
+        if self.store is not None:
+            from ..core.labeling import store_paths
+
+            self.store.folder = Path(folder)
+            self.store._paths = store_paths(self.store.source, folder)
+            if self.store.history or self.store.labels:
+                self.store.save(force=True)
+        self._refresh()
 
     # -- categories ----------------------------------------------------------------------------
     def set_categories(self, names) -> None:
@@ -251,7 +303,9 @@ class LabelPage(QWidget):
     def set_narrow(self, narrow: bool) -> None:
         """Called by the window on every resize: re-wrap the category buttons once the new width is laid out."""
         from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QBoxLayout
 
+        self.models_row.setDirection(QBoxLayout.TopToBottom if narrow else QBoxLayout.LeftToRight)
         QTimer.singleShot(0, self._replace_buttons_if_needed)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -277,7 +331,7 @@ class LabelPage(QWidget):
 
     def accept_suggestion(self) -> None:
         suggestion = self.current_suggestion()
-        if suggestion is not None:
+        if suggestion is not None and self.store is not None and suggestion[0] in self.store.categories:
             self.give_label(suggestion[0])
 
     def skip(self) -> None:
@@ -305,21 +359,43 @@ class LabelPage(QWidget):
         self.current = remaining[0] if remaining else None
         self._refresh()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def focus_text(self) -> None:
+        """Give the keyboard to the text being labeled (after the categories are typed, after opening a file)."""
+        if self.text_view.isVisible():
+            self.text_view.setFocus(Qt.OtherFocusReason)
+
+    def labeling_keys_active(self) -> bool:
+        """The labeling keys act only while the text being labeled has the focus and is on screen."""
+        view = self.text_view
+        return (self.store is not None and view.isVisible() and view.hasFocus()
+                and not view.visibleRegion().isEmpty())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        from PySide6.QtCore import QEvent
+
+        if watched is self.text_view and event.type() == QEvent.KeyPress and self.labeling_key(event):
+            return True
+        return super().eventFilter(watched, event)
+
+    def labeling_key(self, event) -> bool:
+        """Act on a labeling key pressed in the text being labeled; False: not one (or not now), nothing done."""
+        if not self.labeling_keys_active():
+            return False
         key, text = event.key(), event.text()
-        if self.store is not None and text.isdigit() and text != "0":
+        if text.isdigit() and text != "0":
             index = int(text) - 1
             if index < len(self.store.categories):
                 self.give_label(self.store.categories[index])
-            return
+            return True
         if key in (Qt.Key_Return, Qt.Key_Enter):
             self.accept_suggestion()
         elif key == Qt.Key_Backspace or (key == Qt.Key_Z and event.modifiers() & Qt.ControlModifier):
             self.undo()
-        elif key == Qt.Key_S:
+        elif key == Qt.Key_S and not event.modifiers() & ~Qt.ShiftModifier:
             self.skip()
         else:
-            super().keyPressEvent(event)
+            return False
+        return True
 
     # -- from labels to a model ------------------------------------------------------------------
     def make_model(self) -> None:
@@ -329,10 +405,22 @@ class LabelPage(QWidget):
         if self.win is None or self.store is None or len(self.store.categories) < 2:
             return
         if len(set(self.store.labels.values())) >= 2:
-            self.win.data_page.open_path(str(self.store.csv_path))
-            self.win.show_page(self.win.model_page)
-            self.win.statusBar().showMessage("Your labels are open for training: check the plan, then press Start training "
-                                             "(Ctrl+R).", 15000)
+            self.train_on_labels()
+            return
+        self.model_from_names()
+
+    def train_on_labels(self) -> None:
+        """The labeled file opens on the Data page and the Model page shows how it will learn."""
+        if self.win is None or self.store is None or len(set(self.store.labels.values())) < 2:
+            return
+        self.win.data_page.open_path(str(self.store.csv_path))
+        self.win.show_page(self.win.model_page)
+        self.win.statusBar().showMessage("Your labels are open for training: check the plan, then press Start training "
+                                         "(Ctrl+R).", 15000)
+
+    def model_from_names(self) -> None:
+        """A zero-shot run from the typed names, made at once and opened (Classify works with it), labels or not."""
+        if self.win is None or self.store is None or len(self.store.categories) < 2:
             return
         from ..core.runs import new_run_dir
 
@@ -349,7 +437,9 @@ class LabelPage(QWidget):
         busy = self.win is not None and self.win.tasks.is_running("zero-shot")
         self.model_button.setEnabled(ready and not busy)
         labeled = ready and len(set(self.store.labels.values())) >= 2
-        self.model_button.setText("Train a model on these labels…" if labeled else "Make a model from the category names")
+        self.train_button.setEnabled(labeled)
+        self.train_button.setToolTip("Opens the labeled file for training (the app picks the way to learn)." if labeled else
+                                     "Label texts of at least two categories first.")
 
     def _zero_shot_ready(self, result) -> None:
         self.model_button.setEnabled(True)
@@ -471,8 +561,13 @@ class LabelPage(QWidget):
                 self.suggestion_label.setText("Suggestion: not ready yet (working in the background)")
             else:
                 self.suggestion_label.setText(f"Suggestion: <b>{suggestion[0]}</b> ({100 * suggestion[1]:.0f}% sure) — Enter accepts")
-        # the name on the page (a long folder must not widen it), the whole path in the tooltip
-        self.saved_label.setText(f"Saved as you go to {self.store.csv_path.name}, beside {self.store.source.name}")
+        # the name and the folder on the page (word-wrapped: a long folder must not widen it), the whole path in the tooltip
+        where = self.store.csv_path.parent
+        place = f"beside {self.store.source.name}" if where == self.store.source.parent else f"in {where}"
+        if self.store.csv_path.is_file():
+            self.saved_label.setText(f"Saved as you go to {self.store.csv_path.name}, {place}")
+        else:
+            self.saved_label.setText(f"From the first label, saved as you go to {self.store.csv_path.name}, {place}")
         self.saved_label.setToolTip(str(self.store.csv_path))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - standalone use: stop our own workers

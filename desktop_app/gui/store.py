@@ -33,6 +33,7 @@ class Preferences:
     recent_files: list = field(default_factory=list)
     last_open_dir: str = ""
     last_label_file: str = ""  # the file last opened on the Label page ("Continue labeling")
+    labels_dir: str = ""  # where the Label page saves labels; "" = beside the file (documents for the samples)
     last_export_dir: str = ""
     last_model_dir: str = ""
     geometry: str = ""

@@ -276,9 +276,13 @@ class TrainPage(QWidget):
         self.speed_label.setText("")
         self.log.appendPlainText(("Resuming " if resume else "Starting ") + f"run {out}")
         budget = settings.time_budget_min * 60 if settings.time_budget_min and not resume else None
-        self.win.tasks.start("train", workers.train_task, job, method, on_event=self.on_event, on_done=self._done,
-                             on_failed=self._failed, on_cancelled=self._cancelled_exc,
-                             description="Resuming training" if resume else "Training", budget_s=budget)
+        task = self.win.tasks.start("train", workers.train_task, job, method, on_event=self.on_event, on_done=self._done,
+                                    on_failed=self._failed, on_cancelled=self._cancelled_exc,
+                                    description="Resuming training" if resume else "Training", budget_s=budget)
+        # it stops early once the model stops improving (unless told never to): the time left is at most
+        task.state.may_end_early = settings.early_stopping_patience != 0
+        if budget:
+            self.eta_label.setText("Getting ready (loading the model, reading the texts) … " + task.state.time_left_text())
         self.charts.start()
         self.update_buttons()
         self._show_check([], "")
@@ -286,7 +290,7 @@ class TrainPage(QWidget):
 
     def cancel(self) -> None:
         if self.is_training():
-            self.log.appendPlainText("Cancelling after the current step …")
+            self.log.appendPlainText("Stopping after the current step…")
             self.win.tasks.stop("train")
 
     # -- events (GUI thread, queued) -------------------------------------------------------------
@@ -335,21 +339,23 @@ class TrainPage(QWidget):
                 "“Balanced” or “Best accuracy” on the Model page).")
 
     def _show_progress(self) -> None:
-        from ..core.jobs import duration_in_words
-
         last = self.charts.last_step
         state = self.win.tasks.state("train")
-        if last is not None and state is not None and state.budget_s and last.step <= CALIBRATION_STEPS:
-            # the engine plans the steps that fit the time limit only after measuring the first ones
-            self.progress.setRange(0, 0)
-            self.eta_label.setText("measuring the speed to plan the time limit …")
-        elif last is not None and state is not None:
-            self.progress.setRange(0, 100)
-            self.progress.setValue(int(100 * last.step / max(1, last.total_steps)))
-            self.progress.setFormat(f"%p% (step {last.step:,} of {last.total_steps:,})")
-            eta = state.eta_s()
-            self.eta_label.setText(f"about {duration_in_words(eta)} left" if eta is not None else "measuring the speed …")
-            self.speed_label.setText(f"learns from {last.samples_per_s:.0f} texts per second")
+        if state is None:
+            return
+        if last is None or (state.budget_s and last.step <= CALIBRATION_STEPS):
+            # before the first steps (and while the engine plans the steps that fit a time limit) the bar is busy;
+            # a time limit already bounds the time left
+            if state.budget_s:
+                self.progress.setRange(0, 0)
+                self.eta_label.setText(state.time_left_text())
+            return
+        self.progress.setRange(0, 100)
+        shown = min(last.step / max(1, last.total_steps), 0.99)  # never 100% before the end: a last check and saving follow
+        self.progress.setValue(int(100 * shown))
+        self.progress.setFormat(f"{int(100 * shown)}% (step {last.step:,} of {last.total_steps:,})")
+        self.eta_label.setText(state.time_left_text())
+        self.speed_label.setText(f"learns from {last.samples_per_s:.0f} texts per second")
 
     def _end(self) -> None:
         self.update_check()

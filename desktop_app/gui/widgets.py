@@ -150,7 +150,7 @@ class JobBar(QWidget):
             return
         if not self.timer.isActive():
             self.timer.start()
-        fraction = state.fraction
+        fraction = state.shown_fraction  # never 100% before the end
         if fraction is None:
             self.bar.setRange(0, 0)
         else:

@@ -162,7 +162,7 @@ def test_job_time_left_is_measured_never_guessed():
     unknown = JobState("load")
     assert unknown.fraction is None and progress_text(unknown) == "Opening the file"
     job.cancel_requested()
-    assert job.status == "cancelling" and "finishing" in progress_text(job)
+    assert job.status == "cancelling" and progress_text(job) == "Stopping after the current step…"
 
 
 def test_token_lengths_belong_to_the_open_data_and_the_chosen_model():

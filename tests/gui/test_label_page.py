@@ -59,21 +59,21 @@ def test_label_undo_skip_save_reopen_and_retrain(qtbot, unlabeled, tiny_model):
 
     page.setFocus()
     first = page.current
-    qtbot.keyClick(page, Qt.Key_2)  # label with a number key
+    qtbot.keyClick(page.text_view, Qt.Key_2)  # label with a number key
     assert page.store.labels[first] == "shipping" and page.current != first
     assert _saved(path) == {page.store.texts[first]: "shipping"}  # saved at once
 
     second = page.current
     suggested = page.current_suggestion()[0]
-    qtbot.keyClick(page, Qt.Key_Return)  # accept the suggestion
+    qtbot.keyClick(page.text_view, Qt.Key_Return)  # accept the suggestion
     assert page.store.labels[second] == suggested
 
     third = page.current
-    qtbot.keyClick(page, Qt.Key_S)  # skip
+    qtbot.keyClick(page.text_view, Qt.Key_S)  # skip
     assert third in page.store.skipped and page.current != third
-    qtbot.keyClick(page, Qt.Key_Backspace)  # undo the skip: the text comes back
+    qtbot.keyClick(page.text_view, Qt.Key_Backspace)  # undo the skip: the text comes back
     assert page.current == third and third not in page.store.skipped
-    qtbot.keyClick(page, Qt.Key_Backspace)  # undo the accepted suggestion
+    qtbot.keyClick(page.text_view, Qt.Key_Backspace)  # undo the accepted suggestion
     assert second not in page.store.labels and page.current == second
     assert _saved(path) == {page.store.texts[first]: "shipping"}
 
@@ -85,7 +85,7 @@ def test_label_undo_skip_save_reopen_and_retrain(qtbot, unlabeled, tiny_model):
     while min(counts.values()) < 2:
         answer = truth[page.store.texts[page.current]]
         counts[answer] += 1
-        qtbot.keyClick(page, keys[answer])
+        qtbot.keyClick(page.text_view, keys[answer])
     wait_for(qtbot, lambda: page.suggestions is not old and page.suggestions.method == "few-shot", 120)
     assert page.suggestions.labels_used >= 6
     assert "few-shot" in page.method_label.text()
@@ -93,7 +93,7 @@ def test_label_undo_skip_save_reopen_and_retrain(qtbot, unlabeled, tiny_model):
     # each category's likeliest text (queued first while it had no label) does not count in the estimate
     assert len(page.store.hits) <= len(page.store.labels) - len(CATEGORIES)
     while page.chart_series.n == 0 and page.current is not None:  # five suggestions tested make the first point
-        qtbot.keyClick(page, keys[truth[page.store.texts[page.current]]])
+        qtbot.keyClick(page.text_view, keys[truth[page.store.texts[page.current]]])
     points = page.chart_series.n
     assert points >= 1 and page.chart.isVisible() and not page.chart_hint.isVisible()
     assert page.chart.getViewBox().viewRange()[0][0] == 0  # the x axis counts labels from zero
@@ -199,7 +199,7 @@ def test_from_typed_category_names_to_a_model_and_from_labels_to_training(qtbot,
             given[text] = label
         else:
             page.skip()
-    page.model_button.click()
+    page.train_button.click()
     wait_for(qtbot, lambda: window.session.data is not None and window.tasks.settled("check"), 60)
     assert Path(window.session.data.path) == page.store.csv_path
     assert window.sidebar.currentRow() == window.page_index(window.model_page)

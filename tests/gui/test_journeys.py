@@ -1,0 +1,185 @@
+"""Issue #26: every journey a non-programmer takes ends well. Each test drives the window as a user
+would and checks what the user would notice."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from .conftest import wait_for
+
+CATEGORIES = ["billing", "shipping", "technical_issue"]
+
+
+@pytest.fixture
+def unlabeled(tmp_path, sample_csv):
+    rows = [r for r in csv.DictReader(sample_csv.open(encoding="utf-8")) if r["label"] in CATEGORIES][:24]
+    path = tmp_path / "tickets.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text"])
+        writer.writerows([(i, r["text"]) for i, r in enumerate(rows)])
+    return path, {r["text"]: r["label"] for r in rows}
+
+
+def _error_box():
+    return next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()), None)
+
+
+def _labeling(qtbot, window, path, model, categories=CATEGORIES):
+    page = window.label_page
+    page.model = str(model)
+    window.show_page(page)
+    page.open_file(path)
+    wait_for(qtbot, lambda: page.store is not None)
+    with qtbot.waitSignal(page.suggestions_updated, timeout=60_000):
+        page.set_categories(", ".join(categories))
+    window.activateWindow()
+    return page
+
+
+def _scroll_area(page):
+    return page.parentWidget().parentWidget()
+
+
+# -- row 1 ------------------------------------------------------------------------------------------
+def test_a_path_typed_while_the_text_is_out_of_view_labels_nothing(qtbot, window, unlabeled, tiny_model):
+    path, _ = unlabeled
+    page = _labeling(qtbot, window, path, tiny_model)
+    window.resize(900, 200)  # a small window: the page scrolls
+    scroll = _scroll_area(page)
+    wait_for(qtbot, lambda: scroll.verticalScrollBar().maximum() > 0, 5)
+    page.setFocus()  # the page had the focus (the user clicked on it)
+    scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())  # "Open texts…" scrolled out of view
+    wait_for(qtbot, lambda: page.text_view.visibleRegion().isEmpty(), 5)
+    first = page.current
+    target = QApplication.focusWidget() or page
+    qtbot.keyClicks(target, "C:/Users/sss/tickets 2024.csv")  # seven "s" and digits
+    qtbot.keyClick(target, Qt.Key_Return)
+    assert page.store.labels == {} and page.store.skipped == set() and page.current == first  # nothing happened
+    assert "0 labeled · 0 skipped" in page.progress_label.text()
+
+    # with the text on screen and clicked, the keys label it
+    scroll.verticalScrollBar().setValue(0)
+    scroll.ensureWidgetVisible(page.text_view)
+    wait_for(qtbot, lambda: not page.text_view.visibleRegion().isEmpty(), 5)
+    qtbot.mouseClick(page.text_view.viewport(), Qt.LeftButton)
+    wait_for(qtbot, lambda: page.text_view.hasFocus(), 5)
+    qtbot.keyClick(page.text_view, Qt.Key_2)
+    assert page.store.labels == {first: "shipping"} and page.current != first
+    window.tasks.stop_all()
+
+
+# -- row 2 ------------------------------------------------------------------------------------------
+def test_enter_in_the_categories_box_applies_the_names_and_nothing_else(qtbot, window, unlabeled, tiny_model):
+    path, _ = unlabeled
+    page = _labeling(qtbot, window, path, tiny_model)
+    first = page.current
+    assert page.current_suggestion() is not None  # an old suggestion is shown
+    edit = page.categories_edit
+    qtbot.mouseClick(edit, Qt.LeftButton)
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "Business, Sport, Politics")
+    qtbot.keyClick(edit, Qt.Key_Return)
+    assert page.store.categories == ["Business", "Sport", "Politics"]
+    assert page.store.labels == {} and page.current == first  # no suggestion was accepted
+    qtbot.wait(50)
+    assert _error_box() is None  # no "'Business' is not one of the categories"
+    assert page.text_view.hasFocus()  # the next key labels the text shown
+    window.tasks.stop_all()
+
+
+# -- row 3 ------------------------------------------------------------------------------------------
+def test_labels_of_the_bundled_sample_go_to_the_documents_never_the_program_folder(qtbot, window, app_home, tiny_model, tmp_path):
+    from desktop_app.core.labeling import default_labels_dir
+    from desktop_app.core.resources import sample_unlabeled_file
+
+    sample = sample_unlabeled_file()
+    program_files = sorted(p.name for p in sample.parent.iterdir())
+    page = _labeling(qtbot, window, sample, tiny_model)
+    documents = default_labels_dir()
+    assert str(documents).startswith(str(app_home))  # the test's own documents folder
+    assert not documents.exists() or not any(documents.iterdir())  # nothing written before the first label
+    assert sorted(p.name for p in sample.parent.iterdir()) == program_files
+    assert str(documents) in page.saved_label.text()  # the user sees where the labels will go
+
+    page.give_label("billing")
+    assert sorted(p.name for p in sample.parent.iterdir()) == program_files  # never inside the program
+    saved = documents / "support_tickets_unlabeled.labeled.csv"
+    assert saved.is_file() and page.store.csv_path == saved
+    assert "Saved as you go" in page.saved_label.text() and str(documents) in page.saved_label.text()
+
+    # the user chooses another folder: the labels so far go there, and the next ones too
+    mine = tmp_path / "my labels"
+    mine.mkdir()
+    page.set_labels_folder(str(mine))
+    assert (mine / "support_tickets_unlabeled.labeled.csv").is_file() and str(mine) in page.saved_label.text()
+    page.give_label("shipping")
+    with (mine / "support_tickets_unlabeled.labeled.csv").open(encoding="utf-8") as fh:
+        assert sorted(r["label"] for r in csv.DictReader(fh) if r["label"]) == ["billing", "shipping"]
+    assert sorted(p.name for p in sample.parent.iterdir()) == program_files
+    window.tasks.stop_all()
+
+
+# -- row 4 ------------------------------------------------------------------------------------------
+def test_both_ways_to_a_model_stay_once_labels_exist(qtbot, window, unlabeled, tiny_model):
+    path, truth = unlabeled
+    page = _labeling(qtbot, window, path, tiny_model)
+    assert page.model_button.isVisible() and page.model_button.isEnabled()
+    assert page.model_button.text() == "Make a model from the category names"
+    assert page.train_button.isVisible() and not page.train_button.isEnabled()  # no labels yet
+    page.give_label("billing")
+    page.give_label("shipping")
+    assert page.model_button.isVisible() and page.model_button.isEnabled()
+    assert page.model_button.text() == "Make a model from the category names"
+    assert page.train_button.isVisible() and page.train_button.isEnabled()
+    window.tasks.stop_all()
+
+
+# -- rows 5 and 6: the time left, from a scripted sequence of training events -------------------------
+def test_after_cancel_it_says_it_stops_after_the_current_step():
+    from desktop_app.core.jobs import JobState, progress_text
+
+    job = JobState("train", description="Training", started=0.0, budget_s=120.0)
+    job.status_message("Time budget 2 min: planned 12.70 epochs (216 steps)")
+    job.progress(59, 216, now=30.0)
+    job.cancel_requested()
+    assert progress_text(job) == "Stopping after the current step…"
+    assert "12.70" not in progress_text(job) and "Time budget" not in progress_text(job)
+
+
+def test_time_left_is_honest_from_the_start_to_the_end():
+    from desktop_app.core.jobs import JobState, progress_text
+
+    # a 2-minute time limit, early stopping on: an estimate at once, never "about", and "often less"
+    job = JobState("train", description="Training", started=0.0, budget_s=120.0, may_end_early=True)
+    first = job.time_left_text(now=2.0)
+    assert first.startswith("at most 2 minutes left") and "often less" in first  # within seconds of starting
+    # the engine is still measuring (its first steps): the limit still bounds the time left
+    job.progress(4, 1365, eta_s=4860, now=20.0)
+    assert job.time_left_text(now=25.0).startswith("at most 2 minutes left")
+    # mid-way: a measured rate, said as a bound (it stopped early 14 s later in the report)
+    job.progress(10, 216, now=30.0)
+    job.progress(59, 216, now=50.0)
+    text = job.time_left_text(now=50.0)
+    assert text.startswith("at most ") and "often less" in text and "about" not in text
+    assert job.eta_s(now=50.0) <= 70.0  # never more than the time limit left
+    # every step done: no "100% … about 1 second left" while the last check and the saving run
+    job.progress(216, 216, now=80.0)
+    assert job.shown_fraction < 1.0
+    assert job.time_left_text(now=120.0) == "finishing (a last check and saving) …"
+    assert "second" not in progress_text(job)
+    job.status = "finished"
+    assert job.shown_fraction == 1.0
+
+    # no time limit and no early stopping (classifying a file): a plain estimate from the measured rate
+    predict = JobState("predict", started=0.0)
+    predict.progress(0, 1000, now=0.0)
+    assert predict.time_left_text(now=0.5) == "estimating the time left …"
+    predict.progress(100, 1000, now=2.0)
+    assert predict.time_left_text(now=2.0) == "about 20 seconds left"
