@@ -396,10 +396,14 @@ def record_evaluation(run_dir: str | Path) -> Evaluation | None:
 
 
 def find_interrupted_runs(runs_dir: str | Path) -> list:
-    """Runs that stopped before they finished (a crash, a quit, a cancel) and can be resumed, newest first."""
+    """Runs that stopped before they finished (a crash, a quit, a cancel) and can be resumed, newest first.
+
+    A comparison's candidates are not among them: a comparison is run again as a whole (its page keeps the rows
+    measured), never resumed one candidate at a time from the start-up question."""
     from .runs import list_runs
 
-    return [r for r in list_runs(runs_dir) if r.status in ("running", "cancelled") and r.resumable]
+    return [r for r in list_runs(runs_dir) if r.status in ("running", "cancelled") and r.resumable
+            and not (Path(r.path).parent / "leaderboard.json").is_file()]
 
 
 # -- results in words ------------------------------------------------------------------------------

@@ -290,6 +290,7 @@ class TrainPage(QWidget):
 
     def cancel(self) -> None:
         if self.is_training():
+            self.win.cancelled_on_purpose(self.run_dir)  # the next start does not ask to resume it
             self.log.appendPlainText("Stopping after the current step…")
             self.win.tasks.stop("train")
 

@@ -192,6 +192,8 @@ class MainWindow(QMainWindow):
 
     def cancel_current(self) -> None:
         """Esc / Ctrl+.: cancel every running job."""
+        if self.tasks.is_running("train"):
+            self.cancelled_on_purpose(self.train_page.run_dir)
         for name in list(self.tasks.running):
             self.tasks.stop(name)
 
@@ -359,25 +361,33 @@ class MainWindow(QMainWindow):
 
     # -- resume after a crash or a quit ----------------------------------------------------------
     def offer_resume(self) -> None:
-        """If a run was interrupted (crash, quit, cancel) and not declined, offer to resume it."""
+        """If a run was interrupted (a crash, or the app closed while it trained), offer to resume it: once per run,
+        whatever the answer. A run cancelled on purpose is not offered (the Train page's Resume button is there)."""
         if self.closing or self.tasks.is_running("train"):
             return
-        declined = set(self.store.get("resume_declined") or [])
-        runs = [r for r in sess.find_interrupted_runs(self.store.runs_dir()) if r.path not in declined]
+        asked = set(self.store.get("resume_declined") or [])  # runs offered once, or cancelled on purpose
+        runs = [r for r in sess.find_interrupted_runs(self.store.runs_dir()) if r.path not in asked]
         if not runs:
             return
         run = runs[0]
+        self.store.set("resume_declined", sorted(asked | {run.path}))  # never asked twice
         if self.ask_resume(run):
             self.resume_run(run.path, run.data_source)
-        else:
-            self.store.set("resume_declined", sorted(declined | {run.path}))
+
+    def cancelled_on_purpose(self, run_dir: str | None) -> None:
+        """The user cancelled this run: the next start does not offer to resume it."""
+        if run_dir:
+            asked = set(self.store.get("resume_declined") or [])
+            self.store.set("resume_declined", sorted(asked | {str(run_dir)}))
 
     def _ask_resume(self, run) -> bool:
+        how = ("the app was closed while it trained" if run.status == "cancelled"
+               else "the app stopped unexpectedly")
         answer = QMessageBox.question(
             self, "Resume training?",
-            f"Training of {run.name} stopped before it finished (the app was closed or stopped). "
+            f"Training of {run.name} stopped before it finished ({how}). "
             f"It kept a checkpoint.\n\nResume it now? The app opens its data ({Path(run.data_source).name or 'the same file'}) "
-            "and continues from the checkpoint.", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+            "and continues from the checkpoint. (You are asked once.)", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
         return answer == QMessageBox.Yes
 
     def resume_run(self, run_dir: str, data_source: str = "") -> None:

@@ -183,3 +183,61 @@ def test_time_left_is_honest_from_the_start_to_the_end():
     assert predict.time_left_text(now=0.5) == "estimating the time left …"
     predict.progress(100, 1000, now=2.0)
     assert predict.time_left_text(now=2.0) == "about 20 seconds left"
+
+
+# -- row 7 ------------------------------------------------------------------------------------------
+def _start(qtbot, asked):
+    from desktop_app.gui.window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.ask_resume = lambda run: asked.append(run.path) or False
+    win.show()
+    win.start_background()
+    qtbot.wait(200)
+    return win
+
+
+def _quit(win):
+    win.confirm_close = lambda: True
+    win.tasks.stop_all()
+    win.shutdown()
+
+
+def test_start_offers_to_resume_only_an_interrupted_run_and_never_twice(qtbot, app_home, tmp_path):
+    from desktop_app.core.runs import RunRecord, default_runs_dir, write_record
+
+    runs = default_runs_dir()
+    comparison = runs / "20260103-120000-compare"
+    (comparison / "a-candidate").mkdir(parents=True)
+    (comparison / "leaderboard.json").write_text("{}", encoding="utf-8")
+    write_record(comparison / "a-candidate", RunRecord(status="cancelled", created="2026-01-03T12:00:00",
+                                                       model={"name": "tiny"}))  # cancelled on purpose with its comparison
+    crashed = runs / "20260102-100000-tiny"
+    crashed.mkdir(parents=True)
+    write_record(crashed, RunRecord(status="running", created="2026-01-02T10:00:00", model={"name": "tiny"},
+                                    data={"source": str(tmp_path / "gone.csv")}))
+    asked: list[str] = []
+    first = _start(qtbot, asked)
+    assert asked == [str(crashed)]  # the interrupted run, not the comparison's candidate
+    _quit(first)
+    again = _start(qtbot, asked)
+    assert asked == [str(crashed)]  # never asked twice
+    _quit(again)
+
+
+def test_a_run_cancelled_on_purpose_is_not_offered_at_the_next_start(qtbot, window, tiny_model):
+    from .test_app import ready_to_train
+
+    ready_to_train(qtbot, window, tiny_model, epochs=20.0)
+    page = window.train_page
+    qtbot.mouseClick(page.start_button, Qt.LeftButton)
+    wait_for(qtbot, lambda: page.charts.last_step is not None or not page.is_training(), 60)
+    qtbot.mouseClick(page.cancel_button, Qt.LeftButton)
+    assert page.empty.text().startswith("Stopping after the current step…")
+    wait_for(qtbot, lambda: window.tasks.settled("train"), 60)
+    assert page.resume_button.isEnabled()  # it can still be resumed, from the Train page
+    asked: list[str] = []
+    again = _start(qtbot, asked)
+    assert asked == []
+    _quit(again)

@@ -334,7 +334,7 @@ def test_declining_the_resume_offer_is_remembered(qtbot, window, tiny_model):
     ready_to_train(qtbot, window, tiny_model, epochs=3.0, batch_size=2, time_budget_min=None)
     window.train_page.start()
     wait_for(qtbot, lambda: window.train_page.counts["step"] > 0, 60)
-    window.train_page.cancel()
+    window.tasks.stop("train")  # stopped as closing the app stops it (a Cancel on purpose is never offered)
     wait_for(qtbot, lambda: window.tasks.settled("train"), 30)
     asked = []
     window.ask_resume = lambda run: asked.append(run.path) or False
