@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -308,7 +309,7 @@ class Session:
 
         data = self.training_data()
         choice = choose_for(data if data is not None else {}, self.method)
-        return choice.method, choice.reason
+        return choice.method, in_window_words(choice.reason)
 
     # -- the run and its results -----------------------------------------------------------------
     @property
@@ -407,6 +408,22 @@ def find_interrupted_runs(runs_dir: str | Path) -> list:
 
 
 # -- results in words ------------------------------------------------------------------------------
+
+_FLAG_IN_BRACKETS = re.compile(r"\s*\((?:set with |use )?--[a-z][a-z0-9-]*(?:[ =][^)]*)?\)")
+_FLAG = re.compile(r"--[a-z][a-z0-9-]*(?:[ =](?:[A-Za-z0-9_.:/-]+))?")
+
+
+def in_window_words(reason: str) -> str:
+    """An engine reason as the window says it: no command-line flags. "set by you (--method fine-tune)" becomes
+    "set by you under “How to learn” (kept from your last session until you change it; “Automatic” lets the
+    app choose)"."""
+    reason = str(reason or "")
+    if "--method" in reason and reason.strip().startswith("set by you"):
+        return ("set by you under “How to learn” (kept from your last session until you change it; "
+                "“Automatic (recommended)” lets the app choose)")
+    reason = _FLAG_IN_BRACKETS.sub("", reason)
+    return _FLAG.sub("the matching setting", reason)
+
 
 FEW_EXAMPLES = 20  # a class with fewer training examples than this is "a class with few examples"
 

@@ -603,8 +603,11 @@ class ModelPage(QWidget):
             return
         stacked = self._plan_is_narrow()
         self._plan_stacked = stacked
+        from ..core.session import in_window_words
+
         html = []
         for label, expert, shown, reason in rows:
+            reason = in_window_words(reason)  # no command-line flags in the window
             if not label:  # a sentence across the table
                 html.append(f"<tr><td colspan='3'>{escape(reason)}</td></tr>")
             elif stacked:

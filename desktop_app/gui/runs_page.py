@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
 
 from ..core.defaults import why_not_shrinkable
 from ..core.models import short_name
-from ..core.session import percent
+from ..core.session import in_window_words, percent
 from . import workers
 from .widgets import JobBar, hint, show_error
 
@@ -143,7 +143,7 @@ class RunsPage(QWidget):
                 item = QTableWidgetItem(v)
                 tip = f"{run.path}\ndata: {run.data_source}" if c == DATA_COL else f"{run.path}\ncreated {values[2]} · model {values[3]}"
                 if c == 4 and run.method_reason:
-                    tip = f"Why: {run.method_reason}"
+                    tip = f"Why: {in_window_words(run.method_reason)}"
                 item.setToolTip(tip)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()

@@ -241,3 +241,26 @@ def test_a_run_cancelled_on_purpose_is_not_offered_at_the_next_start(qtbot, wind
     again = _start(qtbot, asked)
     assert asked == []
     _quit(again)
+
+
+# -- row 8 ------------------------------------------------------------------------------------------
+def test_the_learning_method_kept_from_last_time_is_explained_without_command_line_flags(qtbot, app_home, tiny_model):
+    from .test_app import open_file, pick_model
+    from desktop_app.core.resources import sample_training_file
+
+    first = _start(qtbot, [])
+    first.model_page.set_method("fine-tune")  # chosen in an earlier session
+    _quit(first)
+    win = _start(qtbot, [])  # the next start
+    try:
+        page = win.model_page
+        assert page.method_combo.currentText() == "Full training"
+        open_file(qtbot, win, sample_training_file())
+        pick_model(qtbot, win, tiny_model)
+        win.show_page(page)
+        wait_for(qtbot, lambda: "How it learns" in page.plan_label.text(), 30)
+        text = page.plan_label.text()
+        assert "--" not in text and "--method" not in text
+        assert "set by you under “How to learn”" in text and "last session" in text
+    finally:
+        _quit(win)
