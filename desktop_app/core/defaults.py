@@ -88,7 +88,8 @@ def batch_size_for(facts: Facts) -> tuple[int, str]:
         return 8, f"large model on a {facts.gpu_memory_gb:.0f} GB GPU"
     if millions > 300 and facts.device_type != "cuda":
         return 16, "large model on the CPU: smaller batches keep memory in check"
-    return 32, "fits comfortably in memory; more optimizer steps than larger batches on small data"
+    return 32, ("more optimizer steps than larger batches on small data; whether 32 fit in memory at once is measured "
+                "on the model before training starts (if not, smaller micro-batches are added up to 32)")
 
 
 def epochs_for(n_train: int, batch_size: int) -> tuple[float, str]:

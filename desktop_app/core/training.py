@@ -584,6 +584,7 @@ class _Trainer:
         with _unreadable_model(model_path):
             model = self.recipe.build_model(prepared)
         model.to(self.device.device)
+        memory_plan = self._plan_memory(model, resolved, reasons, previous)
         self.objective = self.recipe.objective(prepared)
         self.tokenizer, self.labels, self.info = tokenizer, labels, info
         self.train_ids, self.y_train = train_ids, y_train
@@ -607,7 +608,7 @@ class _Trainer:
                   "n_train": len(train_data), "n_valid": len(valid_data), "class_counts": train_data.class_counts()},
             split=split_record, labels=labels, label2id=label2id, explicit_settings=settings.to_dict(),
             settings=resolved.to_dict(), settings_explained=reasons,
-            recipe={**self.recipe.describe(), **self.objective.describe()}, versions=library_versions(),
+            recipe={**self.recipe.describe(), **self.objective.describe(), "memory": memory_plan}, versions=library_versions(),
             method=self.recipe.method, method_reason=self.recipe.method_reason,
             problem_type=getattr(self.recipe, "problem_type", None) or _problem_type(data), long_documents=long_choice)
         if data.multi_label_source is not None:
@@ -625,6 +626,39 @@ class _Trainer:
         if not job.keep_data:  # tokenized: a large file's texts need not stay in memory for the whole run
             job.train = None
         return previous is not None
+
+    def _plan_memory(self, model: torch.nn.Module, settings: TrainSettings, reasons: dict,
+                     previous: RunRecord | None) -> dict:
+        """Measure what a training step needs and fit it to the memory free now (memory.py): a smaller
+        micro-batch with gradient accumulation when the batch does not fit at once; UserInputError (nothing
+        trained, nothing written) when even one text at a time does not. A resumed run keeps its batches."""
+        from . import memory
+
+        self.emit(StatusEvent("Measuring the memory a training step needs"))
+        recorded = dict((previous.recipe or {}).get("memory") or {}) if previous is not None else {}
+        if recorded.get("attention_dropout_off"):
+            memory.attention_dropout_off(model)
+        plan = memory.plan_training(model, self.device.device, int(settings.max_length), int(settings.batch_size),
+                                    int(settings.grad_accum or 1), self.device.autocast_dtype,
+                                    may_drop_attention_dropout=previous is None)
+        if previous is not None:
+            if plan.batch_size < settings.batch_size:
+                raise UserInputError(
+                    f"Not enough memory free to resume this run: it trains {settings.batch_size} texts of up to "
+                    f"{settings.max_length} tokens at a time, and {plan.available_bytes / memory.GB:.1f} GB are free "
+                    f"({plan.limited_by}).", where=self.device.name,
+                    fix="Close other programs and resume again, or start over (a new run plans for the memory free "
+                        f"then): {self.recipe.restart_command(self.run_dir, previous)}")
+            return recorded or plan.to_dict()
+        set_by_you = (reasons.get("batch_size") or {}).get("reason") == "set by you"
+        effective = settings.batch_size
+        if plan.batch_size < settings.batch_size:
+            settings.batch_size, settings.grad_accum = plan.batch_size, plan.grad_accum
+            reasons["grad_accum"] = {"value": plan.grad_accum, "reason": f"{plan.grad_accum} micro-batches of {plan.batch_size} "
+                                     f"add up to one optimizer step of {plan.grad_accum * plan.batch_size} texts"}
+        reasons["batch_size"] = {"value": settings.batch_size, "reason": ("set by you to " + str(effective) + "; " if set_by_you
+                                                                          else "") + plan.reason}
+        return plan.to_dict()
 
     def _check_stop(self) -> None:
         if self.ctx.agree([float(self.should_stop())], self._dev())[0]:

@@ -73,3 +73,55 @@ def test_out_of_fold_scores_keep_the_windows_of_a_document_together():
     grouped = out_of_fold_logits(vectors, y, 2, groups=groups)
     assert grouped is not None and grouped.shape == (60, 2)
     assert out_of_fold_logits(vectors[:12], y[:12], 2, groups=groups[:12]) is None  # 4 documents: too few to fold
+
+
+def _tiny_step_bytes(model_dir, max_length, rows):
+    """What a training step of ``rows`` texts needs beyond what is in use, by the plan's own measure."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from desktop_app.core import memory
+
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=3)
+    per_token = memory.measure_activations(model, max_length, torch.device("cpu"))
+    params = sum(p.numel() for p in model.parameters())
+    return memory._peak(0, params, per_token, rows, max_length)
+
+
+def test_long_documents_with_fine_tuning_fit_the_batch_to_the_memory_free(tiny_models, tmp_path, monkeypatch):
+    """#22: batch 32 of 512-token windows grew past 8 GB. Now the step is measured before training and, when
+    32 do not fit in the memory free, fewer are read at a time and added up: the same 32 texts per step."""
+    from desktop_app.core import memory
+    from desktop_app.core.data import load_labeled
+    from desktop_app.core.settings import TrainSettings
+    from desktop_app.core.training import TrainJob, train
+
+    # free memory for a step of about 6 texts (the share the plan uses), far less than 32
+    free = _tiny_step_bytes(tiny_models["bert"], 32, 6) / memory.MEMORY_SHARE
+    monkeypatch.setattr(memory, "available_bytes", lambda device: (free, "free memory"))
+    data = load_labeled(_write(tmp_path / "long.csv", _long_rows(per_topic=12))).data
+    run = tmp_path / "run"
+    result = train(TrainJob(train=data, out_dir=run, model=str(tiny_models["bert"]), long_documents="on",
+                            settings=TrainSettings(epochs=1, max_length=32, learning_rate=5e-3)))
+    assert result.status == "finished"
+    record = json.loads((run / "run.json").read_text())
+    s = record["settings"]
+    assert s["batch_size"] == 4 and s["grad_accum"] == 8  # the largest divisor of 32 that fits; 32 per step
+    why = record["settings_explained"]["batch_size"]["reason"]
+    assert "measured" in why and "32 rows per optimizer step (4 at a time" in why
+    assert record["recipe"]["memory"]["predicted_peak_gb"] >= 0 and record["recipe"]["memory"]["micro_batch"] == 4
+
+
+def test_a_run_that_cannot_fit_is_refused_before_training_naming_max_length(tiny_models, tmp_path, monkeypatch, capsys):
+    from desktop_app.cli.app import main
+    from desktop_app.core import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device: (1024.0, "free memory"))
+    data = _write(tmp_path / "long.csv", _long_rows(per_topic=6))
+    run = tmp_path / "run"
+    code = main(["train", str(data), "--out", str(run), "--model", str(tiny_models["bert"]), "--method", "fine-tune",
+                 "--max-length", "32", "--epochs", "1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Not enough memory" in err and "--max-length" in err and "Traceback" not in err
+    assert not (run / "run.json").exists()  # nothing to offer to resume
