@@ -43,6 +43,19 @@ def learned_words(run) -> str:
     return " · ".join(w for w in words if w)
 
 
+def model_words(run) -> str:
+    """The model a run learned from, by name, never a file path: a shrunk run says what it was shrunk from."""
+    text = str(run.model or "")
+    shrunk = text.startswith("distilled:")
+    if shrunk:
+        text = text[len("distilled:"):]
+    name = short_name(text) if text else ""
+    path = Path(name)
+    if path.is_absolute() or "\\" in name or name.startswith("~"):  # a folder that is gone: its name only
+        name = path.parent.name if path.name == "model" and path.parent.name else path.name
+    return f"smaller copy of {name}" if shrunk and name else name
+
+
 class RunsPage(QWidget):
     open_run = Signal(str)
 
@@ -135,7 +148,7 @@ class RunsPage(QWidget):
             if self.win.tasks.is_running("train") and self.win.train_page.run_dir and \
                     Path(run.path) == Path(self.win.train_page.run_dir):
                 status = "training now"
-            values = [run.name, status, run.created.replace("T", " "), short_name(run.model), learned_words(run),
+            values = [run.name, status, run.created.replace("T", " "), model_words(run), learned_words(run),
                       percent(m["accuracy"]) if isinstance(m.get("accuracy"), (int, float)) else "",
                       percent(m["macro_f1"]) if isinstance(m.get("macro_f1"), (int, float)) else "",
                       Path(run.data_source).name if run.data_source else ""]
@@ -150,12 +163,33 @@ class RunsPage(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(DATA_COL, QHeaderView.Stretch)
         self._fit_key_columns()
         self.empty.setVisible(not self.runs)
+        current = self._current_run_row()
         again = [i for i, run in enumerate(self.runs) if chosen is not None and run.path == chosen.path]
-        if again:
+        if current is not None and self.win.session.run != getattr(self, "_highlighted_current", None):
+            self._highlighted_current = self.win.session.run  # a new current run (just trained or opened) is highlighted
+            self.table.selectRow(current)
+        elif again:
             self.table.selectRow(again[0])
         elif self.runs and not self.table.selectionModel().selectedRows():
             self.table.selectRow(0)
         self.update_buttons()
+
+    def _current_run_row(self) -> int | None:
+        """The row of the session's current run (shown in bold), None when it is not in the library."""
+        run = self.win.session.run
+        if not run:
+            return None
+        rows = [i for i, r in enumerate(self.runs) if Path(r.path) == Path(run)]
+        return rows[0] if rows else None
+
+    def _mark_current(self) -> None:
+        current = self._current_run_row()
+        for r in range(self.table.rowCount()):
+            item = self.table.item(r, 0)
+            if item is not None and item.font().bold() != (r == current):
+                font = item.font()
+                font.setBold(r == current)
+                item.setFont(font)
 
     def selected(self):
         rows = self.table.selectionModel().selectedRows()
@@ -165,7 +199,14 @@ class RunsPage(QWidget):
         return self.win.tasks.is_running("distill") or self.win.tasks.is_running("export")
 
     def update_buttons(self) -> None:
-        """From the selection and the jobs' state: called on every selection change and every job change."""
+        """From the selection and the jobs' state: called on every selection change and every job change (and on
+        every session change: a new current run, just trained or opened, becomes the highlighted row)."""
+        current = self._current_run_row()
+        if current is not None and self.win.session.run != getattr(self, "_highlighted_current", None):
+            self._highlighted_current = self.win.session.run
+            self.table.selectRow(current)  # calls update_buttons again, now with this row
+            return
+        self._mark_current()
         run = self.selected()
         busy = self.busy()
         finished = run is not None and run.status == "finished"
@@ -335,11 +376,19 @@ class RunsPage(QWidget):
         form.addRow(buttons)
         if dialog.exec() != QDialog.Accepted:
             return
-        parent = QFileDialog.getExistingDirectory(self, "Export into folder", self.win.store.get("last_export_dir", str(Path.home())))
-        if parent:
-            self.win.store.set("last_export_dir", parent)
-            key = fmt.currentData()
-            self.export_selected(key, str(Path(parent) / f"{Path(run.path).name}-{key}"))
+        key = fmt.currentData()
+        out = self.ask_export_folder(run, key)
+        if out:
+            self.win.store.set("last_export_dir", str(Path(out).parent))
+            self.export_selected(key, out)
+
+    def ask_export_folder(self, run, key: str) -> str:
+        """The folder to export into, typed or picked: a new name is welcome (it is made), unlike a folder
+        chooser that answers "Directory not found" to a folder that does not exist yet."""
+        start = Path(self.win.store.get("last_export_dir", str(Path.home()))) / f"{Path(run.path).name}-{key}"
+        path, _ = QFileDialog.getSaveFileName(self, "Export to a folder (type a new folder's name, or pick an empty one)",
+                                              str(start), "Folders (*)")
+        return path
 
     def export_selected(self, fmt: str, out_dir: str) -> None:
         run = self.selected()
@@ -349,11 +398,38 @@ class RunsPage(QWidget):
             show_error(self, f"{out_dir} already exists and is not empty.", "Choose another folder, or delete that one first.")
             return
         self.status.setText("")
+        made = Path(out_dir)  # the outermost folder this export makes: removed again if it stays empty
+        while not made.parent.exists() and made.parent != made.parent.parent:
+            made = made.parent
+        made = None if made.exists() else made
         self.win.tasks.start("export", workers.export_task, run.path, fmt, out_dir, self.win.training_data(),
-                             on_done=self._exported, on_failed=self._failed,
-                             on_cancelled=lambda: self._ended("Export cancelled; nothing was written."),
+                             on_done=self._exported, on_failed=lambda m, d: self._export_failed(m, d, out_dir, made),
+                             on_cancelled=lambda: self._export_cancelled(out_dir, made),
                              description=f"Exporting {run.name} to {out_dir}")
         self.update_buttons()
+
+    @staticmethod
+    def _remove_empty(out_dir: str, made: Path | None) -> None:
+        """Folders this export made and left empty go again (only empty ones: nothing of the user's is touched)."""
+        if made is None:
+            return
+        folder = Path(out_dir)
+        while True:
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                return
+            if folder == made:
+                return
+            folder = folder.parent
+
+    def _export_cancelled(self, out_dir: str, made: Path | None) -> None:
+        self._remove_empty(out_dir, made)
+        self._ended("Export cancelled; nothing was written.")
+
+    def _export_failed(self, message: str, details: str, out_dir: str, made: Path | None) -> None:
+        self._remove_empty(out_dir, made)
+        self._failed(message, details)
 
     def _exported(self, summary: dict) -> None:
         self.last_summary = summary

@@ -264,3 +264,73 @@ def test_the_learning_method_kept_from_last_time_is_explained_without_command_li
         assert "set by you under “How to learn”" in text and "last session" in text
     finally:
         _quit(win)
+
+
+# -- row 9 ------------------------------------------------------------------------------------------
+def _finished_run(folder, created, model_name, **extra):
+    from desktop_app.core.metrics import classification_metrics
+    from desktop_app.core.runs import RunRecord, write_record
+
+    folder.mkdir(parents=True)
+    metrics = classification_metrics([0, 0, 1, 1], [0, 1, 1, 1], ["a", "b"])
+    write_record(folder, RunRecord(status="finished", created=created, model={"name": model_name}, labels=["a", "b"],
+                                   final_metrics=metrics, **extra))
+    return folder
+
+
+def test_the_run_library_highlights_the_current_run_and_names_models_without_paths(qtbot, window, tmp_path):
+    from desktop_app.core.runs import default_runs_dir
+
+    runs = default_runs_dir()
+    older = _finished_run(runs / "20260101-100000-tiny", "2026-01-01T10:00:00", "tiny")
+    page = window.runs_page
+    window._run_finished(str(older))
+    window.show_page(page)
+    assert page.selected().path == str(older)
+    newer = _finished_run(runs / "20260102-100000-tiny", "2026-01-02T10:00:00", "tiny")
+    shrunk = _finished_run(runs / "20260103-100000-small", "2026-01-03T10:00:00", f"distilled:{tmp_path / 'models' / 'bert'}",
+                           kind="distilled")
+    window._run_finished(str(newer))  # training a new run ends
+    window.show_page(page)
+    assert page.selected().path == str(newer)  # the current run is the highlighted one: Shrink and Export act on it
+    row = [page.table.item(r, 0).text() for r in range(page.table.rowCount())].index(newer.name)
+    assert page.table.item(row, 0).font().bold()
+    # the user may still pick another row; a refresh keeps their choice
+    page.table.selectRow(0)
+    page.refresh()
+    assert page.selected().path == page.runs[0].path
+    models = [page.table.item(r, 3).text() for r in range(page.table.rowCount())]
+    assert "smaller copy of bert" in models
+    assert not any("/" in m or "\\" in m for m in models)  # names, not paths
+    del shrunk
+
+
+# -- row 10 -----------------------------------------------------------------------------------------
+def test_export_into_a_newly_named_folder_and_cancel_leaves_nothing(qtbot, window, tiny_model, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    from .test_app import ready_to_train
+
+    ready_to_train(qtbot, window, tiny_model)
+    window.train_page.start()
+    wait_for(qtbot, lambda: window.train_page.finished_run and window.tasks.settled("train"), 120)
+    runs = window.runs_page
+    window.show_page(runs)
+    assert runs.selected().path == window.train_page.finished_run
+    typed = {"path": str(tmp_path / "exports" / "my new model")}  # neither folder exists yet
+    monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.Accepted)  # the format dialog: OK
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (typed["path"], "")))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: pytest.fail("a folder chooser")))
+
+    # Cancel at once: nothing is left behind, not even an empty folder
+    runs.choose_export()
+    window.tasks.stop("export")
+    wait_for(qtbot, lambda: window.tasks.settled("export"), 60)
+    assert "nothing was written" in runs.status.text()
+    assert not (tmp_path / "exports").exists()
+
+    # a new folder's name is taken: the export is written there
+    runs.choose_export()
+    wait_for(qtbot, lambda: window.tasks.settled("export") and runs.last_summary is not None, 180)
+    assert "Exported to" in runs.status.text()
+    assert (Path(typed["path"]) / "README.md").is_file()
