@@ -206,7 +206,7 @@ def recover_folders(run_dir: Path) -> list[str]:
             os.replace(olds[-1], run_dir / name)
     for entry in run_dir.iterdir():
         if entry.name.startswith(TEMP_PREFIXES):
-            if entry.is_dir():
+            if entry.is_dir() and not entry.is_symlink():  # a link is removed itself, never what it points at
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)

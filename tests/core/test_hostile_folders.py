@@ -468,3 +468,16 @@ def test_predict_removes_what_a_killed_predict_left(capsys, run1, docs, tmp_path
     assert code == 0, err
     assert not leftover.exists() and other.read_text() == "keep" and out.is_file()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".pk.csv")) == [".pk.csv.notes.txt"]
+
+
+def test_cleaning_a_run_folder_removes_a_planted_link_not_what_it_points_at(tmp_path):
+    from desktop_app.core.runs import recover_folders
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("precious")
+    run = tmp_path / "RUN"
+    run.mkdir()
+    os.symlink(outside, run / ".model.abc123")
+    assert ".model.abc123" in recover_folders(run)
+    assert not (run / ".model.abc123").is_symlink() and (outside / "keep.txt").read_text() == "precious"
