@@ -37,7 +37,7 @@ def os_error_as_user_error(exc: BaseException, out=None):
     from ..core.runs import as_os_error
 
     seen, err = set(), None
-    current = exc
+    current: BaseException | None = exc
     while current is not None and id(current) not in seen:  # the error itself or what caused it
         seen.add(id(current))
         candidate = as_os_error(current, None)

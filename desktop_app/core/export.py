@@ -115,7 +115,7 @@ def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path, data: Labeled
             raise
 
 
-def _is_disk_full(exc: BaseException) -> bool:
+def _is_disk_full(exc: BaseException | None) -> bool:
     import errno
 
     from .runs import as_os_error

@@ -39,9 +39,6 @@ HEAD_FILES = frozenset({"head.json", "head.safetensors"})  # sentence_head: few-
 WEIGHT_FILES = frozenset({"model.safetensors", "model.safetensors.index.json"})
 _SHARD = re.compile(r"^model-\d{5}-of-\d{5}\.safetensors$")
 MODEL_FILES = frozenset({CONFIG}) | TOKENIZER_FILES | HEAD_FILES | WEIGHT_FILES
-# what a run folder holds that we wrote (folders: model/ above, checkpoint/ and onnx/ are ours)
-RUN_FILES = frozenset({"run.json"})
-RUN_FOLDERS = frozenset({"model", "checkpoint", "onnx"})
 # weights in a format that unpickles (can run code when opened): never opened, never copied
 PICKLE_PATTERNS = ("pytorch_model*.bin", "*.pt", "*.pth", "*.pkl", "*.pickle", "*.ckpt", "training_args.bin")
 
@@ -193,7 +190,7 @@ def copy_model_files(src: str | Path, dst: str | Path) -> list[str]:
 
 
 __all__ = [
-    "CONFIG", "MODEL_FILES", "NEEDS_CODE", "RUN_FILES", "RUN_FOLDERS", "allowed_model_file", "check_folder",
+    "CONFIG", "MODEL_FILES", "NEEDS_CODE", "allowed_model_file", "check_folder",
     "copy_model_files", "has_safetensors", "ignored_files", "load_config", "load_model", "load_tokenizer",
     "unsafe_weights_error",
 ]

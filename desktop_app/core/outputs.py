@@ -499,6 +499,8 @@ def _open_lock_file(lock_path: Path) -> int:
     keeps those guarantees in one place."""
     base = os.O_RDWR | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(5):
+        if not _NOFOLLOW and lock_path.is_symlink():  # Windows has no O_NOFOLLOW: look first
+            _remove_name(lock_path)
         try:
             return os.open(lock_path, base | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
@@ -594,7 +596,7 @@ def remove_leftovers(target: str | Path) -> list[str]:
     file's lock. Plain files only; a link of that name is removed, never followed. Returns the names."""
     target = Path(target)
     pattern = re.compile(r"^\." + re.escape(target.name) + r"\.[A-Za-z0-9_]{8}\.tmp$")
-    removed = []
+    removed: list[str] = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:

@@ -197,7 +197,7 @@ def recover_folders(run_dir: Path) -> list[str]:
     in the middle of a swap (non-Linux), and remove hidden temporary files and folders.
     Call it only while holding the run's lock. Returns the names removed."""
     run_dir = Path(run_dir)
-    removed = []
+    removed: list[str] = []
     if not run_dir.is_dir():
         return removed
     for name in (MODEL_DIR, CHECKPOINT_DIR):
