@@ -475,7 +475,7 @@ def multi_label_hint(table, text_column: str | None, label_column: str | None) -
     return None
 
 
-def summarize_multi_label(metrics: dict, on: str = "validation", class_counts: dict | None = None) -> Summary:
+def summarize_multi_label(metrics: dict, on: str = "validation", class_counts: dict | None = None, history=()) -> Summary:
     """A multi-label run's results in words: F1, exact match, the labels most often missed or added."""
     per = metrics.get("per_label") or {}
     n = int(metrics.get("n") or 0)
@@ -496,6 +496,9 @@ def summarize_multi_label(metrics: dict, on: str = "validation", class_counts: d
     if never:
         advice.append(Advice("The model never answered " + ", ".join(f"“{l}”" for l in never[:5])
                              + ", although some texts carry it. Train longer or add examples of it.", "train_longer"))
+    from .multilabel import advice as multi_label_advice
+
+    advice[:0] = [Advice(text, "train_longer" if "Train longer" in text else "") for text in multi_label_advice(metrics, history)]
     for label, count in (class_counts or {}).items():
         if count < FEW_EXAMPLES:
             advice.append(Advice(f"“{label}” has only {plural(int(count), 'training example')}: add more examples of it "
@@ -507,7 +510,7 @@ def summarize(metrics: dict, on: str = "validation", history=(), class_counts: d
               planned_epochs: float | None = None) -> Summary:
     """A run's results for a person: how often it was right, what went wrong most, and what to do."""
     if metrics.get("problem_type") == "multi_label_classification":
-        return summarize_multi_label(metrics, on, class_counts)
+        return summarize_multi_label(metrics, on, class_counts, history)
     labels = [str(l) for l in metrics.get("labels", [])]
     matrix = metrics.get("confusion_matrix") or []
     per_class = metrics.get("per_class") or {}

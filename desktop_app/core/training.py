@@ -136,6 +136,7 @@ class Recipe:
     method = "fine-tune"  # run.json "method"; ``method_reason`` says why it was chosen
     method_reason = ""
     holds_out_validation = True  # False: no validation split; the recipe validates on the training rows
+    min_patience = 0  # early stopping waits at least this many evaluations without progress, whatever the preset says
 
     def model_path(self, job: TrainJob, previous: RunRecord | None) -> Path:
         """The folder the tokenizer (and usually the starting weights) come from."""
@@ -163,6 +164,11 @@ class Recipe:
 
     def resolve_settings(self, settings: TrainSettings, facts: defaults.Facts) -> tuple[TrainSettings, dict]:
         return defaults.plan(settings, facts)
+
+    def still_learning(self, history: list[dict]) -> bool:
+        """True while validation shows the model still learning although the metric did not gain (such an
+        evaluation does not count towards early stopping)."""
+        return False
 
     def prepare(self, p: Prepared) -> None:
         """One-time work before the model is built (e.g. a teacher's logits)."""
@@ -727,6 +733,7 @@ class _Trainer:
         running_loss, running_n = 0.0, 0
         epoch_times: list[float] = []
         calibration = _Calibration()
+        patience = max(int(s.early_stopping_patience), int(self.recipe.min_patience)) if s.early_stopping_patience else 0
 
         while state.epoch < math.ceil(plan.epochs) and state.step < plan.total_steps:
             epoch_start = time.perf_counter()
@@ -779,15 +786,14 @@ class _Trainer:
             epoch_times.append(time.perf_counter() - epoch_start)
             if budget_s is not None:
                 self._refit_budget(plan, state, budget_s, epoch_times)
-            stop_early = bool(s.early_stopping_patience) and (
-                state.epochs_without_improvement >= s.early_stopping_patience or perfect)
+            stop_early = bool(patience) and (state.epochs_without_improvement >= patience or perfect)
             more = not stop_early and finished_epoch and state.epoch < math.ceil(plan.epochs) and state.step < plan.total_steps
             if more:
                 self._save_checkpoint(state, optimizer, scheduler, scaler, plan)
                 last_ckpt = time.perf_counter()
-            if stop_early and state.epochs_without_improvement >= s.early_stopping_patience:
+            if stop_early and state.epochs_without_improvement >= patience:
                 self.emit(StatusEvent(f"Early stopping: validation {s.metric} gained less than {MIN_PROGRESS * 100:g} points "
-                                      f"in {s.early_stopping_patience} epochs, so training has converged"))
+                                      f"in {patience} epochs, so training has converged"))
             elif stop_early:
                 self.emit(StatusEvent(f"Early stopping: validation {s.metric} is 1.0, so no later epoch can do better"))
             if not more:
@@ -900,6 +906,10 @@ class _Trainer:
             progressed = score >= state.progress_mark + MIN_PROGRESS
             if progressed:
                 state.progress_mark = score
+            elif self.recipe.still_learning(state.history):
+                progressed = True  # the score has not settled yet: this evaluation is no sign of convergence
+                self.emit(StatusEvent(f"Validation {self.settings.metric} did not gain, but the validation loss is still "
+                                      "falling: training goes on"))
             if improved or not self.settings.keep_best:
                 self._save_model(metrics, rep, state, clf)
         low = -math.inf
