@@ -83,8 +83,8 @@ def fingerprint(model_dir: str | Path) -> str:
 def cache_dir_for(model_dir: str | Path, fp: str | None = None) -> Path:
     """RUN/onnx for a run's model/ folder; the app's data folder for any other model folder."""
     model_dir = Path(model_dir)
-    if model_dir.name == "model" and (model_dir.parent / "run.json").is_file():
-        return model_dir.parent / ONNX_DIR
+    if model_dir.name == "model" and (model_dir.parent / "run.json").is_file() and not (model_dir.parent / ONNX_DIR).is_symlink():
+        return model_dir.parent / ONNX_DIR  # (a link there, planted in a received run, would send our writes elsewhere)
     return shared_cache_dir(fp or fingerprint(model_dir))
 
 
@@ -159,14 +159,12 @@ def _build(model_dir: Path, folder: Path, variant: str, fp: str, on_status) -> P
 
 
 def _atomic_file(final: Path, make: Callable[[Path], dict]) -> dict:
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-    try:
-        info = make(tmp)
-        os.replace(tmp, final)
-        return info
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from .runs import atomic_path
+
+    # runs.atomic_path: a new random name made with O_EXCL (a link planted at a guessable name such as
+    # .model.onnx.PID.tmp is never written through), renamed over ``final`` (a link there is replaced)
+    with atomic_path(final) as tmp:
+        return make(tmp)
 
 
 def _write_meta(folder: Path, meta: dict) -> None:

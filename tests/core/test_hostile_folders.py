@@ -481,3 +481,13 @@ def test_cleaning_a_run_folder_removes_a_planted_link_not_what_it_points_at(tmp_
     os.symlink(outside, run / ".model.abc123")
     assert ".model.abc123" in recover_folders(run)
     assert not (run / ".model.abc123").is_symlink() and (outside / "keep.txt").read_text() == "precious"
+
+
+def test_a_planted_onnx_link_in_a_run_sends_no_graph_outside(capsys, run1, tmp_path):
+    pytest.importorskip("onnxruntime")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, run1 / "onnx")
+    code, err = cli(capsys, "export", run1, "--format", "onnx", "--out", tmp_path / "exp")
+    assert code == 0, err
+    assert list(outside.iterdir()) == [] and (tmp_path / "exp" / "model.onnx").is_file()
