@@ -23,6 +23,7 @@ import datetime as _dt
 import json
 import os
 import re
+import shutil
 import socket
 import stat
 import sys
@@ -75,7 +76,11 @@ def _write_failed(target: Path, exc: OSError) -> UserInputError:
     import errno
 
     if exc.errno == errno.ENOSPC:
-        return UserInputError(f"The disk is full: '{target.name}' could not be written.", where=str(target.parent),
+        try:
+            free = f" ({shutil.disk_usage(target.parent).free / 2**20:.0f} MB free)"
+        except OSError:
+            free = ""
+        return UserInputError(f"The disk is full: '{target.name}' could not be written{free}.", where=str(target.parent),
                               fix="Free some space on that disk, or choose a folder on another disk.")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return _not_writable(target.parent, exc)
