@@ -413,6 +413,17 @@ _FLAG_IN_BRACKETS = re.compile(r"\s*\((?:set with |use )?--[a-z][a-z0-9-]*(?:[ =
 _FLAG = re.compile(r"--[a-z][a-z0-9-]*(?:[ =](?:[A-Za-z0-9_.:/-]+))?")
 
 
+def few_shot_batch_words(batch_size: int, n_categories: int) -> str:
+    """How a few-shot batch is made (few_shot.pair_batches), with the real numbers: pairs of texts of one
+    category, shuffled across all the categories."""
+    pairs = max(1, batch_size // 2)
+    compared = batch_size * (batch_size - 1) // 2
+    per_category = batch_size / max(1, n_categories)
+    return (f"{pairs} pairs of texts from the same category per batch ({batch_size} texts), mixed across your "
+            f"{n_categories} categories (about {per_category:.0f} texts of each): every batch compares "
+            f"{compared} pairs of texts, same and different categories")
+
+
 def in_window_words(reason: str) -> str:
     """An engine reason as the window says it: no command-line flags. "set by you (--method fine-tune)" becomes
     "set by you under “How to learn” (kept from your last session until you change it; “Automatic” lets the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -382,8 +383,9 @@ class DataPage(QWidget):
             kept = f", {plural(len(self.labeled), 'example')} after the fixes" if self.fixes_applied else ""
             self.path_label.setText(f"{Path(self.table.path).name}  ({rows}{kept}, {self.table.format})")
         self.findings.clear()
+        n_texts = len(self.labeled) if getattr(self, "labeled", None) is not None else 0
         for f in report.findings:
-            lines = [f"{SEVERITY_ICON.get(f.severity, '')} {f.message}"]
+            lines = [f"{SEVERITY_ICON.get(f.severity, '')} {shares_agree(f.message, n_texts)}"]
             if f.where:
                 lines.append(f"Where: {f.where}")
             if f.fix:
@@ -490,3 +492,17 @@ class DataPage(QWidget):
                         + ". To read them whole, set “Long texts: read in pieces” to On (Model page → Advanced settings).")
             self.length_label.setText(head + tail)
             self.length_label.setToolTip("Max length (tokens): Model page → Advanced settings. " + report.message)
+
+
+_SHARE_OF_TEXTS = re.compile(r"\b\d+% of the texts \(([\d,]+)\)")
+
+
+def shares_agree(message: str, n_texts: int) -> str:
+    """A finding's share said as everywhere on the page (session.percent): "0% of the texts (1)" of 500
+    becomes "0.2% of the texts (1)", as the length chart's words say it."""
+    from ..core.session import percent
+
+    if n_texts <= 0:
+        return message
+    return _SHARE_OF_TEXTS.sub(lambda m: f"{percent(int(m.group(1).replace(',', '')) / n_texts)} of the texts ({m.group(1)})",
+                               message)

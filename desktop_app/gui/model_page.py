@@ -580,6 +580,10 @@ class ModelPage(QWidget):
                 shown = f"{value:g}"
             else:
                 shown = str(value)
+            if key == "batch_size" and method == "few-shot" and reason != "set by you" and self.win.training_data() is not None:
+                from ..core.session import few_shot_batch_words
+
+                reason = few_shot_batch_words(int(value), len(self.win.training_data().class_counts()))
             if key == "class_weights" and not value and self.win.training_data() is not None:
                 counts = list(self.win.training_data().class_counts().values()) or [1]
                 ratio = max(counts) / max(1, min(counts))

@@ -334,3 +334,55 @@ def test_export_into_a_newly_named_folder_and_cancel_leaves_nothing(qtbot, windo
     wait_for(qtbot, lambda: window.tasks.settled("export") and runs.last_summary is not None, 180)
     assert "Exported to" in runs.status.text()
     assert (Path(typed["path"]) / "README.md").is_file()
+
+
+# -- row 11 -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n_categories", [4, 5])
+def test_the_few_shot_plan_says_the_real_number_of_categories(qtbot, window, tiny_model, tmp_path, sample_csv, n_categories):
+    from .test_app import open_file, pick_model
+
+    rows = list(csv.DictReader(sample_csv.open(encoding="utf-8")))
+    labels = sorted({r["label"] for r in rows})[:n_categories]
+    assert len(labels) == n_categories
+    path = tmp_path / f"few-{n_categories}.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "label"])
+        for label in labels:
+            writer.writerows([(r["text"], label) for r in rows if r["label"] == label][:8])
+    open_file(qtbot, window, path)
+    pick_model(qtbot, window, tiny_model)
+    page = window.model_page
+    window.show_page(page)
+    wait_for(qtbot, lambda: "Texts per step" in page.plan_label.text(), 30)
+    assert page.planned_method()[0] == "few-shot"
+    text = page.plan_label.text()
+    assert f"your {n_categories} categories" in text and "8 categories" not in text
+
+
+def test_the_data_page_says_the_share_of_long_texts_the_same_way_twice(qtbot, window, tiny_model, tmp_path, sample_csv):
+    import re
+
+    from .test_app import open_file, pick_model
+
+    rows = list(csv.DictReader(sample_csv.open(encoding="utf-8")))
+    path = tmp_path / "one-long.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "label"])
+        writer.writerows([(" ".join(r["text"].split()[:8]), r["label"]) for r in rows])  # short texts
+        writer.writerow([" ".join(["a very long complaint about the invoice"] * 80), rows[0]["label"]])  # and one long
+    open_file(qtbot, window, path)
+    pick_model(qtbot, window, tiny_model)
+    page = window.data_page
+
+    def finding():
+        texts = [page.findings.item(i).text() for i in range(page.findings.count())]
+        return next((t for t in texts if "of the texts (" in t and "are longer than" in t), "")
+
+    said = re.compile(r"(\d+) texts? \(([\d.]+%)\)")
+    wait_for(qtbot, lambda: finding() and said.search(page.length_label.text()), 60)
+    n, share = said.search(page.length_label.text()).groups()
+    assert float(share[:-1]) < 1  # a few texts of 400: under one percent
+    assert f"{share} of the texts ({n})" in finding()  # the same share, said the same way
+    assert "0% of the texts" not in finding().replace(f"{share} of", "")
