@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterable, TextIO
 
@@ -81,11 +81,14 @@ def _decodes(data: bytes, encoding: str, complete: bool) -> bool:
 
 
 def _looks_binary(text: str) -> bool:
+    """Control characters (NUL included) in more than 1 character in 50: a binary file. A few NULs in a text
+    file (a damaged export) are removed while reading, with a warning naming the lines."""
     sample = text[:65536]
     if not sample:
         return False
     controls = sum(1 for ch in sample if ch < " " and ch not in "\t\n\r\f\v")
-    return "\x00" in sample or controls > max(2, len(sample) // 200)
+    nuls = sample.count("\x00")
+    return controls > max(2, len(sample) // 50) or (controls - nuls) > max(2, len(sample) // 200)
 
 
 # encodings charset-normalizer may name for short Western text; Windows-1252 reads all of them best
@@ -151,6 +154,7 @@ class EncodingPlan:
     encoding: str
     fallback: str | None = None
     fallback_lines: int = 0  # lines that needed the fallback (whole-file scans only)
+    nul_lines: list = field(default_factory=list, compare=False, hash=False)  # lines whose NUL bytes were removed
 
     @property
     def label(self) -> str:
@@ -232,6 +236,8 @@ class _LineTranscoder(io.RawIOBase):
         self.pos = 0
         self.fallback_lines = 0
         self.first = True
+        self.lines = 0  # line breaks passed on so far
+        self.plan.nul_lines.clear()
 
     def readable(self) -> bool:
         return True
@@ -260,6 +266,8 @@ class _LineTranscoder(io.RawIOBase):
         else:
             data = self.partial + block
             cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1  # whole lines only (old Macs end lines with CR)
+            if cut == 0 and len(data) > 4 * self.BLOCK:  # a line of many MB: pass it on in pieces, never held whole
+                cut = _utf8_boundary(data)
             if cut == 0:
                 self.partial = data
                 return
@@ -268,6 +276,12 @@ class _LineTranscoder(io.RawIOBase):
             self.first = False
             if data.startswith(codecs.BOM_UTF8):
                 data = data[3:]
+        if b"\x00" in data:  # NUL bytes in a text file: removed, their lines remembered for a warning
+            for i, line in enumerate(data.split(b"\n")):
+                if b"\x00" in line:
+                    self.plan.nul_lines.append(self.lines + i + 1)
+            data = data.replace(b"\x00", b"")
+        self.lines += data.count(b"\n")
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
@@ -294,6 +308,19 @@ class _LineTranscoder(io.RawIOBase):
     def close(self) -> None:
         self.fh.close()
         super().close()
+
+
+def _utf8_boundary(data: bytes) -> int:
+    """The length of ``data`` without a UTF-8 character cut at its end (up to 3 bytes dropped)."""
+    end = len(data)
+    for back in range(1, min(4, end) + 1):
+        byte = data[end - back]
+        if byte < 0x80:
+            return end
+        if byte >= 0xC0:  # the first byte of a character: keep it only when the character is complete
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return end if back >= need else end - back
+    return end
 
 
 def open_text(path: Path, plan: EncodingPlan, newline: str | None, on_bytes=None) -> TextIO:
@@ -336,17 +363,37 @@ class _CountingReader(io.RawIOBase):
 
 def scan_file_lines(path: Path) -> Iterable[bytes]:
     """Every line of ``path`` as bytes, read in blocks (for ``plan_encoding`` over a whole file)."""
+    from .limits import check_stop
+
     try:
         with path.open("rb") as fh:
-            yield from fh
+            carry = b""
+            for n, piece in enumerate(iter(lambda: fh.readline(1 << 20), b"")):
+                if n % 1000 == 0:
+                    check_stop()
+                piece = carry + piece
+                carry = b""
+                if not piece.endswith((b"\n", b"\r")) and len(piece) >= 1 << 20:  # a long line: bounded pieces
+                    keep = _utf8_boundary(piece)
+                    piece, carry = piece[:keep], piece[keep:]
+                yield piece
+            if carry:
+                yield carry
     except OSError as exc:
         raise UserInputError(f"'{path.name}' could not be read: {exc.strerror or exc}.", where=str(path),
                              fix="Check that the file is not open in another program and that you may read it.") from exc
 
 
-def read_text(path: Path, allow_empty: bool = False) -> tuple[str, str]:
-    """The whole file as text and the encoding used (BOM removed). Empty -> UserInputError unless allowed."""
-    data = read_bytes(path)
+def read_text(path: Path, allow_empty: bool = False, max_chars: int | None = None) -> tuple[str, str]:
+    """The whole file as text and the encoding used (BOM removed). Empty -> UserInputError unless allowed.
+
+    ``max_chars``: read at most about this many characters (the head of a larger file; never more in memory)."""
+    if max_chars is not None:
+        data = read_head(path, 4 * max_chars + 4)
+        if len(data) > 4 * max_chars:
+            data = data[:_utf8_boundary(data[: 4 * max_chars])]
+    else:
+        data = read_bytes(path)
     if not data.strip():
         if allow_empty:
             return "", "utf-8"
@@ -354,6 +401,8 @@ def read_text(path: Path, allow_empty: bool = False) -> tuple[str, str]:
     plan = plan_encoding(path, data.splitlines(keepends=True), data)
     text = decode_lines(data.splitlines(keepends=True), plan) if plan.fallback else data.decode(plan.encoding, errors="replace")
     text = text.lstrip("\ufeff")
+    if max_chars is not None:
+        text = text[:max_chars]
     if not text.strip() and not allow_empty:
         raise empty_file_error(path)
     return text, plan.label

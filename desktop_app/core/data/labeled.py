@@ -12,7 +12,7 @@ from ..errors import UserInputError
 from .columns import ColumnGuess, guess_columns
 from .reading import read_table
 from .sources import Progress
-from .table import Note, Table
+from .table import Note, Table, check_plain_column, header_only_error
 
 SKIP_REASONS = ("empty_text", "missing_label", "placeholder_label")
 # what spreadsheets and data tools write for "no value"; never a class
@@ -120,6 +120,7 @@ def to_labeled(table: Table, text_column: str, label_column: str) -> LabeledData
     for name, role in ((text_column, "text"), (label_column, "label")):
         if name not in table.data:
             raise _missing_column_error(table, name, role)
+        check_plain_column(table.json_columns, table.path, name, role)
     if text_column == label_column:
         raise UserInputError(f"The text and the label column are both '{text_column}'.", where=str(table.path),
                              fix="Pick different columns for the text and for the label.")
@@ -146,6 +147,8 @@ def load_labeled(path: str | Path, text_column: str | None = None, label_column:
     from .multilabel import detect_separator, to_multi_label
 
     table = read_table(path, sheet=sheet, on_progress=on_progress)
+    if table.n_rows == 0:
+        raise header_only_error(table.path, table.sheet)
     for name, role in ((text_column, "text"), (label_column, "label")):
         if name is not None and name not in table.data:
             raise _missing_column_error(table, name, role)
@@ -173,8 +176,29 @@ def load_labeled(path: str | Path, text_column: str | None = None, label_column:
                              fix=f"Name it with --label-column, or pick it in the app. Columns: {available}."
                              + (" A labeled file needs a text column and a label column." if len(table.columns) < 2 else "")
                              + table.other_sheets_hint())
+    for name, role in ((text, "text"), (label, "label")):
+        check_plain_column(table.json_columns, table.path, name, role)
     if multi_label is False:
         return LoadedData(table, guess, text, label, to_labeled(table, text, label))
     if multi_label or label_separator or detect_separator(table.data[label]) is not None:
         return LoadedData(table, guess, text, label, to_multi_label(table, text, label, separator=label_separator))
-    return LoadedData(table, guess, text, label, to_labeled(table, text, label))
+    data = to_labeled(table, text, label)
+    data.notes.extend(_separator_notes(table.data[label], label))
+    return LoadedData(table, guess, text, label, data)
+
+
+def _separator_notes(values: list, column: str) -> list[Note]:
+    """Labels that hold a separator but were read whole (single-label): say so, and how to split them."""
+    from .multilabel import SEPARATORS
+
+    notes = []
+    for sep in SEPARATORS:
+        found = sorted({v.strip() for v in values if v is not None and sep in v})
+        if found:
+            shown = ", ".join(f"'{v[:40]}'" for v in found[:3])
+            notes.append(Note(
+                "separator_kept", f"{len(found)} label{'s' if len(found) != 1 else ''} of the column '{column}' "
+                f"contain{'s' if len(found) == 1 else ''} '{sep}' ({shown}); splitting there does not explain the "
+                "file (the parts do not recur on their own), so each was read as one label (single-label).",
+                f"If a row may carry several labels, train with --multi-label --label-separator '{sep}'.", len(found)))
+    return notes

@@ -77,12 +77,31 @@ def detect_separator(values: list[str | None]) -> SeparatorGuess | None:
         recurring = sum(1 for p, n in parts.items() if n >= 2)
         if not (len(parts) < len(distinct_cells) or alone >= 0.5 * len(parts) or recurring >= 0.5 * len(parts)):
             continue
+        if not _parts_are_free(distinct_cells, sep):
+            continue
         guess = SeparatorGuess(sep, share, len(parts),
                                f"{share:.0%} of the label cells hold several labels joined by '{sep}' "
                                f"({len(parts)} distinct labels)")
         if best is None or share > best.share:
             best = guess
     return best
+
+
+def _parts_are_free(distinct_cells: set[str], sep: str) -> bool:
+    """Whether splitting at ``sep`` explains the cells: the parts of the joined cells are labels of their own,
+    each seen alone or in two different combinations (for at least half of them). A label that merely contains
+    the character ("+SUM(1,2)", "Smith, John") splits into parts that only ever occur together."""
+    combos: Counter = Counter()
+    joined_parts: set[str] = set()
+    for cell in distinct_cells:
+        parts = split_labels(cell, sep)
+        if len(parts) >= 2:
+            joined_parts.update(parts)
+            combos.update(parts)
+    if not joined_parts:
+        return False
+    free = sum(1 for p in joined_parts if p in distinct_cells or combos[p] >= 2)
+    return free >= 0.5 * len(joined_parts)
 
 
 def _is_01_column(values: list[str | None]) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .sources import Progress, Source, open_source
-from .table import Note, RowBuffer, Table
+from . import limits
+from .table import Note, RowBuffer, Table, describe_rows
 
 
 def read_table(path: str | Path, *, sheet: str | None = None, on_progress: Progress | None = None) -> Table:
@@ -20,16 +21,33 @@ def read_table(path: str | Path, *, sheet: str | None = None, on_progress: Progr
         for number, row in source.records:
             buffer.add(number, row)
         return buffer.to_table(path, source.format, source.encoding, source.delimiter, sheet=source.sheet,
-                               sheets=list(source.sheets), notes=reading_notes(source))
+                               sheets=list(source.sheets), notes=reading_notes(source),
+                               json_columns=dict(source.json_columns))
 
 
 def reading_notes(source: Source) -> list[Note]:
-    """Warnings about how the file was read: lines in a second encoding."""
+    """Warnings about how the file was read: lines in a second encoding, texts cut at the limit, NUL bytes."""
+    notes = []
+    if source.cut_rows:
+        rows = sorted(set(source.cut_rows))
+        n = len(rows)
+        notes.append(Note(
+            "long_text", f"{n} text{'s' if n != 1 else ''} of '{source.path.name}' {'were' if n != 1 else 'was'} longer "
+            f"than {limits.MAX_TEXT_CHARS:,} characters and {'were' if n != 1 else 'was'} cut to that length while "
+            f"reading ({describe_rows(rows, shown=5)}); the model reads at most the first part of a text anyway.",
+            "Nothing to do unless these rows should not be there: check them in a spreadsheet program.", n))
+    nul = getattr(source.plan, "nul_lines", None) or []
+    if nul:
+        n = len(nul)
+        notes.append(Note(
+            "nul_bytes", f"{n} line{'s' if n != 1 else ''} of '{source.path.name}' held NUL characters (invisible zero "
+            f"bytes, {describe_rows(nul, word='lines', shown=5)}); they were removed.",
+            "Check those lines; the file may have been damaged or joined from a binary export.", n))
     plan = source.plan
     if plan is None or not plan.fallback_lines:
-        return []
+        return notes
     n = plan.fallback_lines
-    return [Note("mixed_encoding",
+    return notes + [Note("mixed_encoding",
                  f"{n} line{'s' if n != 1 else ''} of '{source.path.name}' {'are' if n != 1 else 'is'} not UTF-8 like the "
                  f"rest of the file; {'they were' if n != 1 else 'it was'} read as {plan.fallback}.",
                  "Check a few rows with accents or special characters. To be sure, save the file again as "

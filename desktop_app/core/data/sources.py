@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
-from ..errors import UserInputError
+from ..errors import TrainingCancelled, UserInputError
+from . import limits
+from .bounded import BoundedCsvLines, bounded_lines
 from .columns import is_known_name
 from .encoding import (
     SAMPLE_BYTES,
@@ -52,6 +54,7 @@ SINGLE_COLUMN = "\x1f"  # delimiter for one-column files: a control character th
 MIN_CONSISTENCY = 0.75  # share of the first records that must split into the same number of fields
 LOOKAHEAD = 50  # rows looked at to decide whether the first row is a header
 SAMPLE_CHARS = 256 * 1024
+MAX_JSON_ARRAY_CHARS = 64 << 20  # a .json file that is one array is parsed whole: larger ones must be JSON Lines
 SUPPORTED = "CSV (.csv), TSV (.tsv), JSON Lines (.jsonl), Excel (.xlsx), plain text (.txt, one document per line) or a folder of .txt files"
 
 _SEP_HINT = re.compile(r"^sep=([,;\t|])\r?\n")
@@ -71,6 +74,8 @@ class Source:
     plan: EncodingPlan | None = None  # how a text file is decoded (mixed-encoding files: how many lines)
     sheet: str | None = None  # the Excel sheet read
     sheets: list[str] = field(default_factory=list)  # every sheet of the workbook
+    cut_rows: list[int] = field(default_factory=list)  # rows with a value over limits.MAX_TEXT_CHARS (cut while read)
+    json_columns: dict[str, int] = field(default_factory=dict)  # JSON: columns holding lists of objects -> first row
 
     def close(self) -> None:
         for close in self.closers:
@@ -109,12 +114,13 @@ Progress = Callable[[int, "int | None", str], None]  # (done, total or None, uni
 def _byte_counter(path: Path, on_progress: Progress | None) -> Callable[[int], None] | None:
     """Reports bytes read to ``on_progress`` about every 1% (and at least every 4 MB)."""
     if on_progress is None:
-        return None
+        return lambda n: limits.check_stop()
     total = path.stat().st_size
     step = max(1 << 20, min(4 << 20, total // 100))
     state = {"done": 0, "next": step, "shown": -1}
 
     def count(n: int) -> None:
+        limits.check_stop()
         state["done"] += n
         done = min(state["done"], total)
         if (done >= state["next"] or (n == 0 and done >= total)) and done != state["shown"]:
@@ -137,14 +143,30 @@ def open_source(path: str | Path, *, whole: bool = True, sheet: str | None = Non
         raise UserInputError(f"'{path.name}' is not an Excel workbook, so it has no sheets to choose from.",
                              where=f"--sheet {sheet}", fix="Leave out --sheet for CSV, TSV, JSONL and text files.")
     if fmt in ("csv", "tsv"):
-        return _csv_source(path, fmt, whole, _byte_counter(path, on_progress))
-    if fmt == "jsonl":
-        return _jsonl_source(path, whole, _byte_counter(path, on_progress))
-    if fmt == "xlsx":
-        return _xlsx_source(path, sheet, on_progress)
-    if fmt == "txt":
-        return _txt_source(path, whole, _byte_counter(path, on_progress))
-    return _folder_source(path, on_progress)
+        source = _csv_source(path, fmt, whole, _byte_counter(path, on_progress))
+    elif fmt == "jsonl":
+        source = _jsonl_source(path, whole, _byte_counter(path, on_progress))
+    elif fmt == "xlsx":
+        source = _xlsx_source(path, sheet, on_progress)
+    elif fmt == "txt":
+        source = _txt_source(path, whole, _byte_counter(path, on_progress))
+    else:
+        source = _folder_source(path, on_progress)
+    source.records = _cap_values(source.records, source.cut_rows)
+    return source
+
+
+def _cap_values(records: Iterator[Record], cut_rows: list[int]) -> Iterator[Record]:
+    """Values over ``limits.MAX_TEXT_CHARS`` keep their head (the readers already bound what they hold;
+    this cuts what they could not, e.g. an Excel cell); the rows are added to ``cut_rows``."""
+    limit = limits.MAX_TEXT_CHARS
+    for number, row in records:
+        for key, value in row.items():
+            if value is not None and len(value) > limit:
+                row[key] = value[:limit]
+                if not cut_rows or cut_rows[-1] != number:
+                    cut_rows.append(number)
+        yield number, row
 
 
 # ----------------------------------------------------------------------------- text streams
@@ -231,9 +253,10 @@ def _csv_source(path: Path, fmt: str, whole: bool, on_bytes=None) -> Source:
             delimiter: str | None = hint.group(1)
         else:
             delimiter = choose_delimiter(sample, complete, fmt)
-        quotes = _QuoteCount(stream)
+        quotes = BoundedCsvLines(stream, delimiter or SINGLE_COLUMN)
         reader = csv.reader(quotes, delimiter=delimiter or SINGLE_COLUMN, quotechar='"', doublequote=True, strict=False)
-        records = _numbered_csv(reader, path)
+        cut_rows: list[int] = []
+        records = _numbered_csv(reader, path, quotes, cut_rows)
         columns, records = _columns_from_head(records, path)
     except BaseException:
         for close in closers:
@@ -243,11 +266,14 @@ def _csv_source(path: Path, fmt: str, whole: bool, on_bytes=None) -> Source:
     fix = (f"Text that contains the separator ({name}) must be inside double quotes. Save the file again from "
            "Excel or LibreOffice as CSV (that adds the quotes), or correct these rows.")
     body = _check_quotes(_align(records, columns, path, whole, fix), path, delimiter or SINGLE_COLUMN, len(columns), quotes)
-    return Source(path, fmt, columns, body, plan.label, delimiter, closers, plan)
+    source = Source(path, fmt, columns, body, plan.label, delimiter, closers, plan, cut_rows=cut_rows)
+    return source
 
 
-def _numbered_csv(reader: Iterable[list[str]], path: Path) -> Iterator[tuple[int, list[str | None]]]:
-    """Non-blank records with their spreadsheet row number (a multi-line value is one row)."""
+def _numbered_csv(reader: Iterable[list[str]], path: Path, lines: BoundedCsvLines | None = None,
+                  cut_rows: list[int] | None = None) -> Iterator[tuple[int, list[str | None]]]:
+    """Non-blank records with their spreadsheet row number (a multi-line value is one row); the rows whose
+    values ``lines`` cut are added to ``cut_rows``."""
     number = 0
     it = iter(reader)
     while True:
@@ -260,6 +286,10 @@ def _numbered_csv(reader: Iterable[list[str]], path: Path) -> Iterator[tuple[int
                                  where=f"{path}, row {number + 1}",
                                  fix="Open the file in a spreadsheet program, check that row, and save it again as CSV.") from exc
         number += 1
+        if lines is not None and lines.record_done() and cut_rows is not None:
+            cut_rows.append(number)
+        if number % 1000 == 0:
+            limits.check_stop()
         if any(v.strip() for v in values):
             yield number, [v if v != "" else None for v in values]
 
@@ -389,7 +419,10 @@ def _json_value(value: Any) -> str | None:
     return cell_to_str(value)
 
 
-def _json_row(obj: Any, path: Path, number: int, what: str) -> dict[str, str | None]:
+def _json_row(obj: Any, path: Path, number: int, what: str, structured: dict[str, int] | None = None
+              ) -> dict[str, str | None]:
+    """One JSON record as {column: text}; a value that is an object or a list is kept as its JSON text and
+    its column noted in ``structured`` (column -> first row): it is never read as a text or a label."""
     if isinstance(obj, str):
         return {"text": obj if obj != "" else None}
     if not isinstance(obj, dict):
@@ -398,13 +431,26 @@ def _json_row(obj: Any, path: Path, number: int, what: str) -> dict[str, str | N
             where=f"{path.name}, {what} {number}",
             fix='Write one JSON object per line, like {"text": "...", "label": "..."}.',
         )
-    return {str(k).strip() or "column": _json_value(v) for k, v in obj.items()}
+    row = {str(k).strip() or "column": _json_value(v) for k, v in obj.items()}
+    if structured is not None:
+        for k, v in obj.items():
+            if isinstance(v, (dict, list)) and v:
+                structured.setdefault(str(k).strip() or "column", number)
+    return row
 
 
-def _jsonl_records(stream: TextIO, path: Path) -> Iterator[Record]:
-    for number, line in enumerate(stream, start=1):
+def _jsonl_records(stream: TextIO, path: Path, structured: dict[str, int]) -> Iterator[Record]:
+    for number, (line, cut) in enumerate(bounded_lines(stream), start=1):
         if number == 1:
             line = line.lstrip("\ufeff")
+        if number % 1000 == 0:
+            limits.check_stop()
+        if cut:
+            raise UserInputError(
+                f"Line {number} of '{path.name}' is longer than {limits.MAX_ROW_CHARS:,} characters, more than one "
+                "row may hold; it was not read.", where=f"{path.name}, line {number}",
+                fix=f"Shorten the text on line {number} (the model reads at most the first {limits.MAX_TEXT_CHARS:,} "
+                    "characters of a text anyway), or delete that line.")
         if not line.strip():
             continue
         try:
@@ -415,7 +461,7 @@ def _jsonl_records(stream: TextIO, path: Path) -> Iterator[Record]:
                 where=f"{path.name}, line {number}",
                 fix=f'Correct or delete line {number}. Each line must be one JSON object, like {{"text": "...", "label": "..."}}.',
             ) from exc
-        yield number, _json_row(obj, path, number, "line")
+        yield number, _json_row(obj, path, number, "line", structured)
 
 
 def _jsonl_source(path: Path, whole: bool, on_bytes=None) -> Source:
@@ -423,18 +469,27 @@ def _jsonl_source(path: Path, whole: bool, on_bytes=None) -> Source:
     try:
         start = stream.read(4096).lstrip("\ufeff \t\r\n")
         stream.seek(0)
+        structured: dict[str, int] = {}
         if start.startswith("["):  # a JSON array of objects (a .json file)
+            whole_text = stream.read(MAX_JSON_ARRAY_CHARS + 1)
+            if len(whole_text) > MAX_JSON_ARRAY_CHARS:
+                raise UserInputError(
+                    f"'{path.name}' is one JSON array of over {MAX_JSON_ARRAY_CHARS:,} characters, too large to read "
+                    "in one piece.", where=str(path),
+                    fix="Save it as JSON Lines (.jsonl: one JSON object per line), which is read row by row.")
             try:
-                items = json.loads(stream.read())
+                items = json.loads(whole_text)
             except json.JSONDecodeError as exc:
                 raise UserInputError(
                     f"'{path.name}' is not valid JSON: {exc.msg} (line {exc.lineno}, character {exc.colno}).",
                     where=f"{path.name}, line {exc.lineno}",
                     fix="Correct the file, or save it as JSON Lines: one JSON object per line.",
                 ) from exc
-            records: Iterator[Record] = ((i, _json_row(o, path, i, "item")) for i, o in enumerate(items, start=1))
+            del whole_text
+            records: Iterator[Record] = ((i, _json_row(o, path, i, "item", structured))
+                                         for i, o in enumerate(items, start=1))
         else:
-            records = _jsonl_records(stream, path)
+            records = _jsonl_records(stream, path, structured)
         head = list(itertools.islice(records, 1000))
     except BaseException:
         for close in closers:
@@ -443,7 +498,8 @@ def _jsonl_source(path: Path, whole: bool, on_bytes=None) -> Source:
     columns: list[str] = []
     for _, row in head:
         columns.extend(k for k in row if k not in columns)
-    return Source(path, "jsonl", columns, itertools.chain(head, records), plan.label, None, closers, plan)
+    return Source(path, "jsonl", columns, itertools.chain(head, records), plan.label, None, closers, plan,
+                  json_columns=structured)
 
 
 # ----------------------------------------------------------------------------- Excel
@@ -467,7 +523,10 @@ def _xlsx_source(path: Path, sheet_name: str | None = None, on_progress: Progres
     try:
         import openpyxl
 
+        _check_xlsx_shared_strings(path)
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (UserInputError, TrainingCancelled):
+        raise
     except Exception as exc:  # noqa: BLE001 - any parser failure means a damaged workbook
         raise _corrupt_xlsx(path, exc) from exc
     try:
@@ -482,6 +541,7 @@ def _xlsx_source(path: Path, sheet_name: str | None = None, on_progress: Progres
             candidates = list(workbook.worksheets)
         sheet = None
         for ws in candidates:
+            _check_xlsx_sheet(path, ws)
             rows = ws.iter_rows(min_row=1, values_only=True)
             if any(any(v is not None and str(v).strip() for v in r) for r in itertools.islice(rows, 200)):
                 sheet = ws
@@ -495,7 +555,7 @@ def _xlsx_source(path: Path, sheet_name: str | None = None, on_progress: Progres
         total = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
         records = _xlsx_records(sheet.iter_rows(min_row=1, values_only=True), path, on_progress, total)
         columns, data = _columns_from_head(records, path)
-    except UserInputError:
+    except (UserInputError, TrainingCancelled):
         workbook.close()
         raise
     except Exception as exc:  # noqa: BLE001
@@ -512,17 +572,132 @@ def _xlsx_records(rows: Iterable[tuple[Any, ...]], path: Path, on_progress: Prog
                   total: int | None = None) -> Iterator[tuple[int, list[str | None]]]:
     try:
         for number, values in enumerate(rows, start=1):
-            if on_progress is not None and number % 10000 == 0:
-                on_progress(number, total, "rows")
+            if number % 1000 == 0:
+                limits.check_stop()
+                if on_progress is not None and number % 10000 == 0:
+                    on_progress(number, total, "rows")
             cells = [cell_to_str(v) for v in values]
             while cells and cells[-1] is None:
                 cells.pop()
             if any(c is not None and c.strip() for c in cells):
                 yield number, cells
-    except UserInputError:
+    except (UserInputError, TrainingCancelled):
         raise
     except Exception as exc:  # noqa: BLE001
         raise _corrupt_xlsx(path, exc) from exc
+
+
+_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"')
+_ROW_REF = re.compile(rb'<row\b[^>]*?\br="([0-9]{1,7})"')
+
+
+def _scan_xlsx_member(path: Path, member: str) -> tuple[str, str, int] | None:
+    """Stream one XML part of a workbook (never more than a megabyte of it in memory) and find the first text
+    over ``limits.MAX_XLSX_CELL_BYTES`` or row over ``MAX_XLSX_ROW_BYTES``: ("cell" | "row" | "string", where, bytes).
+
+    The spreadsheet parser would build such a value whole; here only the distance between tags is counted."""
+    import zipfile
+
+    cell_limit, row_limit = limits.MAX_XLSX_CELL_BYTES, limits.MAX_XLSX_ROW_BYTES
+    run = row_run = 0  # bytes since the last tag / the last row start
+    cell = row = "?"
+    strings = 0  # shared strings begun (sharedStrings.xml)
+    with zipfile.ZipFile(path) as archive, archive.open(member) as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            limits.check_stop()
+            first = chunk.find(b"<")
+            if first < 0:
+                run += len(chunk)
+            else:
+                run += first
+                if run > cell_limit:
+                    return ("string", str(strings), run) if "sharedStrings" in member else ("cell", cell, run)
+                last = chunk.rfind(b"<")
+                run = len(chunk) - last - 1
+                at = chunk.rfind(b"<c ", 0, last + 1)
+                m = _CELL_REF.match(chunk, at) if at >= 0 else None
+                if m:
+                    cell = m.group(1).decode()
+                strings += chunk.count(b"<si>") + chunk.count(b"<si ")
+            if run > cell_limit:
+                return ("string", str(strings), run) if "sharedStrings" in member else ("cell", cell, run)
+            start = chunk.find(b"<row")
+            if start < 0:
+                row_run += len(chunk)
+            else:
+                row_run += start
+                if row_run > row_limit:
+                    return "row", row, row_run
+                at = chunk.rfind(b"<row")
+                m = _ROW_REF.match(chunk, at)
+                if m:
+                    row = m.group(1).decode()
+                row_run = len(chunk) - at
+            if row_run > row_limit and "sharedStrings" not in member:
+                return "row", row, row_run
+    return None
+
+
+def _too_big_fix() -> str:
+    return (f"Shorten that cell in Excel or LibreOffice (the model reads at most the first {limits.MAX_TEXT_CHARS:,} "
+            "characters of a text anyway), or save the sheet as CSV: a CSV file is read with over-long texts cut.")
+
+
+def _check_xlsx_shared_strings(path: Path) -> None:
+    """Refuse a workbook whose table of shared texts holds a text (or is, in all) larger than the limits."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [i for i in archive.infolist() if i.filename.lower().endswith("sharedstrings.xml")]
+    except (zipfile.BadZipFile, OSError):
+        return  # openpyxl says that the workbook is damaged
+    for info in members:
+        if info.file_size > limits.MAX_XLSX_SHARED_BYTES:
+            raise UserInputError(
+                f"'{path.name}' holds {limits.human_bytes(info.file_size)} of text in its cells, more than can be "
+                f"read safely ({limits.human_bytes(limits.MAX_XLSX_SHARED_BYTES)}).", where=str(path),
+                fix="Save the sheet as CSV in Excel or LibreOffice: a CSV file of any size is read row by row.")
+        found = _scan_xlsx_member(path, info.filename)
+        if found:
+            _, index, size = found
+            raise UserInputError(
+                f"A cell of '{path.name}' holds a text of over {limits.human_bytes(size)} (shared text number "
+                f"{index}), more than one cell may hold ({limits.human_bytes(limits.MAX_XLSX_CELL_BYTES)}); "
+                "the workbook was not read.", where=f"{path.name}, shared text {index}", fix=_too_big_fix())
+
+
+_SCANNED: dict[tuple, Any] = {}
+
+
+def _check_xlsx_sheet(path: Path, ws: Any) -> None:
+    """Refuse a sheet with a cell or a row larger than the limits, naming the sheet and the cell (or row)."""
+    member = getattr(ws, "_worksheet_path", None)
+    if not member:
+        return
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, member, limits.MAX_XLSX_CELL_BYTES, limits.MAX_XLSX_ROW_BYTES)
+        found = _SCANNED[key] if key in _SCANNED else _scan_xlsx_member(path, member)
+        _SCANNED[key] = found  # predict opens the file twice (columns, then rows): one scan
+    except (KeyError, OSError, EOFError, ValueError):
+        return  # damaged: openpyxl says so
+    except Exception as exc:  # noqa: BLE001 - zlib errors and the like: a damaged workbook
+        if isinstance(exc, (UserInputError, TrainingCancelled)):
+            raise
+        return
+    if not found:
+        return
+    kind, where, size = found
+    if kind == "row":
+        raise UserInputError(
+            f"Row {where} of the sheet '{ws.title}' in '{path.name}' holds over {limits.human_bytes(size)}, more than "
+            f"one row may hold ({limits.human_bytes(limits.MAX_XLSX_ROW_BYTES)}); the sheet was not read.",
+            where=f"{path.name}, sheet {ws.title}, row {where}", fix=_too_big_fix())
+    raise UserInputError(
+        f"The cell {where} of the sheet '{ws.title}' in '{path.name}' holds a text of over {limits.human_bytes(size)}, "
+        f"more than one cell may hold ({limits.human_bytes(limits.MAX_XLSX_CELL_BYTES)}); the sheet was not read.",
+        where=f"{path.name}, sheet {ws.title}, cell {where}", fix=_too_big_fix())
 
 
 def _corrupt_xlsx(path: Path, exc: Exception) -> UserInputError:
@@ -536,7 +711,9 @@ def _txt_source(path: Path, whole: bool, on_bytes=None) -> Source:
     stream, plan, closers = _text_stream(path, whole, newline=None, on_bytes=on_bytes)
 
     def records() -> Iterator[Record]:
-        for number, line in enumerate(stream, start=1):
+        for number, (line, _) in enumerate(bounded_lines(stream), start=1):
+            if number % 1000 == 0:
+                limits.check_stop()
             line = line.rstrip("\r\n")
             if number == 1:
                 line = line.lstrip("\ufeff")
@@ -563,7 +740,8 @@ def _folder_source(path: Path, on_progress: Progress | None = None) -> Source:
 
     def records() -> Iterator[Record]:
         for number, file in enumerate(files, start=1):
-            text, _ = read_text(file, allow_empty=True)
+            limits.check_stop()
+            text, _ = read_text(file, allow_empty=True, max_chars=limits.MAX_TEXT_CHARS)
             if on_progress is not None and (number % 100 == 0 or number == len(files)):
                 on_progress(number, len(files), "files")
             yield number, {"file": file.name, "text": text.rstrip("\r\n") or None}

@@ -35,6 +35,7 @@ class Table:
     sheet: str | None = None  # Excel: the sheet read
     sheets: list[str] = field(default_factory=list)  # Excel: every sheet in the workbook
     notes: list[Note] = field(default_factory=list)
+    json_columns: dict[str, int] = field(default_factory=dict)  # JSON: columns holding objects/lists -> first row
 
     @property
     def n_rows(self) -> int:
@@ -79,6 +80,31 @@ class RowBuffer:
 
     def to_table(self, path: Path, fmt: str, encoding: str | None, delimiter: str | None, **extra: Any) -> Table:
         return Table(path, fmt, list(self.columns), self.data, self.row_numbers, encoding, delimiter, **extra)
+
+
+def header_only_error(path: Path, sheet: str | None = None):
+    """The file (or sheet) has a header row and nothing under it."""
+    from ..errors import UserInputError
+
+    where = f"{path.name}, sheet {sheet}" if sheet else str(path)
+    return UserInputError(
+        f"'{path.name}'{f' (sheet {sheet!r})' if sheet else ''} has a header but no rows: there is nothing under "
+        "the column names.", where=where,
+        fix="Choose the file that holds your data, or add rows under the header (save it again if it was not saved).")
+
+
+def check_plain_column(json_columns: dict[str, int], path: Path, column: str, role: str) -> None:
+    """A JSON column whose values are objects or lists cannot be the text or the label: UserInputError naming the row."""
+    if column not in json_columns:
+        return
+    from ..errors import UserInputError
+
+    row = json_columns[column]
+    raise UserInputError(
+        f"The {role} column '{column}' of '{path.name}' holds a JSON object or list (first on line {row}), not a plain "
+        f"{role}; it would be read as JSON text.", where=f"{path.name}, line {row}, '{column}'",
+        fix=f"Write the {role} as a plain string (\"{column}\": \"...\"), or name another column with "
+            f"--{role}-column.")
 
 
 def unique_names(names: Iterable[str | None]) -> list[str]:
