@@ -116,13 +116,23 @@ def add_long_documents_arg(p) -> None:
 def load_labeled(path: str, text_column: str | None, label_column: str | None, sheet: str | None = None, *,
                  multi_label: bool | None = None, label_separator: str | None = None, label_columns=None):
     from ..core.data import load_labeled as load
+    from ..core.data.limits import stop_reading_when
+    from ..core.errors import TrainingCancelled
 
-    loaded = load(path, text_column=text_column, label_column=label_column, sheet=sheet, on_progress=_reading_progress(path),
-                  multi_label=multi_label, label_separator=label_separator, label_columns=label_columns)
+    try:  # Ctrl-C / SIGTERM while a large file is read: exit 130 at once, nothing was written
+        with interruptible() as stop, stop_reading_when(stop.is_set):
+            loaded = load(path, text_column=text_column, label_column=label_column, sheet=sheet,
+                          on_progress=_reading_progress(path), multi_label=multi_label,
+                          label_separator=label_separator, label_columns=label_columns)
+    except TrainingCancelled:
+        raise CommandFailed(EXIT_INTERRUPTED, f"Interrupted while reading {path}; nothing was written.") from None
     skipped = {k: len(v) for k, v in loaded.data.skipped.items() if v}
     parts = [f"{n} {k.replace('_', ' ')}" for k, n in skipped.items()]
     note = f" ({', '.join(parts)} skipped)" if skipped else ""
     info(f"Read {len(loaded.data)} labeled rows from {path} [text: '{loaded.text_column}', label: '{loaded.label_column}']{note}")
+    for warning in loaded.data.notes:
+        if warning.code in ("long_text", "nul_bytes", "separator_kept"):
+            info(f"Warning: {warning.message} {warning.fix}")
     how = loaded.data.multi_label_source
     if how:
         info("Multi-label: " + (f"labels from the 0/1 columns {', '.join(how['label_columns'])}" if how.get("label_columns")
@@ -234,9 +244,15 @@ def interruptible() -> Iterator[threading.Event]:
         return
 
     def handler(signum, frame):
+        from ..core.data.limits import reading_now
+        from ..core.errors import TrainingCancelled
+
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
+        if reading_now():  # reading input writes nothing: stop at once, whatever the reader is doing
+            info("\nInterrupted while reading the input; stopping.")
+            raise TrainingCancelled()
         info("\nInterrupted: stopping at the next safe point (press Ctrl-C again to abort now)...")
 
     signals = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])

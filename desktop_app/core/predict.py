@@ -27,6 +27,16 @@ def output_columns(input_columns: list[str], labels: list[str], multi_label: boo
     return [c for c in input_columns if c not in ours] + ours
 
 
+def _cut_warning(rows: list[int], name: str) -> str:
+    from .data.limits import MAX_TEXT_CHARS
+    from .data.table import describe_rows
+
+    n = len(rows)
+    return (f"Warning: {n} text{'s' if n != 1 else ''} of '{name}' ({describe_rows(rows, shown=5)}) "
+            f"{'were' if n != 1 else 'was'} longer than {MAX_TEXT_CHARS:,} characters; only the first {MAX_TEXT_CHARS:,} "
+            "were read (far more than the model uses).")
+
+
 def _estimate_rows(path: Path) -> int | None:
     """Cheap newline count for progress; None for folders or huge files."""
     if path.is_dir():
@@ -59,7 +69,7 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
     if not given:
         inputs += run_own_files(classifier_or_path)
     check_not_inside(out_path, inputs)
-    columns, text_col = describe_documents(input_path, text_column, sheet=sheet)
+    columns, text_col = describe_documents(input_path, text_column, sheet=sheet, should_stop=should_stop)
     clf = classifier_or_path if given else None
     if clf is None:
         for warning in check_model_folder(classifier_or_path).warnings:
@@ -75,10 +85,14 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
     inputs_kept = header[:ours]
     counts = {l: 0 for l in clf.labels}
     done = n_long = n_none = 0
+    cut_rows: list[int] = []
     with open_table_writer(out_path, header) as writer:
-        for chunk in iter_documents(input_path, text_col, chunk_rows=CHUNK_ROWS, sheet=sheet):
+        for chunk in iter_documents(input_path, text_col, chunk_rows=CHUNK_ROWS, sheet=sheet, should_stop=should_stop):
             if should_stop is not None and should_stop():
                 raise TrainingCancelled()
+            if chunk.cut_rows:
+                cut_rows += chunk.cut_rows
+                on_event(StatusEvent(_cut_warning(chunk.cut_rows, Path(input_path).name)))
             probs = clf.predict_proba(chunk.texts, batch_size, should_stop)
             n_long += int(getattr(clf, "last_long", 0) or 0)
             if multi:  # predicted_labels joined by ";", then one probability per label
@@ -113,4 +127,5 @@ def predict_file(classifier_or_path: Classifier | str | Path, input_path: str | 
             on_event(StatusEvent(long["message"]))
     return {"rows": done, "out": str(out_path), "counts": counts, "text_column": text_col,
             "truncated_cells": getattr(writer, "truncated", 0), "multi_label": multi, "long_documents": long,
+            "cut_texts": cut_rows,
             **({"no_label": n_none} if multi else {})}

@@ -14,6 +14,8 @@
     detect_separator(values) -> SeparatorGuess | None   a label column of joined labels (multi-label), see multilabel.py
     to_multi_label(table, text_col, label_col, separator=, label_columns=) -> LabeledData with label_sets
 
+    limits: the bound on one text / row / Excel cell while reading, and the stop check of every reading loop
+
 Every problem with the input raises ``UserInputError`` naming the file (and row/column) and a fix.
 What is worth a warning but not an error (rows in a second encoding, "NaN" labels) becomes a
 validation finding. Text files are streamed, never decoded whole in memory.
@@ -21,6 +23,7 @@ validation finding. Text files are streamed, never decoded whole in memory.
 
 from __future__ import annotations
 
+from . import limits
 from .columns import ColumnGuess, guess_columns
 from .documents import DocumentChunk, describe_documents, iter_documents
 from .fixes import apply_fixes
@@ -45,6 +48,7 @@ __all__ = [
     "detect_separator",
     "guess_label_columns",
     "join_labels",
+    "limits",
     "to_multi_label",
     "describe_documents",
     "fingerprint",

@@ -31,8 +31,6 @@ class DocumentChunk:
 
 
 def _text_column(source: Source, head: list, text_column: str | None, sheet: str | None = None) -> str:
-    if not head and source.format not in ("txt", "folder"):
-        raise header_only_error(source.path, source.sheet)
     if source.format == "xlsx" and sheet is None and len(head) < 2 and len(source.sheets) > 1:
         others = ", ".join(f"'{s}'" for s in source.sheets if s != source.sheet)
         raise UserInputError(
@@ -41,6 +39,8 @@ def _text_column(source: Source, head: list, text_column: str | None, sheet: str
             where=f"{source.path.name}, sheet {source.sheet}",
             fix=f"Name the sheet that holds the texts with --sheet (sheets: "
                 + ", ".join(f"'{s}'" for s in source.sheets) + "), or pick it in the app.")
+    if not head and source.format not in ("txt", "folder"):
+        raise header_only_error(source.path, source.sheet)
     buffer = RowBuffer(columns=list(source.columns))
     for number, row in head:
         buffer.add(number, row)
