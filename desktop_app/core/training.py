@@ -137,6 +137,8 @@ class Recipe:
     method_reason = ""
     holds_out_validation = True  # False: no validation split; the recipe validates on the training rows
     min_patience = 0  # early stopping waits at least this many evaluations without progress, whatever the preset says
+    min_passes_in_budget = 0.0  # a time budget that fits fewer passes (measured in the first steps) is refused
+    min_passes_reason = ""  # why, in words, for the refusal
 
     def model_path(self, job: TrainJob, previous: RunRecord | None) -> Path:
         """The folder the tokenizer (and usually the starting weights) come from."""
@@ -769,7 +771,9 @@ class _Trainer:
 
                 if not calibrated:
                     calibration.add(state.step, sum(_padded_tokens(b, lengths) for b in group), step_seconds)
-                    if state.step > CALIBRATION_STEPS:
+                    # an epoch of few, slow steps (long documents) calibrates within its first third, so that a
+                    # time budget shorter than one epoch is planned before the epoch ends (#22: 6 steps of 54 s)
+                    if state.step > min(CALIBRATION_STEPS, max(2, plan.steps_per_epoch // 3)):
                         calibrated = True
                         self._apply_budget(plan, state, budget_s, calibration.epoch_seconds())
                 now = time.perf_counter()
@@ -870,12 +874,34 @@ class _Trainer:
         chosen = max(done_epochs + 1 / plan.steps_per_epoch, min(float(self.settings.epochs), fit))
         chosen = chosen if chosen < 1 else max(round(chosen, 2), done_epochs)
         chosen = self.ctx.agree([chosen if self.ctx.is_main else -math.inf], self.device.device)[0]
+        if not measured:
+            self._refuse_too_short_budget(chosen, budget_s, epoch_s + eval_s, elapsed + save_s)
         if abs(chosen - plan.epochs) >= 0.01:  # shorter if slower than planned, longer (up to the cap) if faster
             plan.epochs = chosen
             self.emit(StatusEvent(f"Time budget {budget_s / 60:g} min: planned {plan.epochs:.2f} epochs ({plan.total_steps} steps)"))
             self.record.settings["epochs"] = plan.epochs
             self.record.settings_explained["epochs"] = {
                 "value": plan.epochs, "reason": f"what fits into the {budget_s / 60:g}-minute budget at the measured speed"}
+
+    def _refuse_too_short_budget(self, fits: float, budget_s: float, pass_s: float, spent_s: float) -> None:
+        """A recipe that needs ``min_passes_in_budget`` passes (multi-label) is refused, with the time it needs,
+        when the budget fits fewer at the speed measured in the first steps: a model that learned nothing
+        usable is worse than the plain reason (#22). Nothing is kept of the run."""
+        need = float(self.recipe.min_passes_in_budget or 0)
+        if not need or fits >= min(need, float(self.settings.epochs)) - 1e-6:
+            return
+        minutes = math.ceil((spent_s + need * pass_s) / 0.95 / 60)
+        why = self.recipe.min_passes_reason or f"this way of training needs at least {need:g} passes over the texts"
+        error = UserInputError(
+            f"The time limit of {budget_s / 60:g} minutes is too short: at the speed measured in the first steps it reads "
+            f"the {len(self.train_ids):,} training texts {fits:.1f} times, and {why}.", where="--time-budget",
+            fix=f"Give it about {minutes} minutes (--time-budget {minutes}, or a longer preset), or leave the time limit out.")
+        if self.ctx.is_main and self.record is not None and self.previous is None:
+            for name in (CHECKPOINT_DIR, MODEL_DIR):  # refused: no half-trained run to offer for resuming
+                shutil.rmtree(self.run_dir / name, ignore_errors=True)
+            (self.run_dir / RUN_JSON).unlink(missing_ok=True)
+            self.record = None
+        raise error
 
     # -- evaluation, checkpoints --------------------------------------------------------------
     def validation_classifier(self) -> Classifier:

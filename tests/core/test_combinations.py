@@ -189,3 +189,26 @@ def test_early_stopping_waits_for_a_multi_label_score_to_settle(tiny_models, tmp
     assert len(f1) == 8  # the F1 stood still over the first passes, and the run went on to learn
     assert record["settings"]["early_stopping_patience"] == 2
     assert record["final_metrics"]["exact_match"] >= 0.5 and record["final_metrics"]["labels_per_text"] <= 2
+
+
+def test_a_budget_too_short_for_several_labels_is_refused_with_the_minutes_it_needs(tiny_models, tmp_path, monkeypatch):
+    """#22: 2 minutes gave a 28-label model that answered 19 labels per text. When the speed measured in the
+    first steps says the budget reads the texts fewer than MIN_PASSES times, the run stops at once and says
+    how many minutes it needs; nothing is left to resume."""
+    from desktop_app.core import multilabel as ml
+    from desktop_app.core import training
+    from desktop_app.core.data import load_labeled
+    from desktop_app.core.settings import TrainSettings
+
+    monkeypatch.setattr(training._Calibration, "epoch_seconds", lambda self: 600.0)  # a slow machine: 10 min a pass
+    rows = [{"text": f"{w} ticket {i}", "label": w} for i in range(30) for w in ("refund;late", "refund", "late")]
+    data = load_labeled(_write(tmp_path / "ml.csv", rows), multi_label=True).data
+    run = tmp_path / "run"
+    with pytest.raises(UserInputError) as info:
+        training.train(training.TrainJob(train=data, out_dir=run, model=str(tiny_models["bert"]), long_documents="off",
+                                         settings=TrainSettings(epochs=8, max_length=16, batch_size=8, time_budget_min=2)))
+    err = info.value
+    assert err.where == "--time-budget" and "too short" in err.message and "passes" in err.message
+    assert "--time-budget" in err.fix and int(err.fix.split("--time-budget ")[1].split(",")[0].rstrip(")")) >= 20
+    assert not (run / "run.json").exists()
+    assert ml.MultiLabelFineTune.min_passes_in_budget == ml.MIN_PASSES
