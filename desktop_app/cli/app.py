@@ -12,11 +12,11 @@ import sys
 
 from .. import __version__
 from ..core.errors import TrainingCancelled, UserInputError
-from . import common, compare, distill, evaluate, export, find_label_errors, label_next, models, predict, train
+from . import agreement, common, compare, distill, evaluate, export, find_label_errors, label_next, models, predict, train
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [models, train, evaluate, predict, compare, distill, export, label_next, find_label_errors]
+COMMANDS = [models, train, evaluate, predict, compare, distill, export, label_next, find_label_errors, agreement]
 
 
 class _Parser(argparse.ArgumentParser):

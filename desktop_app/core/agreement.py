@@ -43,7 +43,7 @@ class Ratings:
     texts: list[str]
     annotators: list[str]
     labels: list[list[str | None]]
-    rows: list[int] = field(default_factory=list)  # the file's row of each text (first row of a long-format group)
+    rows: list[int] = field(default_factory=list)  # each text's data row (first row of a long-format group)
 
     def categories(self) -> list[str]:
         return sorted({label for row in self.labels for label in row if label is not None})
@@ -280,3 +280,60 @@ def majority(ratings: Ratings) -> list[Majority]:
         out.append(Majority(i, ratings.rows[i], text, best[0] if len(best) == 1 else None,
                             best if len(best) > 1 else [], top, sum(votes.values())))
     return out
+
+
+# ----------------------------------------------------------------------------- files
+
+LONG_ANNOTATOR_NAMES = ("annotator", "annotator_id", "rater", "labeler", "labeller", "coder", "annotator_name")
+
+
+def read_ratings(path, *, text_column: str | None = None, annotator_columns: Sequence[str] | None = None,
+                 annotator_column: str | None = None, label_column: str | None = None, sheet: str | None = None) -> Ratings:
+    """A file with several annotators' labels: one column per annotator (``label_anna``, ``label_ben``, found by
+    name, or ``annotator_columns``), or one row per annotator (an ``annotator`` column and a label column)."""
+    from .data import guess_columns, read_table
+
+    table = read_table(path, sheet=sheet)
+    where = str(path)
+    for name in [text_column, annotator_column, label_column, *(annotator_columns or [])]:
+        if name is not None and name not in table.data:
+            raise UserInputError(f"'{table.path.name}' has no column '{name}'.", where=where,
+                                 fix="Columns in the file: " + ", ".join(f"'{c}'" for c in table.columns[:30]))
+    lowered = {c.lower(): c for c in table.columns}
+    if annotator_column is None and not annotator_columns:
+        annotator_column = next((lowered[n] for n in LONG_ANNOTATOR_NAMES if n in lowered), None)
+    wide = list(annotator_columns or ([] if annotator_column else find_annotator_columns(table.columns)))
+    if not wide and annotator_column is None:
+        raise UserInputError(f"'{table.path.name}' does not show several annotators.", where=where,
+                             fix="Give each annotator a label column named like label_anna, label_ben (or name them "
+                                 "with --annotator-columns), or put one row per annotator with an 'annotator' column.")
+    if text_column is None:
+        rest = [c for c in table.columns if c not in wide and c != annotator_column and c != label_column]
+        guess = guess_columns(table)
+        text_column = guess.text if guess.text in rest else next((c for c in rest if c.lower() in ("text", "texts")), None)
+        if text_column is None:
+            raise UserInputError(f"No column with the texts could be found in '{table.path.name}'.", where=where,
+                                 fix="Name it with --text-column.")
+    texts = [t or "" for t in table.column(text_column)]
+    header = 1 if table.format in {"csv", "tsv", "xlsx"} else 0
+    rows = [r - header for r in table.row_numbers]  # 1-based data rows, header not counted
+    if wide:
+        return ratings_from_columns(texts, {c: table.column(c) for c in wide}, rows)
+    if label_column is None:
+        rest = [c for c in table.columns if c not in (text_column, annotator_column)]
+        label_column = next((c for c in rest if c.lower() in ("label", "labels", "category", "class")), None)
+        if label_column is None:
+            raise UserInputError(f"No label column could be found in '{table.path.name}'.", where=where,
+                                 fix="Name it with --label-column.")
+    return ratings_from_long(texts, table.column(annotator_column), table.column(label_column), rows)
+
+
+def write_majority(out_path, ratings: Ratings) -> dict:
+    """A file to train on: each text with its majority label; a tie keeps the label empty (training skips the
+    row) and lists the tied labels for review. Returns {"rows", "ties", "unlabeled"}."""
+    from .outputs import write_table
+
+    votes = majority(ratings)
+    header = ["text", "label", "votes", "annotators", "tied_labels"]
+    write_table(out_path, header, ([v.text, v.label or "", v.votes, v.raters, "; ".join(v.tied)] for v in votes))
+    return {"rows": len(votes), "ties": [v for v in votes if v.tied], "unlabeled": sum(v.raters == 0 for v in votes)}

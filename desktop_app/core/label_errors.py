@@ -229,7 +229,10 @@ class Suspect:
 
 
 def rank_issues(labels, probs: np.ndarray, multi_label: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """cleanlab: (positions of the suspected rows, most suspect first; every row's label quality)."""
+    """cleanlab: (positions of the suspected rows, most suspect first; every row's label quality).
+
+    ``n_jobs=1``: cleanlab's own worker processes (fork) hung a process that had run torch and the CLI's signal
+    handlers (a semaphore never released); one process is fast enough here (under a second for 5,000 rows)."""
     import warnings
 
     with warnings.catch_warnings():
@@ -238,13 +241,13 @@ def rank_issues(labels, probs: np.ndarray, multi_label: bool = False) -> tuple[n
             from cleanlab.multilabel_classification.filter import find_label_issues as find_multi
             from cleanlab.multilabel_classification.rank import get_label_quality_scores as quality_multi
 
-            issues = find_multi(labels=labels, pred_probs=probs, filter_by=FILTER_BY)
+            issues = find_multi(labels=labels, pred_probs=probs, filter_by=FILTER_BY, n_jobs=1)
             quality = quality_multi(labels, probs)
         else:
             from cleanlab.filter import find_label_issues
             from cleanlab.rank import get_label_quality_scores
 
-            issues = find_label_issues(labels=np.asarray(labels), pred_probs=probs, filter_by=FILTER_BY)
+            issues = find_label_issues(labels=np.asarray(labels), pred_probs=probs, filter_by=FILTER_BY, n_jobs=1)
             quality = get_label_quality_scores(np.asarray(labels), probs, method="self_confidence")
     flagged = np.flatnonzero(issues)
     order = flagged[np.argsort(quality[flagged], kind="stable")]

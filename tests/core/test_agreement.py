@@ -103,3 +103,42 @@ def test_one_annotator_is_a_plain_error():
     with pytest.raises(UserInputError) as err:
         ag.ratings_from_long(["a", "b"], ["anna", "anna"], ["x", "y"])
     assert "two annotators" in str(err.value)
+
+
+def test_cli_wide_file_writes_the_majority_and_lists_ties(tmp_path, capsys):
+    import json
+
+    from desktop_app.cli.app import main
+
+    src = _wide(tmp_path)
+    with open(src, "a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerow(["=a tied text", "Billing", "Account", ""])
+    out = tmp_path / "majority.csv"
+    assert main(["agreement", str(src), "--out", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["ties"] == 1 and set(summary["cohen_kappa"]) == {"anna|ben", "anna|cara", "ben|cara"}
+    assert "Annotators agree on" in captured.out
+    assert "row 13: Account or Billing" in captured.err  # data row 13 (header not counted)
+    with open(out, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["label"] == "Billing" and rows[-1]["label"] == "" and rows[-1]["tied_labels"] == "Account; Billing"
+    assert rows[-1]["text"].startswith("'=")  # spreadsheet-safe
+
+
+def test_cli_long_file_and_a_file_without_annotators(tmp_path, capsys):
+    from desktop_app.cli.app import main
+
+    long = tmp_path / "long.csv"
+    with open(long, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "annotator", "label"])
+        for i, row in enumerate(zip(ANNA, BEN)):
+            for name, label in zip(("anna", "ben"), row):
+                w.writerow([f"text {i}", name, label])
+    assert main(["agreement", str(long)]) == 0
+    assert f"anna and ben: Cohen's kappa {ag.cohen_kappa(ANNA, BEN):.2f}" in capsys.readouterr().out
+    plain = tmp_path / "plain.csv"
+    plain.write_text("text,label\na,x\nb,y\n", encoding="utf-8")
+    assert main(["agreement", str(plain)]) == 2
+    assert "annotator" in capsys.readouterr().err
