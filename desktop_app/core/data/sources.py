@@ -524,6 +524,8 @@ def _xlsx_source(path: Path, sheet_name: str | None = None, on_progress: Progres
         import openpyxl
 
         _check_xlsx_shared_strings(path)
+        _check_xlsx_sheets(path)  # before openpyxl: it parses a sheet without a size tag whole while opening
+        _bound_openpyxl_size()
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (UserInputError, TrainingCancelled):
         raise
@@ -541,11 +543,13 @@ def _xlsx_source(path: Path, sheet_name: str | None = None, on_progress: Progres
             candidates = list(workbook.worksheets)
         sheet = None
         for ws in candidates:
-            _check_xlsx_sheet(path, ws)
-            rows = ws.iter_rows(min_row=1, values_only=True)
-            if any(any(v is not None and str(v).strip() for v in r) for r in itertools.islice(rows, 200)):
-                sheet = ws
-                break
+            rows = _xlsx_rows(ws)
+            try:
+                if any(any(v is not None and str(v).strip() for v in r) for _, r in itertools.islice(rows, 200)):
+                    sheet = ws
+                    break
+            finally:
+                rows.close()
         if sheet is None:
             if sheet_name is not None:
                 raise UserInputError(f"The sheet '{sheet_name}' of '{path.name}' is empty.", where=f"{path.name}, sheet {sheet_name}",
@@ -553,7 +557,7 @@ def _xlsx_source(path: Path, sheet_name: str | None = None, on_progress: Progres
             raise UserInputError(f"'{path.name}' has no data: every sheet is empty.", where=str(path),
                                  fix="Choose the workbook that holds your data, or put the data on the first sheet.")
         total = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
-        records = _xlsx_records(sheet.iter_rows(min_row=1, values_only=True), path, on_progress, total)
+        records = _xlsx_records(_xlsx_rows(sheet), path, on_progress, total)
         columns, data = _columns_from_head(records, path)
     except (UserInputError, TrainingCancelled):
         workbook.close()
@@ -568,13 +572,70 @@ def _xlsx_source(path: Path, sheet_name: str | None = None, on_progress: Progres
     return source
 
 
-def _xlsx_records(rows: Iterable[tuple[Any, ...]], path: Path, on_progress: Progress | None = None,
+def _xlsx_rows(ws: Any) -> Iterator[tuple[int, list[Any]]]:
+    """(Excel row number, values) of a read-only sheet in bounded memory. openpyxl's own row reader keeps every
+    (emptied) row element under <sheetData>: about 80 bytes a row, 2.4 GB for 30 million rows."""
+    from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.functions import iterparse
+
+    book = ws.parent
+    with ws._get_source() as src:
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=book.data_only, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        data = None
+        for event, element in iterparse(src, events=("start", "end")):
+            if event == "start":
+                if element.tag == DATA_TAG:
+                    data = element
+                continue
+            if element.tag == ROW_TAG:
+                index, cells = parser.parse_row(element)
+                element.clear()
+                if data is not None:
+                    data.clear()  # the rows already read: gone, not kept as empty elements
+                values: list[Any] = [None] * max((c["column"] for c in cells), default=0)
+                for c in cells:
+                    values[c["column"] - 1] = c["value"]
+                yield index, values
+
+
+_SIZE_BOUNDED = False
+
+
+def _bound_openpyxl_size() -> None:
+    """openpyxl reads a sheet's size from its <dimension> tag when it opens a workbook; a sheet without one is
+    parsed to its end first (the whole sheet, kept in memory). Read only up to the start of the data instead:
+    the same answer (no size) without the walk."""
+    global _SIZE_BOUNDED
+    if _SIZE_BOUNDED:
+        return
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
+    from openpyxl.worksheet.dimensions import SheetDimension
+    from openpyxl.xml.functions import iterparse
+
+    def _get_size(self) -> None:
+        with self._get_source() as src:
+            for _, element in iterparse(src, events=("start",)):
+                if element.tag == DATA_TAG:
+                    return
+                if element.tag == DIMENSION_TAG and element.get("ref"):
+                    boundaries = SheetDimension.from_tree(element).boundaries
+                    if boundaries is not None:
+                        self._min_column, self._min_row, self._max_column, self._max_row = boundaries
+                    return
+
+    ReadOnlyWorksheet._get_size = _get_size
+    _SIZE_BOUNDED = True
+
+
+def _xlsx_records(rows: Iterable[tuple[int, list[Any]]], path: Path, on_progress: Progress | None = None,
                   total: int | None = None) -> Iterator[tuple[int, list[str | None]]]:
     try:
-        for number, values in enumerate(rows, start=1):
-            if number % 1000 == 0:
+        for seen, (number, values) in enumerate(rows, start=1):
+            if seen % 1000 == 0:
                 limits.check_stop()
-                if on_progress is not None and number % 10000 == 0:
+                if on_progress is not None and seen % 10000 == 0:
                     on_progress(number, total, "rows")
             cells = [cell_to_str(v) for v in values]
             while cells and cells[-1] is None:
@@ -668,36 +729,71 @@ def _check_xlsx_shared_strings(path: Path) -> None:
 
 
 _SCANNED: dict[tuple, Any] = {}
+_ATTR = re.compile(r'([\w:]+)="([^"]*)"')
 
 
-def _check_xlsx_sheet(path: Path, ws: Any) -> None:
-    """Refuse a sheet with a cell or a row larger than the limits, naming the sheet and the cell (or row)."""
-    member = getattr(ws, "_worksheet_path", None)
-    if not member:
-        return
+def _sheet_members(archive: Any) -> dict[str, str]:
+    """{zip member: sheet name} from the workbook's index (read bounded, with a plain pattern: no XML parser)."""
+    import html
+
+    def small(name: str) -> str:
+        try:
+            with archive.open(name) as fh:
+                return fh.read(16 << 20).decode("utf-8", errors="replace")
+        except KeyError:
+            return ""
+
+    targets = {}
+    for tag in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", small("xl/_rels/workbook.xml.rels")):
+        attrs = dict(_ATTR.findall(tag))
+        target = attrs.get("Target", "")
+        targets[attrs.get("Id", "")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    members = {}
+    for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", small("xl/workbook.xml")):
+        attrs = dict(_ATTR.findall(tag))
+        rid = next((v for k, v in attrs.items() if k.endswith(":id")), "")
+        if rid in targets:
+            members[targets[rid]] = html.unescape(attrs.get("name", ""))
+    for info in archive.infolist():  # a sheet part the index does not name is checked too
+        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            members.setdefault(info.filename, info.filename)
+    return members
+
+
+def _check_xlsx_sheets(path: Path) -> None:
+    """Refuse a workbook with a cell or a row larger than the limits, naming the sheet and the cell (or row).
+
+    Every sheet is scanned once per file version (predict opens the file twice: columns, then rows)."""
+    import zipfile
+
     try:
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, member, limits.MAX_XLSX_CELL_BYTES, limits.MAX_XLSX_ROW_BYTES)
-        found = _SCANNED[key] if key in _SCANNED else _scan_xlsx_member(path, member)
-        _SCANNED[key] = found  # predict opens the file twice (columns, then rows): one scan
-    except (KeyError, OSError, EOFError, ValueError):
+        with zipfile.ZipFile(path) as archive:
+            members = _sheet_members(archive)
+    except (zipfile.BadZipFile, OSError, ValueError):
         return  # damaged: openpyxl says so
-    except Exception as exc:  # noqa: BLE001 - zlib errors and the like: a damaged workbook
-        if isinstance(exc, (UserInputError, TrainingCancelled)):
+    stat = path.stat()
+    for member, title in members.items():
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, member, limits.MAX_XLSX_CELL_BYTES,
+               limits.MAX_XLSX_ROW_BYTES)
+        try:
+            found = _SCANNED[key] if key in _SCANNED else _scan_xlsx_member(path, member)
+        except (UserInputError, TrainingCancelled):
             raise
-        return
-    if not found:
-        return
-    kind, where, size = found
-    if kind == "row":
+        except Exception:  # noqa: BLE001 - a missing or damaged part: openpyxl says what is wrong
+            continue
+        _SCANNED[key] = found
+        if not found:
+            continue
+        kind, where, size = found
+        if kind == "row":
+            raise UserInputError(
+                f"Row {where} of the sheet '{title}' in '{path.name}' holds over {limits.human_bytes(size)}, more than "
+                f"one row may hold ({limits.human_bytes(limits.MAX_XLSX_ROW_BYTES)}); the workbook was not read.",
+                where=f"{path.name}, sheet {title}, row {where}", fix=_too_big_fix())
         raise UserInputError(
-            f"Row {where} of the sheet '{ws.title}' in '{path.name}' holds over {limits.human_bytes(size)}, more than "
-            f"one row may hold ({limits.human_bytes(limits.MAX_XLSX_ROW_BYTES)}); the sheet was not read.",
-            where=f"{path.name}, sheet {ws.title}, row {where}", fix=_too_big_fix())
-    raise UserInputError(
-        f"The cell {where} of the sheet '{ws.title}' in '{path.name}' holds a text of over {limits.human_bytes(size)}, "
-        f"more than one cell may hold ({limits.human_bytes(limits.MAX_XLSX_CELL_BYTES)}); the sheet was not read.",
-        where=f"{path.name}, sheet {ws.title}, cell {where}", fix=_too_big_fix())
+            f"The cell {where} of the sheet '{title}' in '{path.name}' holds a text of over {limits.human_bytes(size)}, "
+            f"more than one cell may hold ({limits.human_bytes(limits.MAX_XLSX_CELL_BYTES)}); the workbook was not read.",
+            where=f"{path.name}, sheet {title}, cell {where}", fix=_too_big_fix())
 
 
 def _corrupt_xlsx(path: Path, exc: Exception) -> UserInputError:
