@@ -176,3 +176,17 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert '"suspects"' in capsys.readouterr().out.strip().splitlines()[-1]
     one = _write(tmp_path / "one.csv", [[f"text {i}", "Billing"] for i in range(20)])
     assert main(["find-label-errors", str(one), "--out", str(tmp_path / "o.csv")]) == 2
+
+
+def test_multi_label_file_end_to_end(tmp_path):
+    rows = []
+    for label, texts in TOPICS.items():
+        for text in texts:
+            rows.append([text, label if label != "Billing" else "Billing;Money"])
+    rows[2][1] = "Delivery"  # a billing text that lost both its labels
+    data = _write(tmp_path / "multi.csv", rows)
+    report = le.find_label_errors(data, tmp_path / "suspects.csv", method="knn", device="cpu", multi_label=True)
+    assert report.multi_label
+    with open(tmp_path / "suspects.csv", encoding="utf-8", newline="") as fh:
+        found = {int(r["row"]): r for r in csv.DictReader(fh)}
+    assert 3 in found and found[3]["suggested_label"] == "Billing;Money"
