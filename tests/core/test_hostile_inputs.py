@@ -238,6 +238,12 @@ def test_7_stop_flag_in_csv_and_text_readers(tmp_path):
 
     with pytest.raises(TrainingCancelled):
         list(iter_documents(path, chunk_rows=10_000, should_stop=stop))
+    with pytest.raises(TrainingCancelled):
+        read_table(path, should_stop=lambda: True)  # training data too (the app's Cancel while a file opens)
+    txt = tmp_path / "t.txt"
+    txt.write_text("a document\n" * 5000, encoding="utf-8")
+    with pytest.raises(TrainingCancelled):
+        read_table(txt, should_stop=lambda: True)
 
 
 # ----------------------------------------------------------------------------- 10 - 14

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
-from .sources import Progress, Source, open_source
 from . import limits
+from .sources import Progress, Source, open_source
 from .table import Note, RowBuffer, Table, describe_rows
 
 
-def read_table(path: str | Path, *, sheet: str | None = None, on_progress: Progress | None = None) -> Table:
+def read_table(path: str | Path, *, sheet: str | None = None, on_progress: Progress | None = None,
+               should_stop: Callable[[], bool] | None = None) -> Table:
     """Read CSV/TSV/JSONL/XLSX/TXT or a folder of .txt files. Raises UserInputError on bad input.
 
     ``sheet``: the Excel sheet to read (default: the first with data). ``on_progress(done, total,
-    unit)`` is called while reading (bytes for text files, rows for Excel, files for folders).
+    unit)`` is called while reading (bytes for text files, rows for Excel, files for folders). ``should_stop``:
+    checked about every megabyte or thousand rows (TrainingCancelled); a caller's own ``limits.stop_reading_when``
+    works too.
     """
     path = Path(path)
-    with open_source(path, whole=True, sheet=sheet, on_progress=on_progress) as source:
+    with limits.stop_reading_when(should_stop), open_source(path, whole=True, sheet=sheet, on_progress=on_progress) as source:
         buffer = RowBuffer(columns=list(source.columns))
         for number, row in source.records:
             buffer.add(number, row)
