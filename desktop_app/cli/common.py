@@ -130,9 +130,6 @@ def load_labeled(path: str, text_column: str | None, label_column: str | None, s
     parts = [f"{n} {k.replace('_', ' ')}" for k, n in skipped.items()]
     note = f" ({', '.join(parts)} skipped)" if skipped else ""
     info(f"Read {len(loaded.data)} labeled rows from {path} [text: '{loaded.text_column}', label: '{loaded.label_column}']{note}")
-    for warning in loaded.data.notes:
-        if warning.code in ("long_text", "nul_bytes", "separator_kept"):
-            info(f"Warning: {warning.message} {warning.fix}")
     how = loaded.data.multi_label_source
     if how:
         info("Multi-label: " + (f"labels from the 0/1 columns {', '.join(how['label_columns'])}" if how.get("label_columns")

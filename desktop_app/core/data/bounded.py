@@ -179,12 +179,14 @@ def bounded_lines(stream: TextIO) -> Iterator[tuple[str, bool]]:
         if len(line) < PIECE or line[-1] in "\r\n":
             yield line, False
             continue
-        parts, size = [line], len(line)
+        parts, size, cut = [line[: limits.MAX_ROW_CHARS]], min(len(line), limits.MAX_ROW_CHARS), len(line) > limits.MAX_ROW_CHARS
         while line and line[-1] not in "\r\n":
             limits.check_stop()
             line = readline(PIECE)
             room = limits.MAX_ROW_CHARS - size
+            if len(line) > room:
+                cut = True
             if room > 0 and line:
                 parts.append(line[:room])
                 size += min(room, len(line))
-        yield "".join(parts), True
+        yield "".join(parts), cut

@@ -40,7 +40,7 @@ def _text_column(source: Source, head: list, text_column: str | None, sheet: str
             fix=f"Name the sheet that holds the texts with --sheet (sheets: "
                 + ", ".join(f"'{s}'" for s in source.sheets) + "), or pick it in the app.")
     if not head and source.format not in ("txt", "folder"):
-        raise header_only_error(source.path, source.sheet)
+        raise header_only_error(source.path, source.sheet if source.format == "xlsx" else None)
     buffer = RowBuffer(columns=list(source.columns))
     for number, row in head:
         buffer.add(number, row)

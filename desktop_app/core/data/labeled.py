@@ -148,7 +148,7 @@ def load_labeled(path: str | Path, text_column: str | None = None, label_column:
 
     table = read_table(path, sheet=sheet, on_progress=on_progress)
     if table.n_rows == 0:
-        raise header_only_error(table.path, table.sheet)
+        raise header_only_error(table.path, table.sheet, table.other_sheets_hint())
     for name, role in ((text_column, "text"), (label_column, "label")):
         if name is not None and name not in table.data:
             raise _missing_column_error(table, name, role)

@@ -82,15 +82,16 @@ class RowBuffer:
         return Table(path, fmt, list(self.columns), self.data, self.row_numbers, encoding, delimiter, **extra)
 
 
-def header_only_error(path: Path, sheet: str | None = None):
-    """The file (or sheet) has a header row and nothing under it."""
+def header_only_error(path: Path, sheet: str | None = None, hint: str = ""):
+    """The file (or sheet) has a header row and nothing under it; ``hint``: the other sheets (Table.other_sheets_hint)."""
     from ..errors import UserInputError
 
     where = f"{path.name}, sheet {sheet}" if sheet else str(path)
     return UserInputError(
         f"'{path.name}'{f' (sheet {sheet!r})' if sheet else ''} has a header but no rows: there is nothing under "
         "the column names.", where=where,
-        fix="Choose the file that holds your data, or add rows under the header (save it again if it was not saved).")
+        fix="Choose the file that holds your data, or add rows under the header (save it again if it was not saved)."
+            + hint)
 
 
 def check_plain_column(json_columns: dict[str, int], path: Path, column: str, role: str) -> None:
