@@ -190,3 +190,10 @@ def test_multi_label_file_end_to_end(tmp_path):
     with open(tmp_path / "suspects.csv", encoding="utf-8", newline="") as fh:
         found = {int(r["row"]): r for r in csv.DictReader(fh)}
     assert 3 in found and found[3]["suggested_label"] == "Billing;Money"
+
+
+@pytest.mark.parametrize("arch", ["distilbert", "roberta"])
+def test_other_encoders_read_the_texts(tmp_path, tiny_models, arch):
+    data, _ = _noisy_file(tmp_path)
+    report = le.find_label_errors(data, tmp_path / "s.xlsx", model=tiny_models[arch], method="knn", device="cpu")
+    assert report.rows == 30 and (tmp_path / "s.xlsx").is_file()
