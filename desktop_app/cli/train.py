@@ -143,7 +143,12 @@ def run(args) -> int:
         print(f"Trained model saved in {out}/model")
         if m.get("problem_type") == "multi_label_classification":
             print(f"Validation micro-F1 {m.get('micro_f1', 0):.4f}, macro-F1 {m.get('macro_f1', 0):.4f}, exact match "
-                  f"{m.get('exact_match', 0):.4f} (n={m.get('n', 0)}, best epoch {m.get('best_epoch')}; thresholds tuned per label)")
+                  f"{m.get('exact_match', 0):.4f} (n={m.get('n', 0)}, best epoch {m.get('best_epoch')}; {_thresholds_words(m)}); "
+                  f"{m.get('labels_per_text', 0):.1f} labels given per text, {m.get('true_labels_per_text', 0):.1f} carried")
+            from desktop_app.core.multilabel import advice
+
+            for line in advice(m, record.history if record else ()):
+                print(f"Advice: {line}")
         else:
             what = "Cross-validated accuracy on the training rows" if record and record.split.get("kind") == "training-rows" \
                 else "Validation accuracy"
@@ -155,3 +160,14 @@ def run(args) -> int:
         if long.get("mode") == "on":
             print(f"Long-document mode: windows of {long.get('window')} tokens, combined by {long.get('combine')}")
     return 0
+
+
+def _thresholds_words(m: dict) -> str:
+    """How the multi-label decision thresholds were set (multilabel.choose_thresholds), in words."""
+    src = m.get("threshold_sources") or {}
+    if not src:
+        return "thresholds tuned per label"
+    parts = [f"{src['own']} tuned per label" if src.get("own") else "",
+             f"{src['shared']} sharing one threshold (too few validation texts each)" if src.get("shared") else "",
+             f"{src['default']} at 0.5" if src.get("default") else ""]
+    return "thresholds: " + ", ".join(p for p in parts if p)
