@@ -152,7 +152,8 @@ def open_source(path: str | Path, *, whole: bool = True, sheet: str | None = Non
         source = _txt_source(path, whole, _byte_counter(path, on_progress))
     else:
         source = _folder_source(path, on_progress)
-    source.records = _cap_values(source.records, source.cut_rows)
+    if fmt not in ("csv", "tsv"):  # a CSV value is already bounded by its line reader (bounded.py)
+        source.records = _cap_values(source.records, source.cut_rows)
     return source
 
 
