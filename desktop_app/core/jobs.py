@@ -39,6 +39,7 @@ class JobState:
     budget_s: float | None = None  # a time limit the job keeps (training with a time budget)
     engine_eta_s: float | None = None
     may_end_early: bool = False  # training: it stops early once the model stops improving, so the time left is at most
+    _stride: int = 0  # work between the last two reports (the last steps may be done without another report)
     _first: tuple[float, int] | None = None  # (time, done) of the first progress report
 
     @property
@@ -69,6 +70,8 @@ class JobState:
         now = time.monotonic() if now is None else now
         if self._first is None or done < self._first[1]:
             self._first = (now, done)
+        elif done > self.done:
+            self._stride = int(done) - self.done
         self.done, self.total = int(done), (int(total) if total else None)
         self.engine_eta_s = eta_s
         if message:
@@ -105,6 +108,8 @@ class JobState:
         eta = self.eta_s(now)
         if eta is None:
             return "estimating the time left …"
+        if eta < 5 and self.total and self.total - self.done <= max(1, self._stride):
+            return "almost done: the last steps, then a last check and saving …"  # not "1 second left" for 40 s
         words = duration_in_words(max(1.0, eta))
         if self.may_end_early:
             return f"at most {words} left; often less (it stops early once the model stops improving)"

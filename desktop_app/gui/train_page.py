@@ -29,6 +29,7 @@ class TrainPage(QWidget):
         self.finished_run: str | None = None
         self.status_count = 0
         self.under_one_pass_told = False
+        self.run_over = True  # no run going: the progress words are not redrawn
 
         self.start_button = QPushButton("Start training")
         self.start_button.setToolTip("Fine-tune the chosen model on your data (Ctrl+R)")
@@ -72,6 +73,11 @@ class TrainPage(QWidget):
 
         self.charts = LiveCharts()
         self.charts.redrawn.connect(self._show_progress)
+        from PySide6.QtCore import QTimer
+
+        self.eta_timer = QTimer(self)  # the time left moves on its own between the training's reports
+        self.eta_timer.setInterval(1000)
+        self.eta_timer.timeout.connect(self._show_progress)
         self.series, self.curves = self.charts.series, self.charts.curves
 
         self.log = QPlainTextEdit()
@@ -283,7 +289,9 @@ class TrainPage(QWidget):
         task.state.may_end_early = settings.early_stopping_patience != 0
         if budget:
             self.eta_label.setText("Getting ready (loading the model, reading the texts) … " + task.state.time_left_text())
+        self.run_over = False
         self.charts.start()
+        self.eta_timer.start()
         self.update_buttons()
         self._show_check([], "")
         self.state_changed.emit()
@@ -342,7 +350,10 @@ class TrainPage(QWidget):
     def _show_progress(self) -> None:
         last = self.charts.last_step
         state = self.win.tasks.state("train")
-        if state is None:
+        if state is None or self.run_over:  # the end's words ("Finished", "Cancelled …") stay
+            return
+        if state.status == "cancelling":
+            self.eta_label.setText(state.cancelling_text())
             return
         if last is None or (state.budget_s and last.step <= CALIBRATION_STEPS):
             # before the first steps (and while the engine plans the steps that fit a time limit) the bar is busy;
@@ -359,8 +370,10 @@ class TrainPage(QWidget):
         self.speed_label.setText(f"learns from {last.samples_per_s:.0f} texts per second")
 
     def _end(self) -> None:
+        self.run_over = True
         self.update_check()
         self.charts.stop()
+        self.eta_timer.stop()
         self.progress.setRange(0, 100)
         self.update_buttons()
         self.state_changed.emit()

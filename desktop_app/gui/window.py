@@ -456,6 +456,7 @@ class MainWindow(QMainWindow):
         """Stop every worker and wait for its thread; save the settings."""
         self.closing = True
         self.train_page.charts.timer.stop()
+        self.train_page.eta_timer.stop()
         self.compare_page.charts.timer.stop()
         self.store.set("geometry", bytes(self.saveGeometry().toBase64()).decode())
         self.store.set("train_settings", self.session.settings.to_dict())

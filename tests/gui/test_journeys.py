@@ -169,6 +169,11 @@ def test_time_left_is_honest_from_the_start_to_the_end():
     text = job.time_left_text(now=50.0)
     assert text.startswith("at most ") and "often less" in text and "about" not in text
     assert job.eta_s(now=50.0) <= 70.0  # never more than the time limit left
+    # the last report before the end: the last steps, then the last check and the saving (40 s in the report)
+    job.progress(212, 216, now=79.0)
+    for later in (80.0, 100.0, 119.0):
+        assert job.time_left_text(now=later) == "almost done: the last steps, then a last check and saving …"
+        assert job.shown_fraction < 1.0
     # every step done: no "100% … about 1 second left" while the last check and the saving run
     job.progress(216, 216, now=80.0)
     assert job.shown_fraction < 1.0
@@ -386,3 +391,4 @@ def test_the_data_page_says_the_share_of_long_texts_the_same_way_twice(qtbot, wi
     assert float(share[:-1]) < 1  # a few texts of 400: under one percent
     assert f"{share} of the texts ({n})" in finding()  # the same share, said the same way
     assert "0% of the texts" not in finding().replace(f"{share} of", "")
+
