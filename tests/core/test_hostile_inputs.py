@@ -81,14 +81,37 @@ def test_5_a_huge_multiline_quoted_field_and_a_long_line_of_text(tmp_path, small
     assert texts[0] == "short one" and len(texts[1]) == 1000 and texts[2] == "short two"
 
 
-def test_5_a_jsonl_line_over_the_row_limit_is_refused_naming_the_line(tmp_path, small_limits):
+def test_5_a_huge_jsonl_text_is_cut_and_a_huge_non_text_line_refused(tmp_path, small_limits):
     path = tmp_path / "t.jsonl"
     lines = [json.dumps({"text": f"t{i}", "label": "a"}) for i in range(5)]
-    lines[2] = json.dumps({"text": "y" * 3_000_000, "label": "a"})
+    lines[2] = json.dumps({"text": 'y\\"\u00e9' * 1_000_000, "label": "a", "n": 3})
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.n_rows == 5 and table.data["text"][2] == ('y\\"\u00e9' * 1000)[:1000] and table.data["label"][2] == "a"
+    assert table.data["n"][2] == "3" and table.data["text"][3] == "t3"
+    assert any(n.code == "long_text" and "row 3" in n.message for n in table.notes)
+    lines[2] = json.dumps({"text": "x", "label": "a", "ids": list(range(1_000_000))})
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(UserInputError) as err:
         read_table(path)
     assert "Line 3" in err.value.message and "line 3" in err.value.where
+
+
+def test_5_the_json_cutter_agrees_with_json(monkeypatch):
+    from desktop_app.core.data import bounded
+
+    monkeypatch.setattr(limits, "MAX_TEXT_CHARS", 5)
+    monkeypatch.setattr(bounded, "PIECE", 7)
+    rnd = random.Random(7)
+    alphabet = ["a", "b", " ", '"', "\\", "\n", "é", "\u2028", "{", ":"]
+    for _ in range(300):
+        obj = {f"k{j}": "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12))) for j in range(3)}
+        obj["n"] = [1, 2.5, None, True]
+        line = json.dumps(obj, ensure_ascii=rnd.random() < 0.5) + "\n"
+        stream = io.StringIO(line)
+        first = stream.readline(bounded.PIECE)
+        got, _ = bounded.bounded_json_line(first, stream.readline) if len(first) >= 7 else (first, False)
+        assert json.loads(got) == {k: (v[:5] if isinstance(v, str) else v) for k, v in obj.items()}, line
 
 
 def test_5_the_csv_reader_cuts_exactly_what_the_csv_module_reads(tmp_path, monkeypatch):

@@ -190,3 +190,70 @@ def bounded_lines(stream: TextIO) -> Iterator[tuple[str, bool]]:
                 parts.append(line[:room])
                 size += min(room, len(line))
         yield "".join(parts), cut
+
+
+_STRING_STOP = re.compile(r'["\\]')
+
+
+def bounded_json_line(first: str, readline) -> tuple[str | None, bool]:
+    """A JSON Lines line longer than ``PIECE`` (``first`` is its first piece, ``readline(n)`` reads on), with
+    every JSON string cut to ``MAX_TEXT_CHARS`` characters (an escape counts as one and is never split) and the
+    rest of the line read in pieces, never held. Returns (line, cut), or (None, True) when the text outside
+    the strings alone is over ``MAX_ROW_CHARS`` (not a row of a table)."""
+    limit, row_limit = limits.MAX_TEXT_CHARS, limits.MAX_ROW_CHARS
+    out: list[str] = []
+    in_string, kept, outside, total, cut = False, 0, 0, 0, False
+    text = first
+    while text:
+        i, n = 0, len(text)
+        carry = ""
+        while i < n:
+            if not in_string:
+                j = text.find('"', i)
+                end = n if j < 0 else j + 1
+                outside += end - i
+                if outside > row_limit:
+                    return None, True
+                out.append(text[i:end])
+                i = end
+                if j >= 0:
+                    in_string, kept = True, 0
+                continue
+            m = _STRING_STOP.search(text, i)
+            j = m.start() if m else n
+            room = min(limit - kept, row_limit - total)
+            if j > i:
+                piece = text[i:j]
+                if len(piece) > room:
+                    cut = True
+                if room > 0:
+                    out.append(piece[:room])
+                    kept += min(room, len(piece))
+                    total += min(room, len(piece))
+            if m is None:
+                break
+            if text[j] == '"':
+                out.append('"')
+                in_string, i = False, j + 1
+                continue
+            size = 6 if text[j + 1:j + 2] == "u" else 2  # an escape: \n, \", \\ or \uXXXX
+            if j + size > n and text[-1:] not in "\r\n":
+                carry = text[j:]  # the escape goes on in the next piece
+                break
+            if kept < limit and total < row_limit:
+                out.append(text[j:j + size])
+                kept += 1
+                total += 1
+            else:
+                cut = True
+            i = j + size
+        if text[-1:] in ("\r", "\n") and not carry:
+            break
+        limits.check_stop()
+        more = readline(PIECE)
+        text = carry + more if more else carry
+        if not more:
+            if carry:
+                out.append(carry if kept < limit else "")
+            break
+    return "".join(out), cut

@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from ..errors import TrainingCancelled, UserInputError
 from . import limits
-from .bounded import BoundedCsvLines, bounded_lines
+from . import bounded
+from .bounded import BoundedCsvLines, bounded_json_line, bounded_lines
 from .columns import is_known_name
 from .encoding import (
     SAMPLE_BYTES,
@@ -440,18 +441,34 @@ def _json_row(obj: Any, path: Path, number: int, what: str, structured: dict[str
     return row
 
 
-def _jsonl_records(stream: TextIO, path: Path, structured: dict[str, int]) -> Iterator[Record]:
-    for number, (line, cut) in enumerate(bounded_lines(stream), start=1):
+def _jsonl_records(stream: TextIO, path: Path, structured: dict[str, int], cut_rows: list[int] | None = None
+                   ) -> Iterator[Record]:
+    cut_rows = [] if cut_rows is None else cut_rows
+    readline = stream.readline
+    number = 0
+    while True:
+        line = readline(bounded.PIECE)
+        if not line:
+            return
+        number += 1
+        cut = False
+        if len(line) >= bounded.PIECE and line[-1] not in "\r\n":  # a long line: its strings cut while it is read
+            line, cut = bounded_json_line(line, readline)
+            if line is not None and cut:
+                cut_rows.append(number)
+                cut = False
+            elif line is None:
+                cut = True
         if number == 1:
             line = line.lstrip("\ufeff")
         if number % 1000 == 0:
             limits.check_stop()
         if cut:
             raise UserInputError(
-                f"Line {number} of '{path.name}' is longer than {limits.MAX_ROW_CHARS:,} characters, more than one "
-                "row may hold; it was not read.", where=f"{path.name}, line {number}",
-                fix=f"Shorten the text on line {number} (the model reads at most the first {limits.MAX_TEXT_CHARS:,} "
-                    "characters of a text anyway), or delete that line.")
+                f"Line {number} of '{path.name}' holds over {limits.MAX_ROW_CHARS:,} characters outside its texts "
+                "(numbers, names, lists), more than one row may hold; it was not read.",
+                where=f"{path.name}, line {number}",
+                fix=f"Check line {number}: a row holds a text and a label, not a long list; delete or shorten it.")
         if not line.strip():
             continue
         try:
@@ -471,6 +488,7 @@ def _jsonl_source(path: Path, whole: bool, on_bytes=None) -> Source:
         start = stream.read(4096).lstrip("\ufeff \t\r\n")
         stream.seek(0)
         structured: dict[str, int] = {}
+        cut_rows: list[int] = []
         if start.startswith("["):  # a JSON array of objects (a .json file)
             whole_text = stream.read(MAX_JSON_ARRAY_CHARS + 1)
             if len(whole_text) > MAX_JSON_ARRAY_CHARS:
@@ -490,7 +508,7 @@ def _jsonl_source(path: Path, whole: bool, on_bytes=None) -> Source:
             records: Iterator[Record] = ((i, _json_row(o, path, i, "item", structured))
                                          for i, o in enumerate(items, start=1))
         else:
-            records = _jsonl_records(stream, path, structured)
+            records = _jsonl_records(stream, path, structured, cut_rows)
         head = list(itertools.islice(records, 1000))
     except BaseException:
         for close in closers:
@@ -500,7 +518,7 @@ def _jsonl_source(path: Path, whole: bool, on_bytes=None) -> Source:
     for _, row in head:
         columns.extend(k for k in row if k not in columns)
     return Source(path, "jsonl", columns, itertools.chain(head, records), plan.label, None, closers, plan,
-                  json_columns=structured)
+                  json_columns=structured, cut_rows=cut_rows)
 
 
 # ----------------------------------------------------------------------------- Excel
