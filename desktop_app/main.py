@@ -33,7 +33,25 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui(argv)
     from .cli import main as cli_main
 
-    return cli_main(argv)
+    code = cli_main(argv)
+    if argv is None and code == 130:
+        _exit_at_once(code)
+    return code
+
+
+def _exit_at_once(code: int) -> None:
+    """An interrupted command (Ctrl-C, SIGTERM) has already stopped its work, released its locks and removed
+    its temporary files; what is left is the interpreter's own shutdown with torch loaded, which took about
+    2 s here. A process asked to stop leaves at once instead (only when run as a program, never when called)."""
+    import logging
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":
