@@ -122,5 +122,5 @@ def test_cli_messages_say_what_was_read(tiny_models, tmp_path, monkeypatch, caps
     empty = tmp_path / "empty.csv"
     empty.write_text("text\n", encoding="utf-8")
     assert main(["predict", "--zero-shot", "billing,login", str(empty), "--out", str(out)]) == 2
-    assert "no text to classify in 'empty.csv'" in capsys.readouterr().err
+    assert "'empty.csv' has a header but no rows" in capsys.readouterr().err
     assert not out.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gc
 import os
 import sys
@@ -81,3 +82,18 @@ def window(qtbot, app_home):
 
 def wait_for(qtbot, condition, timeout_s: float = 60):
     qtbot.waitUntil(lambda: bool(condition()), timeout=int(timeout_s * 1000))
+
+
+CATEGORIES = ["billing", "shipping", "technical_issue"]
+
+
+@pytest.fixture
+def unlabeled(tmp_path, sample_csv):
+    """An unlabeled copy of 24 sample tickets of three categories, and each text's true label."""
+    rows = [r for r in csv.DictReader(sample_csv.open(encoding="utf-8")) if r["label"] in CATEGORIES][:24]
+    path = tmp_path / "tickets.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text"])
+        writer.writerows([(i, r["text"]) for i, r in enumerate(rows)])
+    return path, {r["text"]: r["label"] for r in rows}

@@ -10,20 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from .conftest import wait_for
+from .conftest import CATEGORIES, wait_for
 
-CATEGORIES = ["billing", "shipping", "technical_issue"]
-
-
-@pytest.fixture
-def unlabeled(tmp_path, sample_csv):
-    rows = [r for r in csv.DictReader(sample_csv.open(encoding="utf-8")) if r["label"] in CATEGORIES][:24]
-    path = tmp_path / "tickets.csv"
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["id", "text"])
-        writer.writerows([(i, r["text"]) for i, r in enumerate(rows)])
-    return path, {r["text"]: r["label"] for r in rows}
 
 
 def _error_box():
