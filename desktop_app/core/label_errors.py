@@ -36,7 +36,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -403,7 +403,6 @@ def find_label_errors(data_path: str | Path, out_path: str | Path, *, run_dir: s
     Cancel: ``should_stop`` is polled between batches and folds; a stop raises TrainingCancelled and keeps
     what was computed, so the same call continues from there."""
     from .data import load_labeled
-    from .embeddings import Embedder
     from .outputs import check_not_inside, lock_output_file, open_table_writer, table_kind
 
     started = time.monotonic()
@@ -422,22 +421,11 @@ def find_label_errors(data_path: str | Path, out_path: str | Path, *, run_dir: s
     data = loaded.data
     is_multi = data.label_sets is not None
     names = data.label_names
-    index = {name: i for i, name in enumerate(names)}
     if len(names) < 2:
         raise UserInputError("Finding wrong labels needs at least two categories; this file has "
                              f"{len(names)}.", where=f"{data_path} column '{loaded.label_column}'",
                              fix="Check that the label column is the right one (--label-column).")
-    if is_multi:
-        y = np.zeros((len(data), len(names)), dtype=np.int64)
-        for r, labels in enumerate(data.label_sets):
-            y[r, [index[label] for label in labels]] = 1
-        given = [[index[label] for label in labels] for labels in data.label_sets]
-        counts = y.sum(0)
-        strat = np.array([min(g, key=lambda c: counts[c]) if g else -1 for g in given])
-    else:
-        y = np.array([index[label] for label in data.labels], dtype=np.int64)
-        given = y
-        strat = y
+    y, given, strat = _targets(data, names, is_multi)
     per_class = y.sum(0) if is_multi else np.bincount(y, minlength=len(names))
     too_few = [names[c] for c, n in enumerate(per_class) if n < 2]
     if len(data) < 2 * folds:
@@ -448,65 +436,16 @@ def find_label_errors(data_path: str | Path, out_path: str | Path, *, run_dir: s
         work = _WorkFolder(target, _key(data, feature_source, folds, seed))
         if work.resumed:
             on_event(StatusEvent("Continuing from the work saved by the last attempt"))
-        # 1. features (once; saved in chunks)
-        blocks, have = work.feature_blocks(len(data), FEATURE_CHUNK)
         t0 = time.monotonic()
-        if have < len(data):
-            on_event(StatusEvent("Loading the model that reads the texts"))
-            embedder = Embedder.load(run_dir if run_dir else model, device)
-            on_event(ProgressEvent(have, len(data), f"Reading the texts: {have:,} of {len(data):,}"))
-
-            def saved(begin: int, block: np.ndarray) -> None:
-                work.save_features(begin, block)
-                blocks.append(block)
-                done = begin + len(block)
-                on_event(ProgressEvent(done, len(data), f"Reading the texts: {done:,} of {len(data):,}"))
-
-            sentence_features(embedder, data.texts, should_stop=should_stop, start=have, on_chunk=saved)
-            del embedder
-        vectors = np.concatenate(blocks)
+        vectors = _features(work, data.texts, run_dir if run_dir else model, device, on_event, should_stop)
         timings["features_s"] = round(time.monotonic() - t0, 1)
-        # 2. out-of-fold probabilities
         t0 = time.monotonic()
-        fold = fold_of(strat, folds, seed)
-        learners = ["logistic", "knn"] if method in ("auto", "logistic+knn") else [method]
-        probs: dict[str, np.ndarray] = {}
-        total, step = folds * len(learners), 0
-        for learner in learners:
-            done = work.folds_done(learner, fold)
-
-            def fold_saved(k: int, block: np.ndarray, learner=learner) -> None:
-                nonlocal step
-                work.save_fold(learner, k, block)
-                step += 1
-                on_event(ProgressEvent(step, total, f"Scoring each row with a model that did not see it: "
-                                                    f"{step} of {total} parts"))
-
-            step += len(done)
-            probs[learner] = out_of_fold(vectors, y, len(names), learner, fold, done, fold_saved, should_stop)
-        if len(learners) == 2:
-            probs["logistic+knn"] = (probs["logistic"] + probs["knn"]) / 2
-        if method == "auto":
-            chosen, losses = choose_learner(probs, y)
-        else:
-            chosen, losses = method, choose_learner({method: probs[method]}, y)[1]
-        p = probs[chosen]
+        chosen, losses, p = _out_of_fold(work, vectors, y, len(names), fold_of(strat, folds, seed), method, folds,
+                                         on_event, should_stop)
         timings["out_of_fold_s"] = round(time.monotonic() - t0, 1)
-        # 3. cleanlab
         t0 = time.monotonic()
         on_event(StatusEvent("Looking for labels that disagree with the rest"))
-        order, quality = rank_issues(given if is_multi else y, p, is_multi)
-        if is_multi:
-            agree = float(((p >= 0.5).astype(np.int64) == y).all(axis=1).mean())
-        else:
-            agree = float((p.argmax(1) == y).mean())
-        rows = _data_rows(loaded.table.format, data.rows)
-        found = []
-        for pos in order:
-            pos = int(pos)
-            suggested, sure, given_p = suggestion(p[pos], given[pos], names, is_multi)
-            found.append(Suspect(pos, rows[pos], data.texts[pos], data.labels[pos], suggested, float(quality[pos]),
-                                 sure, given_p))
+        found, agree = _suspects(loaded, p, y, given, names, is_multi)
         timings["cleanlab_s"] = round(time.monotonic() - t0, 1)
         if should_stop():
             raise TrainingCancelled()
@@ -519,3 +458,84 @@ def find_label_errors(data_path: str | Path, out_path: str | Path, *, run_dir: s
         on_event(StatusEvent(f"Categories with a single row cannot be checked well: {', '.join(too_few[:10])}"))
     return LabelErrorReport(str(out_path), len(data), found, chosen, {k: round(v, 4) for k, v in losses.items()}, agree,
                             feature_source, folds, is_multi, work.resumed, time.monotonic() - started, timings)
+
+
+def _targets(data, names: list[str], is_multi: bool) -> tuple[np.ndarray, Any, np.ndarray]:
+    """The label matrix (several labels) or label ids, each row's given labels, and what the folds are balanced on."""
+    index = {name: i for i, name in enumerate(names)}
+    if not is_multi:
+        y = np.array([index[label] for label in data.labels], dtype=np.int64)
+        return y, y, y
+    y = np.zeros((len(data), len(names)), dtype=np.int64)
+    for r, labels in enumerate(data.label_sets):
+        y[r, [index[label] for label in labels]] = 1
+    given = [[index[label] for label in labels] for labels in data.label_sets]
+    counts = y.sum(0)
+    strat = np.array([min(g, key=lambda c: counts[c]) if g else -1 for g in given])
+    return y, given, strat
+
+
+def _features(work: "_WorkFolder", texts: list[str], source, device: str, on_event, should_stop) -> np.ndarray:
+    """Every text's features, read once and saved in chunks (a resumed call reads only the rest)."""
+    from .embeddings import Embedder
+
+    blocks, have = work.feature_blocks(len(texts), FEATURE_CHUNK)
+    if have < len(texts):
+        on_event(StatusEvent("Loading the model that reads the texts"))
+        embedder = Embedder.load(source, device)
+        on_event(ProgressEvent(have, len(texts), f"Reading the texts: {have:,} of {len(texts):,}"))
+
+        def saved(begin: int, block: np.ndarray) -> None:
+            work.save_features(begin, block)
+            blocks.append(block)
+            done = begin + len(block)
+            on_event(ProgressEvent(done, len(texts), f"Reading the texts: {done:,} of {len(texts):,}"))
+
+        sentence_features(embedder, texts, should_stop=should_stop, start=have, on_chunk=saved)
+        del embedder
+    return np.concatenate(blocks)
+
+
+def _out_of_fold(work: "_WorkFolder", vectors: np.ndarray, y: np.ndarray, n_labels: int, fold: np.ndarray, method: str,
+                 folds: int, on_event, should_stop) -> tuple[str, dict, np.ndarray]:
+    """Each row's probabilities from learners that did not see it; the learner chosen, its losses, its probabilities."""
+    learners = ["logistic", "knn"] if method in ("auto", "logistic+knn") else [method]
+    probs: dict[str, np.ndarray] = {}
+    total, step = folds * len(learners), 0
+    for learner in learners:
+        done = work.folds_done(learner, fold)
+
+        def fold_saved(k: int, block: np.ndarray, learner=learner) -> None:
+            nonlocal step
+            work.save_fold(learner, k, block)
+            step += 1
+            on_event(ProgressEvent(step, total, f"Scoring each row with a model that did not see it: "
+                                                f"{step} of {total} parts"))
+
+        step += len(done)
+        probs[learner] = out_of_fold(vectors, y, n_labels, learner, fold, done, fold_saved, should_stop)
+    if len(learners) == 2:
+        probs["logistic+knn"] = (probs["logistic"] + probs["knn"]) / 2
+    if method == "auto":
+        chosen, losses = choose_learner(probs, y)
+    else:
+        chosen, losses = method, choose_learner({method: probs[method]}, y)[1]
+    return chosen, losses, probs[chosen]
+
+
+def _suspects(loaded, p: np.ndarray, y: np.ndarray, given, names: list[str], is_multi: bool) -> tuple[list, float]:
+    """cleanlab's suspects, most suspect first, with their suggestions; and how often the given labels agree with p."""
+    data = loaded.data
+    order, quality = rank_issues(given if is_multi else y, p, is_multi)
+    if is_multi:
+        agree = float(((p >= 0.5).astype(np.int64) == y).all(axis=1).mean())
+    else:
+        agree = float((p.argmax(1) == y).mean())
+    rows = _data_rows(loaded.table.format, data.rows)
+    found = []
+    for pos in order:
+        pos = int(pos)
+        suggested, sure, given_p = suggestion(p[pos], given[pos], names, is_multi)
+        found.append(Suspect(pos, rows[pos], data.texts[pos], data.labels[pos], suggested, float(quality[pos]),
+                             sure, given_p))
+    return found, agree
